@@ -1,0 +1,114 @@
+// cheshire.json and the role presets: schemas, defaults, and loading with errors that name the
+// file, the key and what was expected.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chsError } from '../errors.ts';
+import { ajv, describeAjvErrors } from '../schema.ts';
+import { DEFAULT_SUPERVISOR, type SupervisorOptions } from '../supervisor.ts';
+import { readJsonFile } from './atomic.ts';
+
+/** The Cheshire install's own folder (holds the stock config/roles and modules). */
+export const INSTALL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface NodeConfig {
+  node: string;
+  role: string;
+  moduleDirs: string[];
+  stateDir: string;
+  /** Per-instance config, keyed by instance id (`hello`, `greeter#fr`). */
+  modules: Record<string, Record<string, unknown>>;
+  supervisor: SupervisorOptions;
+  dependencies: { waitMs: number };
+  watch: { enabled: boolean; debounceMs: number };
+}
+
+export interface RolePreset {
+  name: string;
+  description: string;
+  /** Role entries: `name`, `name#instance`, `name@range`, `name@range#instance`. */
+  modules: string[];
+  /** Instances whose failure to start fails the whole start-up (-> failsafe mode). */
+  required: string[];
+  config: Record<string, Record<string, unknown>>;
+}
+
+const posInt = { type: 'integer', minimum: 0 } as const;
+const nodeSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string' },
+    node: { type: 'string', minLength: 1 },
+    role: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$' },
+    moduleDirs: { type: 'array', items: { type: 'string' } },
+    stateDir: { type: 'string' },
+    modules: { type: 'object', additionalProperties: { type: 'object' } },
+    supervisor: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { maxRestarts: posInt, windowMs: posInt, backoffMs: posInt, backoffMaxMs: posInt },
+    },
+    dependencies: { type: 'object', additionalProperties: false, properties: { waitMs: posInt } },
+    watch: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, debounceMs: posInt } },
+  },
+} as const;
+const validateNode = ajv.compile(nodeSchema);
+
+const roleSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['modules'],
+  properties: {
+    $schema: { type: 'string' },
+    description: { type: 'string' },
+    modules: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*(@[^#\\s]+)?(#[A-Za-z0-9._-]+)?$' } },
+    required: { type: 'array', items: { type: 'string' } },
+    config: { type: 'object', additionalProperties: { type: 'object' } },
+  },
+} as const;
+const validateRole = ajv.compile(roleSchema);
+
+/** Validates parsed cheshire.json content and fills defaults. */
+export function parseNodeConfig(raw: unknown, file: string): NodeConfig {
+  if (!validateNode(raw)) throw chsError('CHS_ERR_CONFIG_INVALID', `${file}: ${describeAjvErrors(validateNode.errors, raw)}`);
+  const c = raw as Partial<NodeConfig> & { supervisor?: Partial<SupervisorOptions> };
+  return {
+    node: c.node ?? 'cheshire',
+    role: c.role ?? 'dev',
+    moduleDirs: c.moduleDirs ?? ['modules'],
+    stateDir: c.stateDir ?? '.cheshire',
+    modules: c.modules ?? {},
+    supervisor: { ...DEFAULT_SUPERVISOR, ...c.supervisor },
+    dependencies: { waitMs: c.dependencies?.waitMs ?? 5_000 },
+    watch: { enabled: c.watch?.enabled ?? true, debounceMs: c.watch?.debounceMs ?? 10 },
+  };
+}
+
+export async function loadNodeConfig(file: string): Promise<NodeConfig> {
+  return parseNodeConfig(await readJsonFile(file), file);
+}
+
+/** Finds `<role>.json` in the config's own config/roles, then in the install's. */
+export function roleFile(role: string, base: string): string {
+  for (const dir of [join(base, 'config/roles'), join(INSTALL_DIR, 'config/roles')]) {
+    const f = join(dir, `${role}.json`);
+    if (existsSync(f)) return f;
+  }
+  throw chsError('CHS_ERR_ROLE_NOT_FOUND', `role "${role}" has no preset (looked for config/roles/${role}.json in ${base} and ${INSTALL_DIR})`);
+}
+
+export async function loadRole(role: string, base: string): Promise<RolePreset> {
+  const file = roleFile(role, base);
+  const raw = await readJsonFile(file);
+  if (!validateRole(raw)) throw chsError('CHS_ERR_CONFIG_INVALID', `${file}: ${describeAjvErrors(validateRole.errors, raw)}`);
+  const r = raw as Partial<RolePreset>;
+  return { name: role, description: r.description ?? '', modules: r.modules ?? [], required: r.required ?? [], config: r.config ?? {} };
+}
+
+/** `name@range#inst` -> parts. */
+export function parseRoleEntry(entry: string): { name: string; range: string; instance?: string } {
+  const m = /^([^@#]+)(?:@([^#]+))?(?:#(.+))?$/.exec(entry);
+  if (!m) throw chsError('CHS_ERR_CONFIG_INVALID', `role entry "${entry}" is not name[@range][#instance]`);
+  return { name: m[1]!, range: m[2] ?? '*', instance: m[3] };
+}

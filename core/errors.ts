@@ -1,0 +1,47 @@
+// The one registry of Cheshire's error codes (after fastify's FST_ERR_*): every error the host
+// raises on purpose is a CheshireError with a stable `code`; test/errors.test.ts checks that
+// each code is documented in docs/errors.md.
+
+export class CheshireError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options);
+    this.code = code;
+    this.name = 'CheshireError';
+  }
+}
+
+/** code -> one-line meaning; the keys are the complete set of codes. */
+export const ERROR_CODES = {
+  CHS_ERR_DESCRIPTOR_INVALID: 'a module descriptor (package.json "cheshire" field) is missing or malformed',
+  CHS_ERR_MODULE_NOT_FOUND: 'a role or command names a module that no module directory holds',
+  CHS_ERR_MODULE_LOAD: 'a module\'s code failed to compile or evaluate',
+  CHS_ERR_MODULE_NO_START: 'a module\'s entry does not export a start(ctx) function',
+  CHS_ERR_MODULE_START: 'a module threw or rejected in start(ctx)',
+  CHS_ERR_MODULE_STOP: 'a module\'s teardown threw or rejected',
+  CHS_ERR_START_TIMEOUT: 'a module\'s start(ctx) did not settle in time',
+  CHS_ERR_STOP_TIMEOUT: 'a module\'s teardown did not settle in time',
+  CHS_ERR_MODULE_CRASH: 'a module\'s own callback threw or rejected after start',
+  CHS_ERR_MODULE_FAILED: 'a module crashed too often and was given up on',
+  CHS_ERR_MODULE_TEST: 'a module\'s tests failed before activation',
+  CHS_ERR_DEP_CYCLE: 'the required services of the planned modules form a cycle',
+  CHS_ERR_DEP_MISSING: 'no module provides a service in a required version range',
+  CHS_ERR_DEP_UNAVAILABLE: 'a dynamic dependency was called while its provider was away, past the wait bound',
+  CHS_ERR_CONFIG_INVALID: 'a config value does not match its schema',
+  CHS_ERR_CONFIG_PARSE: 'a config file is not valid JSON',
+  CHS_ERR_ROLE_NOT_FOUND: 'the configured role has no preset in config/roles',
+  CHS_ERR_REVISION_NOT_FOUND: 'a config revision number does not exist',
+  CHS_ERR_INSTANCE_NOT_FOUND: 'a command names a module instance the node does not run',
+  CHS_ERR_HOST_STOPPED: 'an operation was asked of a host that is shutting down',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function chsError(code: ErrorCode, message: string, cause?: unknown): CheshireError {
+  return new CheshireError(code, message, cause === undefined ? undefined : { cause });
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.stack ?? err.message;
+  return String(err);
+}

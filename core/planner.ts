@@ -1,0 +1,93 @@
+// Turns a role's entries into the set of instances to run: picks the module version for each
+// entry, adds providers that requirements need (a second version of a module when ranges
+// differ), matches providers to requirements, and computes the dependency edges.
+import semver from 'semver';
+import { pickModule } from './discover.ts';
+import { chsError } from './errors.ts';
+import { ajv, describeAjvErrors } from './schema.ts';
+import { parseRoleEntry } from './config/node-config.ts';
+import type { Descriptor, Requirement } from './types.ts';
+
+export interface Planned {
+  id: string;
+  desc: Descriptor;
+}
+
+/** Best first: highest version, then the unnamed instance, then by id. */
+export function providersFor<T extends Planned>(req: Requirement, candidates: Iterable<T>): T[] {
+  return [...candidates]
+    .filter((c) => c.desc.provides.includes(req.service) && semver.satisfies(c.desc.version, req.range))
+    .sort((a, b) => semver.rcompare(a.desc.version, b.desc.version) || Number(a.id.includes('#')) - Number(b.id.includes('#')) || a.id.localeCompare(b.id));
+}
+
+/** The providers a requirement binds to: one for 1 / 0..1, all for 0..n / 1..n. */
+export function bindingFor<T extends Planned>(req: Requirement, candidates: Iterable<T>): T[] {
+  const all = providersFor(req, candidates);
+  return req.cardinality === '1' || req.cardinality === '0..1' ? all.slice(0, 1) : all;
+}
+
+function idFor(desc: Descriptor, instance: string | undefined, taken: Map<string, Planned>): string {
+  const suffix = instance ? `#${instance}` : '';
+  const plain = desc.name + suffix;
+  const existing = taken.get(plain);
+  return !existing || existing.desc.dir === desc.dir ? plain : `${desc.name}@${desc.version}${suffix}`;
+}
+
+/**
+ * Plans the instances for role entries. Entries that name no module are reported in `errors`;
+ * requirements that nothing can satisfy are left for the host to show as `waiting`.
+ */
+export function planInstances(entries: string[], found: Descriptor[]): { planned: Map<string, Planned>; errors: Error[] } {
+  const planned = new Map<string, Planned>();
+  const errors: Error[] = [];
+  const add = (desc: Descriptor, instance?: string) => {
+    const id = idFor(desc, instance, planned);
+    if (!planned.has(id)) planned.set(id, { id, desc });
+  };
+  for (const entry of entries) {
+    try {
+      const { name, range, instance } = parseRoleEntry(entry);
+      add(pickModule(found, name, range), instance);
+    } catch (err) {
+      errors.push(err as Error);
+    }
+  }
+  // Add providers for unmet requirements until nothing changes (providers may need providers).
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const p of [...planned.values()]) {
+      for (const req of p.desc.requires) {
+        if (providersFor(req, planned.values()).length) continue;
+        const candidate = providersFor(req, found.map((desc) => ({ id: desc.name, desc })))[0];
+        if (candidate) {
+          add(candidate.desc);
+          changed = true;
+        }
+      }
+    }
+  }
+  return { planned, errors };
+}
+
+/** id -> ids of the providers it binds to (policy filter optional). */
+export function dependencyEdges(planned: Iterable<Planned>, policy?: 'static' | 'dynamic'): Map<string, string[]> {
+  const all = [...planned];
+  const edges = new Map<string, string[]>();
+  for (const p of all) {
+    const deps = p.desc.requires.filter((r) => !policy || r.policy === policy).flatMap((r) => bindingFor(r, all).map((x) => x.id));
+    edges.set(p.id, [...new Set(deps)]);
+  }
+  return edges;
+}
+
+const validators = new Map<string, ReturnType<typeof ajv.compile>>();
+
+/** defaults <- role config <- node override, validated against the module's schema. */
+export function effectiveConfig(id: string, desc: Descriptor, ...layers: Array<Record<string, unknown> | undefined>): Record<string, unknown> {
+  const config = Object.assign({}, desc.configDefaults, ...layers.filter(Boolean)) as Record<string, unknown>;
+  const key = `${desc.dir}@${desc.version}:${JSON.stringify(desc.configSchema)}`;
+  let validate = validators.get(key);
+  if (!validate) validators.set(key, (validate = ajv.compile(desc.configSchema)));
+  if (!validate(config)) throw chsError('CHS_ERR_CONFIG_INVALID', `${id}: ${describeAjvErrors(validate.errors, config)}`);
+  return config;
+}

@@ -1,0 +1,195 @@
+// One incarnation of a module instance: builds its ctx, runs start(ctx) under a deadline inside
+// the instance's async scope, and owns everything it registers, released in reverse order.
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { chsError, errorText } from './errors.ts';
+import { runScope, type RunScope } from './timers.ts';
+import type { ModuleContext, ModuleExports, Teardown } from './types.ts';
+
+/** What one version hands to the next: key -> value plus how to dispose it if nobody takes it. */
+export type Handed = Map<string, { value: unknown; dispose: (v: unknown) => void | Promise<void> }>;
+
+export interface RunOptions {
+  id: string;
+  name: string;
+  version: string;
+  config: Record<string, unknown>;
+  log: Logger;
+  deps: Record<string, unknown>;
+  previous: Handed;
+  startMs: number;
+  stopMs: number;
+  /** Called (once) when code running on this incarnation's behalf throws or rejects after start. */
+  onCrash: (err: unknown) => void;
+}
+
+type Step = { kind: 'teardown'; fn: Teardown } | { kind: 'handed'; key: string };
+
+export class Run implements RunScope {
+  readonly id: string;
+  service: unknown;
+  private readonly controller = new AbortController();
+  private readonly steps: Step[] = [];
+  private readonly timers = new Set<() => void>();
+  private readonly handed: Handed = new Map();
+  private readonly bindings = new EventEmitter();
+  private stopping: Promise<Handed> | null = null;
+  private crashed = false;
+
+  constructor(private readonly opts: RunOptions) {
+    this.id = opts.id;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Runs start(ctx) inside this incarnation's scope; throws CHS_ERR_MODULE_START / CHS_ERR_START_TIMEOUT. */
+  async start(exports: ModuleExports): Promise<unknown> {
+    const ctx = this.context();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.controller.abort(chsError('CHS_ERR_START_TIMEOUT', `${this.id}: start did not settle within ${this.opts.startMs} ms`));
+        reject(this.controller.signal.reason);
+      }, this.opts.startMs);
+    });
+    try {
+      this.service = await Promise.race([runScope.run(this, () => Promise.resolve().then(() => exports.start(ctx))), deadline]);
+      return this.service;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'CHS_ERR_START_TIMEOUT') throw err;
+      throw chsError('CHS_ERR_MODULE_START', `${this.id}: start threw: ${(err as Error)?.message ?? String(err)}`, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Releases everything in reverse order of registration. With `handover`, values registered
+   * through handOver are returned instead of disposed. Idempotent; throws CHS_ERR_STOP_TIMEOUT or
+   * CHS_ERR_MODULE_STOP (after releasing all it could).
+   */
+  stop(handover: boolean): Promise<Handed> {
+    this.stopping ??= this.release(handover);
+    return this.stopping;
+  }
+
+  private async release(handover: boolean): Promise<Handed> {
+    this.controller.abort(new Error(`${this.id} is stopping`));
+    for (const clear of this.timers) clear();
+    this.timers.clear();
+    const errors: unknown[] = [];
+    const kept: Handed = new Map();
+    const work = (async () => {
+      for (const step of this.steps.reverse()) {
+        try {
+          if (step.kind === 'teardown') await step.fn();
+          else {
+            const h = this.handed.get(step.key)!;
+            if (handover) kept.set(step.key, h);
+            else await h.dispose(h.value);
+          }
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      work.then(() => false),
+      new Promise<boolean>((r) => { timer = setTimeout(() => r(true), this.opts.stopMs); }),
+    ]);
+    clearTimeout(timer);
+    this.bindings.removeAllListeners();
+    if (timedOut) throw chsError('CHS_ERR_STOP_TIMEOUT', `${this.id}: teardown did not settle within ${this.opts.stopMs} ms`);
+    if (errors.length) {
+      const e = chsError('CHS_ERR_MODULE_STOP', `${this.id}: teardown threw: ${errors.map((x) => (x as Error)?.message ?? String(x)).join('; ')}`, errors[0]);
+      (e as { kept?: Handed }).kept = kept;
+      throw e;
+    }
+    return kept;
+  }
+
+  trackTimer(clear: () => void): () => void {
+    if (this.stopping) {
+      clear();
+      return () => {};
+    }
+    this.timers.add(clear);
+    return () => this.timers.delete(clear);
+  }
+
+  crash(err: unknown): void {
+    if (this.crashed || this.stopping) {
+      this.opts.log.warn({ err }, `error after crash/stop: ${errorText(err).split('\n')[0]}`);
+      return;
+    }
+    this.crashed = true;
+    this.opts.onCrash(err);
+  }
+
+  /** Tells the instance's onBind/onUnbind listeners that a dynamic dependency came or went. */
+  notify(as: string, event: 'bind' | 'unbind', service?: unknown): void {
+    for (const fn of this.bindings.listeners(`${event}:${as}`)) {
+      try {
+        runScope.run(this, () => (fn as (s?: unknown) => void)(service));
+      } catch (err) {
+        this.crash(err);
+      }
+    }
+  }
+
+  private context(): ModuleContext {
+    const o = this.opts;
+    const previous = o.previous;
+    const own = <T extends object>(resource: T): T => {
+      this.steps.push({ kind: 'teardown', fn: () => releaseResource(resource) });
+      return resource;
+    };
+    return {
+      id: o.id,
+      name: o.name,
+      version: o.version,
+      config: Object.freeze(structuredClone(o.config)),
+      log: o.log,
+      deps: o.deps,
+      signal: this.controller.signal,
+      onStop: (fn) => { this.steps.push({ kind: 'teardown', fn }); },
+      own,
+      handOver: (key, value, dispose) => {
+        if (this.handed.has(key)) throw new Error(`${o.id}: handOver("${key}") called twice`);
+        this.handed.set(key, { value, dispose: dispose as (v: unknown) => void });
+        this.steps.push({ kind: 'handed', key });
+        return value;
+      },
+      takeOver: <T>(key: string) => {
+        const h = previous.get(key);
+        if (!h) return undefined;
+        previous.delete(key);
+        return h.value as T;
+      },
+      onBind: (as, fn) => { this.bindings.on(`bind:${as}`, fn); },
+      onUnbind: (as, fn) => { this.bindings.on(`unbind:${as}`, fn); },
+    };
+  }
+}
+
+/** Closes whatever kind of resource it is given: servers, sockets, watchers, child processes. */
+async function releaseResource(r: object): Promise<void> {
+  const x = r as Record<string, unknown>;
+  if (typeof x.close === 'function') {
+    await new Promise<void>((resolve) => {
+      const fn = x.close as (cb?: (err?: Error) => void) => unknown;
+      let settled = false;
+      const done = () => { if (!settled) { settled = true; resolve(); } };
+      const ret = fn.length >= 1 ? fn.call(r, () => done()) : fn.call(r);
+      if (ret && typeof (ret as Promise<void>).then === 'function') (ret as Promise<void>).then(done, done);
+      else if (fn.length < 1) done();
+      (x.closeAllConnections as (() => void) | undefined)?.call(r);
+    });
+  } else if (typeof x.destroy === 'function') (x.destroy as () => void).call(r);
+  else if (typeof x.kill === 'function') (x.kill as () => void).call(r);
+  else if (typeof x.abort === 'function') (x.abort as () => void).call(r);
+  else throw new Error('own(): resource has no close/destroy/kill/abort method');
+}

@@ -1,0 +1,88 @@
+// The module contract as types: the static descriptor (read without running module code),
+// the context a module's start(ctx) receives, and the states an instance moves through.
+import type { Logger } from 'pino';
+
+export type Policy = 'static' | 'dynamic';
+export type Cardinality = '1' | '0..1' | '0..n' | '1..n';
+
+/** One entry of a descriptor's `requires`. */
+export interface Requirement {
+  /** Service name a provider lists in `provides`. */
+  service: string;
+  /** semver range the provider module's version must satisfy (default `*`). */
+  range: string;
+  policy: Policy;
+  cardinality: Cardinality;
+  /** Key under ctx.deps (default: the service name). */
+  as: string;
+}
+
+/** The static descriptor: `package.json` name/version plus its `cheshire` field. */
+export interface Descriptor {
+  name: string;
+  version: string;
+  description: string;
+  /** Absolute folder of the module. */
+  dir: string;
+  /** Entry file, relative to dir (default `index.ts`). */
+  entry: string;
+  provides: string[];
+  requires: Requirement[];
+  /** JSON Schema of the instance config (an object schema). */
+  configSchema: Record<string, unknown>;
+  /** Defaults merged under the instance config before validation. */
+  configDefaults: Record<string, unknown>;
+  /** Globs (relative to dir) whose changes reload the module. */
+  watch: string[];
+  /** Test files (relative to dir) and whether they gate activation of a new version. */
+  test: { files: string[]; beforeActivate: boolean };
+  timeouts: { startMs: number; stopMs: number };
+}
+
+export type InstanceState =
+  | 'planned' // known, not yet started
+  | 'waiting' // a mandatory dependency has no active provider
+  | 'starting'
+  | 'active'
+  | 'stopping'
+  | 'stopped' // stopped on purpose
+  | 'backoff' // crashed, restart scheduled
+  | 'failed'; // crashed too often, given up on
+
+/** A teardown step; registered ones run in reverse order of registration. */
+export type Teardown = () => void | Promise<void>;
+
+export interface ModuleContext<Config = Record<string, unknown>> {
+  /** Instance id: `name`, `name#instance`, or `name@version` for a second version. */
+  readonly id: string;
+  readonly name: string;
+  readonly version: string;
+  /** Validated config: defaults merged with the node's config for this instance. */
+  readonly config: Readonly<Config>;
+  /** Structured logger bound to this instance. */
+  readonly log: Logger;
+  /** Resolved dependencies, keyed by `as` (default: service name). Dynamic ones are stable handles;
+   *  `0..n`/`1..n` ones are arrays. */
+  readonly deps: Record<string, any>;
+  /** Aborted when this instance begins to stop (or its start times out). */
+  readonly signal: AbortSignal;
+  /** Registers a teardown step; steps run in reverse order when the instance stops. */
+  onStop(fn: Teardown): void;
+  /** Registers a resource with a close()/destroy()/kill() method to release on stop; returns it. */
+  own<T extends object>(resource: T): T;
+  /**
+   * Hands `value` to this module's next version under `key` when this instance is replaced by a
+   * reload; on a final stop (or if the next version does not take it) `dispose` runs instead.
+   */
+  handOver<T>(key: string, value: T, dispose: (value: T) => void | Promise<void>): T;
+  /** Takes what the previous version handed over under `key` (once), or undefined. */
+  takeOver<T>(key: string): T | undefined;
+  /** Called when a dynamic dependency's provider becomes available again / goes away. */
+  onBind(as: string, fn: (service: unknown) => void): void;
+  onUnbind(as: string, fn: () => void): void;
+}
+
+/** What a module's entry exports. */
+export interface ModuleExports {
+  start(ctx: ModuleContext<any>): unknown | Promise<unknown>;
+}
