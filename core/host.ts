@@ -1,0 +1,396 @@
+// The host: reads cheshire.json and the role, plans and starts the instances, watches files and
+// reloads what changed, applies config changes as revisions, and falls back to failsafe mode when
+// the configured start-up fails as a whole. Every lifecycle operation runs under one lock.
+import { EventEmitter } from 'node:events';
+import { dirname, join, resolve } from 'node:path';
+import picomatch from 'picomatch';
+import { bundleModule, evaluateModule } from './loader.ts';
+import { readDescriptor } from './descriptor.ts';
+import { discoverModules } from './discover.ts';
+import { chsError, errorText } from './errors.ts';
+import { findCycle } from './graph.ts';
+import { Instance, type Code, type ErrorInfo, type InstanceStatus } from './instance.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { createLogging, type HostLogging } from './log.ts';
+import { Mutex } from './mutex.ts';
+import { dependencyEdges, effectiveConfig, planInstances } from './planner.ts';
+import { guardProcess, stackMentions } from './process-guard.ts';
+import { runModuleTests, type TestResult } from './module-tests.ts';
+import { Watcher, relativeTo, type WatchTarget } from './watcher.ts';
+import { loadNodeConfig, loadRole, roleFile, type NodeConfig, type RolePreset } from './config/node-config.ts';
+import { readJsonFile, writeFileAtomic } from './config/atomic.ts';
+import { jsonEqual } from './config/diff.ts';
+import { RevisionStore, type Revision, type RevisionSource } from './config/revisions.ts';
+import type { Descriptor } from './types.ts';
+
+export interface HostOptions {
+  /** Path of cheshire.json. */
+  configFile: string;
+  /** Overrides the config's role. */
+  role?: string;
+  logging?: HostLogging;
+  /** Overrides config.watch.enabled. */
+  watch?: boolean;
+}
+
+export interface NodeStatus {
+  node: string;
+  role: string;
+  pid: number;
+  failsafe: ErrorInfo | null;
+  configError: ErrorInfo | null;
+  instances: InstanceStatus[];
+}
+
+export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; booted: [] }> {
+  readonly logging: HostLogging;
+  readonly configFile: string;
+  readonly base: string;
+  config: NodeConfig | null = null;
+  role: RolePreset | null = null;
+  failsafe: ErrorInfo | null = null;
+  configError: ErrorInfo | null = null;
+  private engine: Lifecycle = this.newEngine();
+  private readonly lock = new Mutex();
+  private readonly codes = new Map<string, Code>();
+  private watcher: Watcher | null = null;
+  private revisions: RevisionStore | null = null;
+  private unguard: (() => void) | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly opts: HostOptions) {
+    super();
+    this.configFile = resolve(opts.configFile);
+    this.base = dirname(this.configFile);
+    this.logging = opts.logging ?? createLogging();
+  }
+
+  get log() {
+    return this.logging.root;
+  }
+
+  get instances(): ReadonlyMap<string, Instance> {
+    return this.engine.instances;
+  }
+
+  /** Boots the configured role (or failsafe mode) and starts watching. Never throws for bad config. */
+  async start(): Promise<this> {
+    this.unguard = guardProcess({
+      scopeForStack: (stack) => [...this.engine.instances.values()].find((i) => i.run && stackMentions(stack, i.desc.dir))?.run ?? undefined,
+      hostError: (kind, err) => this.log.error({ err }, `${kind} outside any module: ${(err as Error)?.message ?? String(err)}`),
+    });
+    await this.lock.run(() => this.boot());
+    return this;
+  }
+
+  private newEngine(): Lifecycle {
+    const engine = new Lifecycle((inst) => this.codeFor(inst.desc), {
+      waitMs: this.config?.dependencies.waitMs ?? 5_000,
+      schedule: (inst, ms) => {
+        inst.backoffTimer = setTimeout(() => {
+          inst.backoffTimer = null;
+          void this.lock.run(async () => {
+            if (inst.state !== 'backoff' || this.engine !== engine) return;
+            await engine.tryStart(inst);
+            await engine.reconcile();
+          });
+        }, ms);
+      },
+      onCrash: (inst, run, err) => {
+        void this.lock.run(async () => {
+          if (inst.run !== run) return;
+          await engine.fail(inst, err);
+          await engine.reconcile();
+        });
+      },
+    });
+    engine.on('state', () => this.emit('status'));
+    return engine;
+  }
+
+  private async boot(): Promise<void> {
+    try {
+      this.config = await loadNodeConfig(this.configFile);
+      this.role = await loadRole(this.opts.role ?? this.config.role, this.base);
+      this.configError = null;
+      this.revisions = new RevisionStore(join(resolve(this.base, this.config.stateDir), 'revisions'));
+      this.engine = this.newEngine();
+      this.codes.clear();
+      const found = discoverModules(this.config.moduleDirs, this.base);
+      for (const bad of found.invalid) this.log.warn({ err: bad.error }, bad.error.message);
+      const { planned, errors } = planInstances(this.role.modules, found.modules);
+      if (errors.length) throw errors[0];
+      const cycle = findCycle(dependencyEdges(planned.values()));
+      if (cycle) throw chsError('CHS_ERR_DEP_CYCLE', `dependency cycle: ${cycle.join(' -> ')}`);
+      for (const p of planned.values()) {
+        const cfg = effectiveConfig(p.id, p.desc, this.role.config[p.id], this.config.modules[p.id]);
+        this.engine.add(new Instance(p.id, p.desc, cfg, this.log.child({ module: p.id }), this.config.supervisor));
+      }
+      for (const inst of this.engine.instances.values()) await this.revisions.record(inst.id, inst.config, 'start');
+      await this.engine.reconcile();
+      for (const id of this.role.required) {
+        const inst = this.engine.instances.get(id);
+        if (!inst) throw chsError('CHS_ERR_INSTANCE_NOT_FOUND', `required instance "${id}" is not part of role "${this.role.name}"`);
+        if (inst.state !== 'active') throw new Error(`required instance ${id} did not start: ${inst.lastError?.message ?? inst.state}`, { cause: inst.lastError });
+      }
+      this.failsafe = null;
+      const active = [...this.engine.instances.values()].filter((i) => i.state === 'active').length;
+      this.log.info(`node ${this.config.node} up: role ${this.role.name}, ${active}/${this.engine.instances.size} instances active`);
+      this.emit('booted');
+    } catch (err) {
+      await this.enterFailsafe(err);
+    }
+    this.emit('status');
+    await this.updateWatch();
+  }
+
+  private async enterFailsafe(err: unknown): Promise<void> {
+    await this.engine.stopAll();
+    const e = err instanceof Error ? err : new Error(String(err));
+    const cause = (e as { cause?: ErrorInfo }).cause;
+    this.failsafe = {
+      code: (e as { code?: string }).code ?? cause?.code ?? 'CHS_ERR_MODULE_START',
+      message: e.message,
+      stack: cause?.stack ? `${e.message}\n${cause.stack}` : errorText(e),
+      at: new Date().toISOString(),
+    };
+    this.log.error({ err: { message: this.failsafe.message, stack: this.failsafe.stack } }, `failsafe mode: ${this.failsafe.message} (fix the config or module; it is picked up without a restart)`);
+    this.emit('failsafe', this.failsafe);
+  }
+
+  /** Current code of a module folder, bundled and evaluated once per content. */
+  private async codeFor(desc: Descriptor): Promise<Code> {
+    const have = this.codes.get(desc.dir);
+    if (have && have.desc.version === desc.version) return have;
+    const loaded = await bundleModule(desc);
+    const code = { desc, loaded, exports: evaluateModule(desc, loaded) };
+    this.codes.set(desc.dir, code);
+    return code;
+  }
+
+  private async updateWatch(): Promise<void> {
+    const enabled = this.opts.watch ?? this.config?.watch.enabled ?? true;
+    if (!enabled) return;
+    this.watcher ??= new Watcher((key, since) => this.onChange(key, since), this.config?.watch.debounceMs ?? 10);
+    const targets: WatchTarget[] = [{ key: 'config', path: this.configFile, accepts: () => true }];
+    if (this.role) targets.push({ key: 'config', path: roleFileOrNull(this.role.name, this.base) ?? this.configFile, accepts: () => true });
+    const dirs = new Map<string, Descriptor>();
+    for (const inst of this.engine.instances.values()) dirs.set(inst.desc.dir, inst.desc);
+    if (this.failsafe) {
+      for (const d of discoverModules(this.config?.moduleDirs ?? ['modules'], this.base).modules) dirs.set(d.dir, d);
+    }
+    for (const [dir, desc] of dirs) {
+      const match = picomatch(desc.watch, { dot: false });
+      targets.push({ key: dir, path: dir, accepts: (f) => { const rel = relativeTo(dir, f); return rel === 'package.json' || match(rel); } });
+    }
+    this.watcher.setTargets(targets);
+    await this.watcher.ready;
+  }
+
+  private async onChange(key: string, since: number): Promise<void> {
+    if (this.closing) return;
+    if (this.failsafe) {
+      this.log.info(`${key === 'config' ? 'config' : key} changed: retrying start-up`);
+      await this.lock.run(() => this.boot());
+      return;
+    }
+    if (key === 'config') await this.onConfigFile();
+    else await this.reloadDir(key, since, false);
+  }
+
+  /** The reload transaction for one module folder (all its instances, plus static dependents). */
+  async reloadDir(dir: string, since = performance.now(), force = false, only?: string): Promise<Map<string, Error>> {
+    const targetsOf = () => [...this.engine.instances.values()].filter((i) => i.desc.dir === dir && (!only || i.id === only));
+    if (!targetsOf().length) return new Map();
+    let code: Code;
+    try {
+      const desc = readDescriptor(dir);
+      const loaded = await bundleModule(desc);
+      const current = this.codes.get(dir);
+      if (!force && current && current.loaded.hash === loaded.hash && jsonEqual(stripDir(current.desc), stripDir(desc))) {
+        this.log.debug(`${desc.name}: content unchanged, not reloaded`);
+        return new Map();
+      }
+      code = { desc, loaded, exports: evaluateModule(desc, loaded) };
+      const edges = dependencyEdges([...this.engine.instances.values()].map((i) => ({ id: i.id, desc: i.desc.dir === dir ? desc : i.desc })));
+      const cycle = findCycle(edges);
+      if (cycle) throw chsError('CHS_ERR_DEP_CYCLE', `dependency cycle: ${cycle.join(' -> ')}`);
+      if (desc.test.beforeActivate) {
+        const result = await runModuleTests(desc);
+        if (!result.ok) throw chsError('CHS_ERR_MODULE_TEST', `${desc.name}: tests failed before activation:\n${result.output.slice(-2000)}`);
+      }
+    } catch (err) {
+      return this.lock.run(async () => {
+        const failures = new Map<string, Error>();
+        for (const inst of targetsOf()) {
+          inst.setError(err);
+          inst.log.error({ err }, `reload refused, v${inst.desc.version} #${inst.code?.loaded.hash ?? '-'} keeps running: ${(err as Error).message}`);
+          failures.set(inst.id, err as Error);
+        }
+        this.emit('status');
+        return failures;
+      });
+    }
+    return this.lock.run(async () => {
+      const targets = targetsOf();
+      const configs = new Map(targets.map((i) => [i.id, effectiveConfig(i.id, code.desc, this.role?.config[i.id], this.config?.modules[i.id])]));
+      const failures = await this.engine.replace(targets, (inst) => ({ code, config: configs.get(inst.id)! }), since);
+      if (failures.size < targets.length) this.codes.set(dir, code);
+      this.emit('status');
+      return failures;
+    });
+  }
+
+  private instance(id: string): Instance {
+    const inst = this.engine.instances.get(id);
+    if (!inst) throw chsError('CHS_ERR_INSTANCE_NOT_FOUND', `no instance "${id}" on this node (have: ${[...this.engine.instances.keys()].join(', ') || 'none'})`);
+    return inst;
+  }
+
+  /** `reload M`: fresh code from disk even if unchanged. Throws the failure if the reload failed. */
+  async reload(id: string): Promise<void> {
+    const inst = this.instance(id);
+    const failures = await this.reloadDir(inst.desc.dir, performance.now(), true, id);
+    const err = failures.get(id);
+    if (err) throw err;
+  }
+
+  async stopInstance(id: string): Promise<void> {
+    await this.lock.run(async () => {
+      const inst = this.instance(id);
+      inst.wanted = false;
+      if (inst.backoffTimer) clearTimeout(inst.backoffTimer);
+      await this.engine.stopRun(inst, false, 'stopped');
+      inst.log.info(`${id} stopped`);
+      await this.engine.reconcile();
+    });
+  }
+
+  async startInstance(id: string): Promise<void> {
+    await this.lock.run(async () => {
+      const inst = this.instance(id);
+      inst.wanted = true;
+      if (inst.state === 'active') return;
+      if (inst.backoffTimer) clearTimeout(inst.backoffTimer);
+      inst.crashes.reset();
+      inst.state = 'waiting';
+      await this.engine.reconcile();
+    });
+  }
+
+  async testInstance(id: string): Promise<TestResult> {
+    return runModuleTests(this.instance(id).desc);
+  }
+
+  /** Applies `override` (the instance's section of cheshire.json) as a new validated revision. */
+  async setConfig(id: string, override: Record<string, unknown>, source: RevisionSource = 'api'): Promise<Revision> {
+    return this.lock.run(() => this.applyConfig(id, override, source));
+  }
+
+  private async applyConfig(id: string, override: Record<string, unknown>, source: RevisionSource): Promise<Revision> {
+    const inst = this.instance(id);
+    const config = effectiveConfig(id, inst.desc, this.role?.config[id], override);
+    if (!jsonEqual(config, inst.config)) {
+      const failures = await this.engine.replace([inst], (i) => ({ code: i.code ?? this.codes.get(i.desc.dir)!, config }), performance.now());
+      const err = failures.get(id);
+      if (err) throw err;
+      if (inst.state !== 'active') inst.config = config;
+    }
+    if (source !== 'file' && this.config) {
+      this.config.modules[id] = override;
+      await this.writeNodeConfig((raw) => ({ ...raw, modules: { ...(raw.modules as object), [id]: override } }));
+    }
+    const rev = await this.revisions!.record(id, config, source);
+    inst.log.info(`config revision ${rev.rev} applied (${source})`);
+    this.emit('status');
+    return rev;
+  }
+
+  private async writeNodeConfig(edit: (raw: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
+    const raw = (await readJsonFile(this.configFile)) as Record<string, unknown>;
+    await writeFileAtomic(this.configFile, JSON.stringify(edit(raw), null, 2) + '\n');
+  }
+
+  async listRevisions(id: string): Promise<Revision[]> {
+    this.instance(id);
+    return this.revisions!.list(id);
+  }
+
+  async revert(id: string, rev: number): Promise<Revision> {
+    const old = await this.revisions!.get(id, rev);
+    return this.setConfig(id, old.config, 'revert');
+  }
+
+  /** A hand edit of cheshire.json or the role file: apply what changed, refuse what is invalid. */
+  private async onConfigFile(): Promise<void> {
+    let next: NodeConfig;
+    let role: RolePreset;
+    try {
+      next = await loadNodeConfig(this.configFile);
+      role = await loadRole(this.opts.role ?? next.role, this.base);
+    } catch (err) {
+      this.configError = { code: (err as { code?: string }).code ?? 'CHS_ERR_CONFIG_INVALID', message: (err as Error).message, stack: errorText(err), at: new Date().toISOString() };
+      this.log.error(`config change refused, running config kept: ${(err as Error).message}`);
+      this.emit('status');
+      return;
+    }
+    this.configError = null;
+    const prev = this.config!;
+    const structural = !jsonEqual(
+      { role: role, moduleDirs: next.moduleDirs, stateDir: next.stateDir, supervisor: next.supervisor, dependencies: next.dependencies },
+      { role: this.role, moduleDirs: prev.moduleDirs, stateDir: prev.stateDir, supervisor: prev.supervisor, dependencies: prev.dependencies },
+    );
+    if (structural) {
+      this.log.info('role or host settings changed: restarting all instances');
+      await this.lock.run(async () => {
+        await this.engine.stopAll();
+        await this.boot();
+      });
+      return;
+    }
+    for (const id of this.engine.instances.keys()) {
+      if (jsonEqual(next.modules[id] ?? {}, prev.modules[id] ?? {})) continue;
+      try {
+        await this.setConfig(id, next.modules[id] ?? {}, 'file');
+        prev.modules[id] = next.modules[id] ?? {};
+      } catch (err) {
+        this.log.error(`config change for ${id} refused: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  status(): NodeStatus {
+    return {
+      node: this.config?.node ?? 'cheshire',
+      role: this.role?.name ?? this.opts.role ?? this.config?.role ?? '?',
+      pid: process.pid,
+      failsafe: this.failsafe,
+      configError: this.configError,
+      instances: this.engine.order().map((id) => this.engine.instances.get(id)!.status()),
+    };
+  }
+
+  /** Stops everything in reverse dependency order and releases watchers. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.watcher?.close();
+      await this.lock.run(() => this.engine.stopAll());
+      this.unguard?.();
+      this.log.info('host stopped');
+    })();
+    return this.closing;
+  }
+}
+
+function roleFileOrNull(role: string, base: string): string | null {
+  try {
+    return roleFile(role, base);
+  } catch {
+    return null;
+  }
+}
+
+function stripDir(d: Descriptor): Omit<Descriptor, 'dir'> {
+  const { dir: _dir, ...rest } = d;
+  return rest;
+}

@@ -1,0 +1,90 @@
+// Watches module folders and config files with chokidar and turns bursts of events into one
+// call per key: events for a key are coalesced for `debounceMs`; while a call for that key runs,
+// newer events mark it pending and one more call follows (a newer change supersedes the pending
+// one; at most one runs at a time per key).
+import { relative, resolve, sep } from 'node:path';
+import chokidar, { type FSWatcher } from 'chokidar';
+
+export interface WatchTarget {
+  /** Key for coalescing (a module folder, or a config file). */
+  key: string;
+  /** Absolute path watched. */
+  path: string;
+  /** Whether a changed file (absolute path) under `path` matters. */
+  accepts(file: string): boolean;
+}
+
+export class Watcher {
+  private readonly fsw: FSWatcher;
+  private targets: WatchTarget[] = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly pending = new Set<string>();
+  private closed = false;
+  readonly ready: Promise<void>;
+
+  constructor(
+    private readonly onChange: (key: string, since: number) => Promise<void>,
+    private readonly debounceMs: number,
+  ) {
+    this.fsw = chokidar.watch([], {
+      ignoreInitial: true,
+      ignored: (p: string) => p.split(sep).some((part) => part === 'node_modules' || part === '.git' || part === '.cheshire'),
+    });
+    this.ready = new Promise((r) => this.fsw.once('ready', () => r()));
+    for (const ev of ['add', 'change', 'unlink'] as const) this.fsw.on(ev, (p: string) => this.event(resolve(p)));
+  }
+
+  setTargets(targets: WatchTarget[]): void {
+    const old = new Set(this.targets.map((t) => t.path));
+    const next = new Set(targets.map((t) => t.path));
+    this.targets = targets;
+    const added = [...next].filter((p) => !old.has(p));
+    const removed = [...old].filter((p) => !next.has(p));
+    if (added.length) this.fsw.add(added);
+    if (removed.length) this.fsw.unwatch(removed);
+  }
+
+  private event(file: string): void {
+    if (this.closed) return;
+    for (const t of this.targets) {
+      const inside = file === t.path || file.startsWith(t.path + sep);
+      if (!inside || !t.accepts(file)) continue;
+      this.schedule(t.key);
+    }
+  }
+
+  /** Coalesces calls for `key` (also used to force one, e.g. `reload M`). */
+  schedule(key: string): void {
+    const since = performance.now();
+    clearTimeout(this.timers.get(key));
+    this.timers.set(key, setTimeout(() => { this.timers.delete(key); this.fire(key, since); }, this.debounceMs));
+  }
+
+  private fire(key: string, since: number): void {
+    if (this.closed) return;
+    if (this.running.has(key)) {
+      this.pending.add(key);
+      return;
+    }
+    const p = this.onChange(key, since)
+      .catch(() => undefined)
+      .finally(() => {
+        this.running.delete(key);
+        if (this.pending.delete(key)) this.fire(key, performance.now());
+      });
+    this.running.set(key, p);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    await this.fsw.close();
+    await Promise.allSettled([...this.running.values()]);
+  }
+}
+
+export function relativeTo(dir: string, file: string): string {
+  return relative(dir, file).split(sep).join('/');
+}

@@ -1,0 +1,23 @@
+// hello: an HTTP server answering GET / with a greeting. Its listener is handed from version to
+// version (serveHttp), so saving this file swaps the code without refusing a request. greeter is
+// a dynamic dependency: hello keeps running while greeter reloads.
+import type { ModuleContext } from '../../core/types.ts';
+import { serveHttp } from '../../core/sdk/http.ts';
+import type { Greeter } from '../greeter/index.ts';
+
+const GREETING = 'Hello from Cheshire';
+
+export async function start(ctx: ModuleContext<{ host: string; port: number }>) {
+  const greeter = ctx.deps.greeter as Greeter;
+  ctx.onUnbind('greeter', () => ctx.log.info('greeter went away; calls wait for it'));
+  const server = await serveHttp(ctx, ctx.config.host, ctx.config.port, async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const who = url.searchParams.get('name') ?? 'world';
+    const line = url.pathname === '/' ? GREETING : await greeter.greet(who);
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(`${line}\n`);
+  });
+  const addr = server.address();
+  ctx.log.info(`listening on http://${ctx.config.host}:${typeof addr === 'object' && addr ? addr.port : ctx.config.port}`);
+  return { url: () => `http://${ctx.config.host}:${(server.address() as { port: number }).port}` };
+}
