@@ -69,7 +69,7 @@ export class Instance {
     this.lastError = {
       code: (e as { code?: string }).code ?? 'CHS_ERR_MODULE_CRASH',
       message: e.message,
-      stack: e.stack ?? e.message,
+      stack: fullStack(e),
       at: new Date().toISOString(),
     };
     return this.lastError;
@@ -92,4 +92,15 @@ export class Instance {
       config: this.config,
     };
   }
+}
+
+/** The error's stack followed by its causes' stacks (where the module's own frames are). */
+export function fullStack(err: Error): string {
+  let text = err.stack ?? err.message;
+  let cause = (err as { cause?: unknown }).cause;
+  for (let depth = 0; cause instanceof Error && depth < 5; depth++) {
+    text += `\nCaused by: ${cause.stack ?? cause.message}`;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return text;
 }

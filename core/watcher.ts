@@ -2,7 +2,13 @@
 // call per key: events for a key are coalesced for `debounceMs`; while a call for that key runs,
 // newer events mark it pending and one more call follows (a newer change supersedes the pending
 // one; at most one runs at a time per key).
-import { relative, resolve, sep } from 'node:path';
+//
+// chokidar drops a file's `change` events for 50 ms after the previous one (a leading-edge
+// throttle with no trailing event), so a second save shortly after a first could go unseen.
+// Each key therefore gets a settle check: a while after its last event, the files' fingerprint
+// (mtime, size, inode) is compared with the one taken when the last call began.
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 
 export interface WatchTarget {
@@ -14,12 +20,18 @@ export interface WatchTarget {
   accepts(file: string): boolean;
 }
 
+/** Longer than chokidar's 50 ms change throttle. */
+const SETTLE_MS = 80;
+
 export class Watcher {
   private readonly fsw: FSWatcher;
   private targets: WatchTarget[] = [];
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly pending = new Set<string>();
+  private readonly settleTimers = new Map<string, NodeJS.Timeout>();
+  /** Fingerprint of a key's files when its last call began. */
+  private readonly seen = new Map<string, string>();
   private closed = false;
   readonly ready: Promise<void>;
 
@@ -51,7 +63,33 @@ export class Watcher {
       const inside = file === t.path || file.startsWith(t.path + sep);
       if (!inside || !t.accepts(file)) continue;
       this.schedule(t.key);
+      this.settleLater(t.key);
     }
+  }
+
+  private settleLater(key: string): void {
+    clearTimeout(this.settleTimers.get(key));
+    this.settleTimers.set(key, setTimeout(() => {
+      this.settleTimers.delete(key);
+      if (this.closed || this.timers.has(key) || this.running.has(key)) return this.settleLater(key);
+      if (this.fingerprint(key) !== this.seen.get(key)) this.schedule(key);
+    }, SETTLE_MS));
+  }
+
+  /** mtime/size/inode of every accepted file of a key's targets. */
+  fingerprint(key: string): string {
+    const parts: string[] = [];
+    const visit = (t: WatchTarget, path: string) => {
+      let st;
+      try { st = statSync(path); } catch { return; }
+      if (st.isDirectory()) {
+        for (const name of readdirSync(path).sort()) {
+          if (name !== 'node_modules' && !name.startsWith('.')) visit(t, join(path, name));
+        }
+      } else if (path === t.path || t.accepts(path)) parts.push(`${path}:${st.mtimeMs}:${st.size}:${st.ino}`);
+    };
+    for (const t of this.targets) if (t.key === key) visit(t, t.path);
+    return parts.join('|');
   }
 
   /** Coalesces calls for `key` (also used to force one, e.g. `reload M`). */
@@ -67,6 +105,7 @@ export class Watcher {
       this.pending.add(key);
       return;
     }
+    this.seen.set(key, this.fingerprint(key));
     const p = this.onChange(key, since)
       .catch(() => undefined)
       .finally(() => {
@@ -78,8 +117,9 @@ export class Watcher {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of [...this.timers.values(), ...this.settleTimers.values()]) clearTimeout(t);
     this.timers.clear();
+    this.settleTimers.clear();
     await this.fsw.close();
     await Promise.allSettled([...this.running.values()]);
   }

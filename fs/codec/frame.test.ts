@@ -1,0 +1,103 @@
+// The incremental frame splitter: any chunking yields the same frames; bad size fields fail at
+// once, before the announced body is buffered.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CodecError, FrameSplitter, decode, encode } from './index.ts';
+import { prng } from './fuzz.ts';
+
+const frames = [
+  encode({ type: 'Tversion', tag: 0xffff, msize: 8192, version: '9P2000.L' }),
+  encode({ type: 'Tclunk', tag: 1, fid: 2 }),
+  encode({ type: 'Rflush', tag: 2 }),
+  encode({ type: 'Twrite', tag: 3, fid: 1, offset: 0n, data: new Uint8Array(3000).fill(7) }),
+  encode({ type: 'Twalk', tag: 4, fid: 1, newfid: 2, wnames: ['a', 'b'] }),
+];
+const stream = Buffer.concat(frames);
+const hexes = frames.map((f) => f.toString('hex'));
+
+function catchCodec(fn: () => unknown): CodecError {
+  try { fn(); } catch (err) { if (err instanceof CodecError) return err; throw err; }
+  throw new Error('expected a CodecError');
+}
+
+test('whole stream in one chunk, and one byte at a time', () => {
+  const s = new FrameSplitter(8192);
+  assert.equal(s.push(stream).map((f) => Buffer.from(f).toString('hex')), hexes);
+  assert.is(s.buffered, 0);
+  const t = new FrameSplitter(8192);
+  const out: string[] = [];
+  for (const b of stream) out.push(...t.push(new Uint8Array([b])).map((f) => Buffer.from(f).toString('hex')));
+  assert.equal(out, hexes);
+});
+
+test('random chunkings give the same frames, and each decodes', () => {
+  const rnd = prng(7);
+  for (let round = 0; round < 200; round++) {
+    const s = new FrameSplitter(8192);
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < stream.length;) {
+      const n = Math.min(stream.length - at, Math.floor(rnd() * 40) + (rnd() < 0.1 ? 4000 : 0));
+      out.push(...s.push(stream.subarray(at, at + n)));
+      at += n;
+    }
+    assert.equal(out.map((f) => Buffer.from(f).toString('hex')), hexes);
+    for (const f of out) decode(f, '9P2000.L');
+  }
+});
+
+test('a frame inside one chunk is a view, not a copy', () => {
+  const s = new FrameSplitter(8192);
+  const [f] = s.push(frames[1]!);
+  assert.is(f!.buffer, frames[1]!.buffer);
+});
+
+test('a huge size field fails on its fourth byte, without waiting for or keeping the body', () => {
+  const s = new FrameSplitter(8192);
+  assert.equal(s.push(new Uint8Array([0xff, 0xff, 0xff])), []);
+  const err = catchCodec(() => s.push(new Uint8Array([0x7f, 1, 2, 3])));
+  assert.is(err.kind, 'frame-size');
+  assert.match(err.reason, 'exceeds the maximum of 8192');
+  assert.is(s.buffered, 0);
+  // The stream has lost its framing: the splitter stays failed.
+  assert.is(catchCodec(() => s.push(frames[1]!)), err);
+});
+
+test('size just over msize fails; exactly msize passes', () => {
+  const s = new FrameSplitter(15);
+  assert.is(catchCodec(() => s.push(new Uint8Array([16, 0, 0, 0]))).kind, 'frame-size');
+  const ok = new FrameSplitter(11);
+  assert.is(ok.push(frames[1]!).length, 1);
+});
+
+test('sizes below the 7-byte minimum fail', () => {
+  for (const size of [0, 1, 4, 6]) {
+    const err = catchCodec(() => new FrameSplitter(8192).push(new Uint8Array([size, 0, 0, 0])));
+    assert.is(err.kind, 'frame-size');
+    assert.match(err.reason, 'below the 7-byte minimum');
+  }
+  assert.is(new FrameSplitter(8192).push(encode({ type: 'Rflush', tag: 1 })).length, 1);
+});
+
+test('maxSize can be lowered after version negotiation and is validated', () => {
+  const s = new FrameSplitter(1 << 20);
+  s.maxSize = 2048; // the 3000-byte Twrite no longer fits
+  assert.is(s.maxSize, 2048);
+  assert.is(catchCodec(() => s.push(frames[3]!)).kind, 'frame-size');
+  assert.throws(() => new FrameSplitter(6), /maxSize/);
+  assert.throws(() => { s.maxSize = 2 ** 32; }, /maxSize/);
+});
+
+test('partial frames stay buffered until complete', () => {
+  const s = new FrameSplitter(8192);
+  const f = frames[3]!;
+  assert.equal(s.push(f.subarray(0, 2)), []);
+  assert.equal(s.push(f.subarray(2, 100)), []);
+  assert.is(s.buffered, 100);
+  const out = s.push(Buffer.concat([f.subarray(100), frames[1]!.subarray(0, 5)]));
+  assert.is(out.length, 1);
+  assert.is(Buffer.from(out[0]!).toString('hex'), f.toString('hex'));
+  assert.is(s.buffered, 5);
+  assert.equal(s.push(new Uint8Array(0)), []);
+});
+
+test.run();

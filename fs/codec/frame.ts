@@ -1,0 +1,107 @@
+// Splits a byte stream into 9P frames. The size[4] prefix is checked as soon as its four bytes
+// arrive, so a peer announcing a 4 GiB frame is refused before a byte of the body is buffered.
+// After such an error the stream has no trustworthy frame boundary left: the splitter stays
+// failed (every later push rethrows) and the connection should be closed.
+
+import { CodecError } from './errors.ts';
+import { HEADER_SIZE } from './constants.ts';
+
+export class FrameSplitter {
+  private chunks: Uint8Array[] = [];
+  private total = 0;
+  /** size[4] of the frame being assembled, or -1 until its four bytes are here. */
+  private need = -1;
+  private failure: CodecError | undefined;
+  private max: number;
+
+  /** `maxSize` is the largest acceptable frame: the server's msize before Tversion, then the negotiated one. */
+  constructor(maxSize: number) {
+    this.max = checkMax(maxSize);
+  }
+
+  get maxSize(): number { return this.max; }
+  /** Lower (or raise) the limit, e.g. after Rversion; applies to frames whose size is not yet read. */
+  set maxSize(v: number) { this.max = checkMax(v); }
+
+  /** Bytes held that do not yet form a complete frame. */
+  get buffered(): number { return this.total; }
+
+  /**
+   * Adds bytes and returns every frame now complete, in order. A frame lying inside one chunk is
+   * returned as a view of that chunk (no copy), so callers must not reuse chunk memory; Node
+   * sockets hand out a fresh Buffer per 'data' event.
+   */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (this.failure) throw this.failure;
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.total += chunk.length;
+    }
+    const out: Uint8Array[] = [];
+    for (;;) {
+      if (this.need < 0) {
+        if (this.total < 4) break;
+        const size = this.peekSize();
+        if (size < HEADER_SIZE || size > this.max) {
+          this.failure = new CodecError('frame-size', size < HEADER_SIZE
+            ? `frame size ${size} is below the ${HEADER_SIZE}-byte minimum`
+            : `frame size ${size} exceeds the maximum of ${this.max} bytes`, { offset: 0 });
+          this.chunks = [];
+          this.total = 0;
+          throw this.failure;
+        }
+        this.need = size;
+      }
+      if (this.total < this.need) break;
+      out.push(this.take(this.need));
+      this.need = -1;
+    }
+    return out;
+  }
+
+  private peekSize(): number {
+    const head = this.chunks[0]!;
+    if (head.length >= 4) return (head[0]! | (head[1]! << 8) | (head[2]! << 16)) + head[3]! * 0x1000000;
+    const b = this.copyOut(4, false);
+    return (b[0]! | (b[1]! << 8) | (b[2]! << 16)) + b[3]! * 0x1000000;
+  }
+
+  private take(n: number): Uint8Array {
+    const head = this.chunks[0]!;
+    if (head.length >= n) {
+      const frame = head.subarray(0, n);
+      if (head.length === n) this.chunks.shift();
+      else this.chunks[0] = head.subarray(n);
+      this.total -= n;
+      return frame;
+    }
+    return this.copyOut(n, true);
+  }
+
+  /** Copies the first n buffered bytes into a new array; `consume` removes them. */
+  private copyOut(n: number, consume: boolean): Uint8Array {
+    const out = new Uint8Array(n);
+    let filled = 0;
+    let i = 0;
+    while (filled < n) {
+      const c = this.chunks[i]!;
+      const k = Math.min(c.length, n - filled);
+      out.set(c.subarray(0, k), filled);
+      filled += k;
+      if (consume && k < c.length) this.chunks[i] = c.subarray(k);
+      else i++;
+    }
+    if (consume) {
+      this.chunks.splice(0, i);
+      this.total -= n;
+    }
+    return out;
+  }
+}
+
+function checkMax(v: number): number {
+  if (!Number.isInteger(v) || v < HEADER_SIZE || v > 0xffffffff) {
+    throw new RangeError(`FrameSplitter maxSize must be an integer in ${HEADER_SIZE}..2^32-1, got ${v}`);
+  }
+  return v;
+}
