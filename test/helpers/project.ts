@@ -1,11 +1,13 @@
 // Test helpers: a throw-away Cheshire project in a temp dir (cheshire.json, a role, modules),
 // a host started on it with its log captured, deadline-bound waiting, and small HTTP calls.
-import { mkdtemp, mkdir, rm, writeFile, rename } from 'node:fs/promises';
+import { cp, mkdtemp, mkdir, rm, writeFile, rename, symlink } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Host } from '../../core/host.ts';
 import { createLogging, type LogRecord } from '../../core/log.ts';
+
+export const REPO = join(import.meta.dirname, '../..');
 
 export interface ModuleSpec {
   /** package.json `cheshire` field. */
@@ -33,6 +35,8 @@ export interface Project {
 
 export async function makeProject(opts: {
   modules: Record<string, ModuleSpec>;
+  /** Modules of the repository to copy in (e.g. the examples hello, greeter, shout). */
+  copy?: string[];
   role: string[];
   required?: string[];
   config?: Record<string, unknown>;
@@ -62,7 +66,11 @@ export async function makeProject(opts: {
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+  // Modules import the core as ../../core and packages from node_modules, as in the repository.
+  await symlink(join(REPO, 'core'), join(dir, 'core'));
+  await symlink(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   for (const [name, spec] of Object.entries(opts.modules)) await p.writeModule(name, spec);
+  for (const name of opts.copy ?? []) await cp(join(REPO, 'modules', name), join(dir, 'modules', name), { recursive: true });
   await mkdir(join(dir, 'config/roles'), { recursive: true });
   await writeFile(join(dir, 'config/roles/test.json'), JSON.stringify({ modules: opts.role, required: opts.required ?? [] }));
   const config = {
