@@ -37,9 +37,12 @@ export async function runModuleTests(desc: Descriptor, timeoutMs = 60_000): Prom
   return { ok, files, output };
 }
 
+// Resolved here, so module tests find tsx wherever the module folder lives.
+const TSX = import.meta.resolve('tsx');
+
 function runOne(file: string, cwd: string, timeoutMs: number): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', TSX, file], { cwd, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => { output += d; });
     child.stderr.on('data', (d) => { output += d; });

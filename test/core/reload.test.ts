@@ -1,6 +1,7 @@
 // Reload on save: in-place writes and rename-over saves reload the module, bursts coalesce into
 // one reload, unchanged content does not reload, and a failed reload keeps the old version.
 import { suite } from 'uvu';
+import { mkdir } from 'node:fs/promises';
 import * as assert from 'uvu/assert';
 import { makeProject, startHost, waitFor, type Project, type TestHost } from '../helpers/project.ts';
 
@@ -82,6 +83,24 @@ Reload('host.reload(id) restarts with fresh code even when unchanged', async ({ 
   await th.host.reload('w');
   assert.is(reloads(th), 1);
   assert.is(word(th), 'one');
+});
+
+Reload('test-before-activate: a version whose tests fail is refused; one whose tests pass goes live', async ({ project, th }) => {
+  const pkg = { name: 'w', version: '1.0.0', type: 'module', cheshire: { provides: ['word'], test: { files: ['test/*.test.ts'], beforeActivate: true } } };
+  await mkdir(project.modulePath('w', 'test'), { recursive: true });
+  await project.write('modules/w/test/word.test.ts', `
+import { start } from '../index.ts';
+const w = (start({}) as { word(): string }).word();
+if (w === 'bad') { console.error('word must not be bad'); process.exit(1); }
+`);
+  await project.write('modules/w/package.json', JSON.stringify(pkg));
+  await waitFor('the descriptor change to be applied', () => th.host.instances.get('w')!.desc.test.beforeActivate);
+  await project.write('modules/w/index.ts', mod('bad'));
+  await waitFor('the refused reload', () => th.host.instances.get('w')!.lastError?.code === 'CHS_ERR_MODULE_TEST', 20_000);
+  assert.match(th.host.instances.get('w')!.lastError!.message, /word must not be bad/);
+  assert.is(word(th), 'one');
+  await project.write('modules/w/index.ts', mod('good'));
+  await waitFor('the tested version to serve', () => th.host.instances.get('w')?.run && word(th) === 'good', 20_000);
 });
 
 Reload.run();
