@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   CHS_ERR_REVISION_NOT_FOUND: 'a config revision number does not exist',
   CHS_ERR_INSTANCE_NOT_FOUND: 'a command names a module instance the node does not run',
   CHS_ERR_9P_CODEC: 'a 9P frame is malformed, truncated, too large, or not valid in the session\'s dialect',
+  CHS_ERR_MOUNT_INVALID: 'a module asked to mount a subtree at an invalid or already taken path',
   CHS_ERR_HOST_STOPPED: 'an operation was asked of a host that is shutting down',
 } as const;
 

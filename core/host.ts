@@ -21,7 +21,9 @@ import { loadNodeConfig, loadRole, roleFile, type NodeConfig, type RolePreset } 
 import { readJsonFile, writeFileAtomic } from './config/atomic.ts';
 import { jsonEqual } from './config/diff.ts';
 import { RevisionStore, type Revision, type RevisionSource } from './config/revisions.ts';
-import type { Descriptor } from './types.ts';
+import { MountTable } from './mounts.ts';
+import { hostControl } from './host-control.ts';
+import type { Descriptor, HostControl } from './types.ts';
 
 export interface HostOptions {
   /** Path of cheshire.json. */
@@ -50,6 +52,9 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   role: RolePreset | null = null;
   failsafe: ErrorInfo | null = null;
   configError: ErrorInfo | null = null;
+  readonly mounts = new MountTable();
+  /** The control surface modules get as ctx.host. */
+  readonly control: HostControl = hostControl(this);
   private engine: Lifecycle = this.newEngine();
   private readonly lock = new Mutex();
   private readonly codes = new Map<string, Code>();
@@ -96,6 +101,8 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
           });
         }, ms);
       },
+      host: this.control,
+      mounts: this.mounts,
       onCrash: (inst, run, err) => {
         void this.lock.run(async () => {
           if (inst.run !== run) return;
@@ -309,6 +316,10 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   private async writeNodeConfig(edit: (raw: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
     const raw = (await readJsonFile(this.configFile)) as Record<string, unknown>;
     await writeFileAtomic(this.configFile, JSON.stringify(edit(raw), null, 2) + '\n');
+  }
+
+  instanceConfig(id: string): { effective: Record<string, unknown>; override: Record<string, unknown> } {
+    return { effective: { ...this.instance(id).config }, override: { ...(this.config?.modules[id] ?? {}) } };
   }
 
   async listRevisions(id: string): Promise<Revision[]> {

@@ -10,7 +10,8 @@ import { dependentsOf, topoOrder } from './graph.ts';
 import { dynamicHandle, type ProviderLookup } from './handles.ts';
 import type { Code, Instance } from './instance.ts';
 import { Run, type Handed } from './run.ts';
-import type { InstanceState, Requirement } from './types.ts';
+import type { MountTable } from './mounts.ts';
+import type { HostControl, InstanceState, Requirement } from './types.ts';
 
 export interface LifecycleEvents {
   state: [id: string, state: InstanceState];
@@ -31,6 +32,8 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
       waitMs: number;
       schedule: (inst: Instance, delayMs: number) => void;
       onCrash: (inst: Instance, run: Run, err: unknown) => void;
+      host: HostControl;
+      mounts: MountTable;
     },
   ) {
     super();
@@ -119,6 +122,8 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
       startMs: code.desc.timeouts.startMs,
       stopMs: code.desc.timeouts.stopMs,
       onCrash: (err) => this.opts.onCrash(inst, run, err),
+      host: this.opts.host,
+      mounts: this.opts.mounts,
     });
     this.setState(inst, 'starting');
     try {

@@ -4,7 +4,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { chsError, errorText } from './errors.ts';
 import { runScope, type RunScope } from './timers.ts';
-import type { ModuleContext, ModuleExports, Teardown } from './types.ts';
+import type { MountTable } from './mounts.ts';
+import type { HostControl, ModuleContext, ModuleExports, Teardown } from './types.ts';
 
 /** What one version hands to the next: key -> value plus how to dispose it if nobody takes it. */
 export type Handed = Map<string, { value: unknown; dispose: (v: unknown) => void | Promise<void> }>;
@@ -19,6 +20,8 @@ export interface RunOptions {
   previous: Handed;
   startMs: number;
   stopMs: number;
+  host: HostControl;
+  mounts: MountTable;
   /** Called (once) when code running on this incarnation's behalf throws or rejects after start. */
   onCrash: (err: unknown) => void;
 }
@@ -171,6 +174,11 @@ export class Run implements RunScope {
       },
       onBind: (as, fn) => { this.bindings.on(`bind:${as}`, fn); },
       onUnbind: (as, fn) => { this.bindings.on(`unbind:${as}`, fn); },
+      mount: (path, tree) => {
+        const unmount = o.mounts.mount(o.id, path, tree);
+        this.steps.push({ kind: 'teardown', fn: unmount });
+      },
+      host: o.host,
     };
   }
 }

@@ -1,6 +1,11 @@
 // The module contract as types: the static descriptor (read without running module code),
 // the context a module's start(ctx) receives, and the states an instance moves through.
 import type { Logger } from 'pino';
+import type { Revision } from './config/revisions.ts';
+import type { NodeStatus } from './host.ts';
+import type { LogRecord } from './log.ts';
+import type { TestResult } from './module-tests.ts';
+import type { Mount } from './mounts.ts';
 
 export type Policy = 'static' | 'dynamic';
 export type Cardinality = '1' | '0..1' | '0..n' | '1..n';
@@ -80,6 +85,31 @@ export interface ModuleContext<Config = Record<string, unknown>> {
   /** Called when a dynamic dependency's provider becomes available again / goes away. */
   onBind(as: string, fn: (service: unknown) => void): void;
   onUnbind(as: string, fn: () => void): void;
+  /** Publishes `tree` (an fs/tree node) at `path` of the node's file tree until this instance stops. */
+  mount(path: string, tree: unknown): void;
+  /** The node's control surface (styx-root serves it over 9P). */
+  readonly host: HostControl;
+}
+
+/** What the host lets modules see and steer: status, lifecycle, config, logs, mounts. */
+export interface HostControl {
+  readonly node: string;
+  readonly role: string;
+  status(): NodeStatus;
+  reload(id: string): Promise<void>;
+  stop(id: string): Promise<void>;
+  start(id: string): Promise<void>;
+  test(id: string): Promise<TestResult>;
+  /** The effective config and the node's override for an instance. */
+  config(id: string): { effective: Record<string, unknown>; override: Record<string, unknown> };
+  setConfig(id: string, override: Record<string, unknown>): Promise<Revision>;
+  revisions(id: string): Promise<Revision[]>;
+  revert(id: string, rev: number): Promise<Revision>;
+  /** Recent log records of an instance (or `host`). */
+  logs(id: string): LogRecord[];
+  onLog(fn: (r: LogRecord) => void): () => void;
+  mounts(): Mount[];
+  onMounts(fn: () => void): () => void;
 }
 
 /** What a module's entry exports. */
