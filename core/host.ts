@@ -17,8 +17,9 @@ import { dependencyEdges, effectiveConfig, planInstances } from './planner.ts';
 import { guardProcess, stackMentions } from './process-guard.ts';
 import { runModuleTests, type TestResult } from './module-tests.ts';
 import { Watcher, relativeTo, type WatchTarget } from './watcher.ts';
-import { loadNodeConfig, loadRole, roleFile, type NodeConfig, type RolePreset } from './config/node-config.ts';
-import { readJsonFile, writeFileAtomic } from './config/atomic.ts';
+import { loadNodeConfig, loadRole, parseNodeConfig, roleFile, type NodeConfig, type RolePreset } from './config/node-config.ts';
+import { parseJsonText, readJsonFile, writeFileAtomic } from './config/atomic.ts';
+import { readFile } from 'node:fs/promises';
 import { jsonEqual } from './config/diff.ts';
 import { RevisionStore, type Revision, type RevisionSource } from './config/revisions.ts';
 import { MountTable } from './mounts.ts';
@@ -62,6 +63,8 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   private revisions: RevisionStore | null = null;
   private unguard: (() => void) | null = null;
   private closing: Promise<void> | null = null;
+  /** The last cheshire.json content the host wrote itself (its watcher event is not a hand edit). */
+  private lastWritten: string | null = null;
 
   constructor(private readonly opts: HostOptions) {
     super();
@@ -315,7 +318,9 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
 
   private async writeNodeConfig(edit: (raw: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
     const raw = (await readJsonFile(this.configFile)) as Record<string, unknown>;
-    await writeFileAtomic(this.configFile, JSON.stringify(edit(raw), null, 2) + '\n');
+    const text = JSON.stringify(edit(raw), null, 2) + '\n';
+    this.lastWritten = text;
+    await writeFileAtomic(this.configFile, text);
   }
 
   instanceConfig(id: string): { effective: Record<string, unknown>; override: Record<string, unknown> } {
@@ -327,47 +332,65 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
     return this.revisions!.list(id);
   }
 
+  /** Applies an older revision as a new one; the override written keeps only what differs from the defaults. */
   async revert(id: string, rev: number): Promise<Revision> {
     const old = await this.revisions!.get(id, rev);
-    return this.setConfig(id, old.config, 'revert');
+    const inst = this.instance(id);
+    const base: Record<string, unknown> = { ...inst.desc.configDefaults, ...this.role?.config[id] };
+    const override = Object.fromEntries(Object.entries(old.config).filter(([k, v]) => !jsonEqual(v, base[k])));
+    return this.setConfig(id, override, 'revert');
   }
 
-  /** A hand edit of cheshire.json or the role file: apply what changed, refuse what is invalid. */
-  private async onConfigFile(): Promise<void> {
-    let next: NodeConfig;
-    let role: RolePreset;
-    try {
-      next = await loadNodeConfig(this.configFile);
-      role = await loadRole(this.opts.role ?? next.role, this.base);
-    } catch (err) {
-      this.configError = { code: (err as { code?: string }).code ?? 'CHS_ERR_CONFIG_INVALID', message: (err as Error).message, stack: errorText(err), at: new Date().toISOString() };
-      this.log.error(`config change refused, running config kept: ${(err as Error).message}`);
-      this.emit('status');
-      return;
-    }
-    this.configError = null;
-    const prev = this.config!;
-    const structural = !jsonEqual(
-      { role: role, moduleDirs: next.moduleDirs, stateDir: next.stateDir, supervisor: next.supervisor, dependencies: next.dependencies },
-      { role: this.role, moduleDirs: prev.moduleDirs, stateDir: prev.stateDir, supervisor: prev.supervisor, dependencies: prev.dependencies },
-    );
-    if (structural) {
-      this.log.info('role or host settings changed: restarting all instances');
-      await this.lock.run(async () => {
+  /**
+   * A hand edit of cheshire.json or the role file: apply what changed, refuse what is invalid.
+   * Runs under the lock, so it never races the host's own writes; content the host wrote itself
+   * (setConfig/revert) is recognised and skipped.
+   */
+  private onConfigFile(): Promise<void> {
+    return this.lock.run(async () => {
+      let text: string;
+      let next: NodeConfig;
+      let role: RolePreset;
+      try {
+        text = await readFile(this.configFile, 'utf8');
+        if (text === this.lastWritten) return;
+        next = parseNodeConfig(parseJsonText(text, this.configFile), this.configFile);
+        role = await loadRole(this.opts.role ?? next.role, this.base);
+      } catch (err) {
+        this.refuseConfig(err);
+        return;
+      }
+      const prev = this.config!;
+      const structural = !jsonEqual(
+        { role, moduleDirs: next.moduleDirs, stateDir: next.stateDir, supervisor: next.supervisor, dependencies: next.dependencies },
+        { role: this.role, moduleDirs: prev.moduleDirs, stateDir: prev.stateDir, supervisor: prev.supervisor, dependencies: prev.dependencies },
+      );
+      if (structural) {
+        this.log.info('role or host settings changed: restarting all instances');
         await this.engine.stopAll();
         await this.boot();
-      });
-      return;
-    }
-    for (const id of this.engine.instances.keys()) {
-      if (jsonEqual(next.modules[id] ?? {}, prev.modules[id] ?? {})) continue;
-      try {
-        await this.setConfig(id, next.modules[id] ?? {}, 'file');
-        prev.modules[id] = next.modules[id] ?? {};
-      } catch (err) {
-        this.log.error(`config change for ${id} refused: ${(err as Error).message}`);
+        return;
       }
-    }
+      const errors: unknown[] = [];
+      for (const id of this.engine.instances.keys()) {
+        if (jsonEqual(next.modules[id] ?? {}, prev.modules[id] ?? {})) continue;
+        try {
+          await this.applyConfig(id, next.modules[id] ?? {}, 'file');
+          prev.modules[id] = next.modules[id] ?? {};
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+      if (errors.length) this.refuseConfig(errors[0]);
+      else this.configError = null;
+      this.emit('status');
+    });
+  }
+
+  private refuseConfig(err: unknown): void {
+    this.configError = { code: (err as { code?: string }).code ?? 'CHS_ERR_CONFIG_INVALID', message: (err as Error).message, stack: errorText(err), at: new Date().toISOString() };
+    this.log.error(`config change refused, running config kept: ${(err as Error).message}`);
+    this.emit('status');
   }
 
   status(): NodeStatus {

@@ -80,6 +80,7 @@ export class Run implements RunScope {
 
   private async release(handover: boolean): Promise<Handed> {
     this.controller.abort(new Error(`${this.id} is stopping`));
+    // Timers go first, before any teardown step: no callback may fire into a half-released module.
     for (const clear of this.timers) clear();
     this.timers.clear();
     const errors: unknown[] = [];
