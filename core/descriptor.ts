@@ -86,11 +86,9 @@ export function readDescriptor(dir: string): Descriptor {
     keys.add(r.as);
   }
   const configSchema = f.config?.schema ?? { type: 'object' };
-  try {
-    ajv.compile(configSchema);
-  } catch (err) {
-    throw bad(`config.schema is not a valid JSON Schema (${(err as Error).message})`);
-  }
+  // validateSchema checks against the meta-schema without compiling: a compiled validator stays
+  // in Ajv's scope forever, and descriptors are re-read on every reload.
+  if (!ajv.validateSchema(configSchema)) throw bad(`config.schema is not a valid JSON Schema (${ajv.errorsText(ajv.errors)})`);
   return {
     name: pkg.name,
     version: pkg.version,

@@ -137,6 +137,8 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
         this.engine.add(new Instance(p.id, p.desc, cfg, this.log.child({ module: p.id }), this.config.supervisor));
       }
       for (const inst of this.engine.instances.values()) await this.revisions.record(inst.id, inst.config, 'start');
+      // Watch before starting anything: a save made the moment a module answers must not be missed.
+      await this.updateWatch();
       await this.engine.reconcile();
       for (const id of this.role.required) {
         const inst = this.engine.instances.get(id);
@@ -181,7 +183,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   private async updateWatch(): Promise<void> {
     const enabled = this.opts.watch ?? this.config?.watch.enabled ?? true;
     if (!enabled) return;
-    this.watcher ??= new Watcher((key, since) => this.onChange(key, since), this.config?.watch.debounceMs ?? 10);
+    this.watcher ??= new Watcher((key, since) => this.onChange(key, since), this.config?.watch.debounceMs ?? 2);
     const targets: WatchTarget[] = [{ key: 'config', path: this.configFile, accepts: () => true }];
     if (this.role) targets.push({ key: 'config', path: roleFileOrNull(this.role.name, this.base) ?? this.configFile, accepts: () => true });
     const dirs = new Map<string, Descriptor>();

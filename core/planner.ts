@@ -85,7 +85,8 @@ const validators = new Map<string, ReturnType<typeof ajv.compile>>();
 /** defaults <- role config <- node override, validated against the module's schema. */
 export function effectiveConfig(id: string, desc: Descriptor, ...layers: Array<Record<string, unknown> | undefined>): Record<string, unknown> {
   const config = Object.assign({}, desc.configDefaults, ...layers.filter(Boolean)) as Record<string, unknown>;
-  const key = `${desc.dir}@${desc.version}:${JSON.stringify(desc.configSchema)}`;
+  // Keyed by the schema's text: one compiled validator per distinct schema, however many reloads.
+  const key = JSON.stringify(desc.configSchema);
   let validate = validators.get(key);
   if (!validate) validators.set(key, (validate = ajv.compile(desc.configSchema)));
   if (!validate(config)) throw chsError('CHS_ERR_CONFIG_INVALID', `${id}: ${describeAjvErrors(validate.errors, config)}`);

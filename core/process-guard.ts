@@ -12,7 +12,6 @@ export interface CrashSink {
 }
 
 const sinks = new Set<CrashSink>();
-let installed = false;
 
 function dispatch(kind: string, err: unknown): void {
   const scope = runScope.getStore() ?? findByStack(err);
@@ -21,7 +20,6 @@ function dispatch(kind: string, err: unknown): void {
     return;
   }
   for (const s of sinks) s.hostError(kind, err);
-  if (!sinks.size) console.error(`cheshire: ${kind}:`, err);
 }
 
 function findByStack(err: unknown): RunScope | undefined {
@@ -33,14 +31,21 @@ function findByStack(err: unknown): RunScope | undefined {
   return undefined;
 }
 
+const onException = (err: unknown) => dispatch('uncaught exception', err);
+const onRejection = (reason: unknown) => dispatch('unhandled rejection', reason);
+
+/** Installs the handlers while at least one host is running; the last host out removes them. */
 export function guardProcess(sink: CrashSink): () => void {
-  sinks.add(sink);
-  if (!installed) {
-    installed = true;
-    process.on('uncaughtException', (err) => dispatch('uncaught exception', err));
-    process.on('unhandledRejection', (reason) => dispatch('unhandled rejection', reason));
+  if (!sinks.size) {
+    process.on('uncaughtException', onException);
+    process.on('unhandledRejection', onRejection);
   }
-  return () => sinks.delete(sink);
+  sinks.add(sink);
+  return () => {
+    if (!sinks.delete(sink) || sinks.size) return;
+    process.off('uncaughtException', onException);
+    process.off('unhandledRejection', onRejection);
+  };
 }
 
 /** True when `stack` mentions a file inside `dir`. */

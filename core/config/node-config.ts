@@ -81,7 +81,7 @@ export function parseNodeConfig(raw: unknown, file: string): NodeConfig {
     modules: c.modules ?? {},
     supervisor: { ...DEFAULT_SUPERVISOR, ...c.supervisor },
     dependencies: { waitMs: c.dependencies?.waitMs ?? 5_000 },
-    watch: { enabled: c.watch?.enabled ?? true, debounceMs: c.watch?.debounceMs ?? 10 },
+    watch: { enabled: c.watch?.enabled ?? true, debounceMs: c.watch?.debounceMs ?? 2 },
   };
 }
 

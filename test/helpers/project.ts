@@ -80,7 +80,7 @@ export async function makeProject(opts: {
     stateDir: '.cheshire',
     supervisor: { maxRestarts: 3, windowMs: 10_000, backoffMs: 20, backoffMaxMs: 200 },
     dependencies: { waitMs: 2_000 },
-    watch: { enabled: true, debounceMs: 10 },
+    watch: { enabled: true },
     ...opts.config,
   };
   await writeFile(p.configFile, JSON.stringify(config, null, 2));
