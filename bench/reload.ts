@@ -15,7 +15,7 @@ import {
 } from './lib.ts';
 
 const EDITS = intArg(0, 20, 1, 500);
-/** Optional: overrides watch.debounceMs in the copied cheshire.json (default: the project's, 10 ms). */
+/** Optional: overrides watch.debounceMs in the copied cheshire.json (default: the project's, 2 ms). */
 const DEBOUNCE_MS = process.argv[3] === undefined ? undefined : intArg(1, 10, 0, 1_000);
 const WARMUP = 2;
 const PAUSE_MS = 250;
@@ -102,7 +102,7 @@ function show(label: string, s: Stats): void {
 const project = await makeProjectCopy({ debounceMs: DEBOUNCE_MS });
 let exitCode = 0;
 try {
-  console.log(`reload latency: ${EDITS} timed edits (+${WARMUP} warm-up) per server, ${PAUSE_MS} ms pause, cheshire watch.debounceMs ${DEBOUNCE_MS ?? 'as configured (10)'}; temp copy ${project.dir}`);
+  console.log(`reload latency: ${EDITS} timed edits (+${WARMUP} warm-up) per server, ${PAUSE_MS} ms pause, cheshire watch.debounceMs ${DEBOUNCE_MS ?? 'as configured (2)'}; temp copy ${project.dir}`);
   const ch = await benchCheshire(project);
   const tw = await benchTsxWatch(project);
   const c = stats(ch.run.times);

@@ -34,6 +34,17 @@ export const ERROR_CODES = {
   CHS_ERR_INSTANCE_NOT_FOUND: 'a command names a module instance the node does not run',
   CHS_ERR_9P_CODEC: 'a 9P frame is malformed, truncated, too large, or not valid in the session\'s dialect',
   CHS_ERR_MOUNT_INVALID: 'a module asked to mount a subtree at an invalid or already taken path',
+  CHS_ERR_ACCESS_POLICY: 'a server was asked to listen beyond loopback without an access policy (allow-list or secret)',
+  CHS_ERR_NODE_UNREACHABLE: 'the CLI found no Cheshire node (or 9P server) listening at the address it was given',
+  CHS_ERR_9P_REMOTE: 'the 9P peer answered a request with Rerror/Rlerror (see ename and errno)',
+  CHS_ERR_9P_CLOSED: 'the 9P connection closed while a request was in flight or before it was sent',
+  CHS_ERR_9P_ABORTED: 'a 9P request was aborted by its AbortSignal (Tflush sent)',
+  CHS_ERR_9P_TIMEOUT: 'connecting or negotiating a 9P version did not finish in time',
+  CHS_ERR_9P_VERSION: 'the peer refused or downgraded the 9P version we asked for',
+  CHS_ERR_9P_PROTOCOL: 'the peer sent a reply that breaks the protocol (wrong type, unknown tag, bad msize)',
+  CHS_ERR_9P_ARGUMENT: 'a 9P client or server API was called with an invalid argument',
+  CHS_ERR_9P_LISTEN: 'the 9P server could not listen on its address',
+  CHS_ERR_9P_TREE_FAULT: 'a file tree handler threw something other than a NineError, or a reply could not be encoded (the client got EIO)',
   CHS_ERR_HOST_STOPPED: 'an operation was asked of a host that is shutting down',
 } as const;
 

@@ -119,6 +119,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   }
 
   private async boot(): Promise<void> {
+    await this.engine.stopAll(); // the previous set, or failsafe's minimal one
     try {
       this.config = await loadNodeConfig(this.configFile);
       this.role = await loadRole(this.opts.role ?? this.config.role, this.base);
@@ -167,7 +168,33 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       at: new Date().toISOString(),
     };
     this.log.error({ err: { message: this.failsafe.message, stack: this.failsafe.stack } }, `failsafe mode: ${this.failsafe.message} (fix the config or module; it is picked up without a restart)`);
+    await this.bootMinimal();
     this.emit('failsafe', this.failsafe);
+  }
+
+  /**
+   * Failsafe's minimal set: the `failsafe` role (the 9P control tree), from the node's own module
+   * directories and with the last good config, so the operator can look in and fix things.
+   */
+  private async bootMinimal(): Promise<void> {
+    try {
+      const role = await loadRole('failsafe', this.base);
+      const cfg = this.config ?? parseNodeConfig({}, this.configFile);
+      const { planned } = planInstances(role.modules, discoverModules(cfg.moduleDirs, this.base).modules);
+      this.engine = this.newEngine();
+      for (const p of planned.values()) {
+        let config: Record<string, unknown>;
+        try {
+          config = effectiveConfig(p.id, p.desc, role.config[p.id], cfg.modules[p.id]);
+        } catch {
+          config = effectiveConfig(p.id, p.desc, role.config[p.id]);
+        }
+        this.engine.add(new Instance(p.id, p.desc, config, this.log.child({ module: p.id }), cfg.supervisor));
+      }
+      await this.engine.reconcile();
+    } catch (err) {
+      this.log.warn(`failsafe: the minimal set did not start: ${(err as Error).message}`);
+    }
   }
 
   /** Current code of a module folder, bundled and evaluated once per content. */

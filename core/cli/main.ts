@@ -1,5 +1,5 @@
-// `cheshire` command line: start a node, list modules (descriptors only, no module code runs),
-// and show a local node's status.
+// `cheshire` command line. `start` and `ls --all` work locally (ls reads descriptors only, no
+// module code runs); every other command talks to a running node through its 9P tree.
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,19 +8,33 @@ import { discoverModules } from '../discover.ts';
 import { loadNodeConfig, loadRole } from '../config/node-config.ts';
 import { planInstances } from '../planner.ts';
 import { mirrorStatus, readStatus } from '../status-file.ts';
+import type { Dialect } from '../../fs/codec/index.ts';
 import { formatDescriptor, formatStatus } from './format.ts';
+import { ninepCommand, remoteCommand } from './remote.ts';
 
 const USAGE = `usage: cheshire <command> [options]
 
-commands:
+on this machine:
   start [--role NAME] [--config FILE]   start a node (default role from cheshire.json)
-  ls [--all] [--json] [--config FILE]   modules of the role (--all: every module found);
+  ls --all [--json] [--role NAME]       every module's descriptor (--role: the role's modules);
                                         reads descriptors only, runs no module code
-  status [--json] [--config FILE]       status of the local node started with that config
+  status --local                        the node's last status from its state dir (works
+                                        when its 9P tree is unreachable)
+
+on a running node, through its 9P tree (--node HOST:PORT, default 127.0.0.1:6666):
+  status                                one line per module instance
+  ls [PATH]                             list the node's tree
+  reload M | stop M | start M | test M  steer a module instance
+  logs M [-f]                           its recent log lines (-f: keep following)
+  config get M | set M FILE|- | history M | revert M REV
+
+any 9P server (ours, diod, plan9port):
+  9p ls|cat|write|stat HOST:PORT PATH [DATA|-]   [--version 9P2000|9P2000.L] [--aname NAME]
 
 options:
-  --config FILE   cheshire.json to use (default ./cheshire.json)
-  --role NAME     role preset from config/roles/NAME.json`;
+  --config FILE   cheshire.json (default ./cheshire.json)
+  --node ADDR     the node's 9P address (default 127.0.0.1:6666, or CHESHIRE_NODE)
+  --secret S      shared secret for a node that requires it (or CHESHIRE_SECRET)`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -29,6 +43,12 @@ const { positionals, values } = parseArgs({
     role: { type: 'string' },
     all: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    local: { type: 'boolean', default: false },
+    node: { type: 'string', default: process.env.CHESHIRE_NODE ?? '127.0.0.1:6666' },
+    secret: { type: 'string', default: process.env.CHESHIRE_SECRET },
+    follow: { type: 'boolean', short: 'f', default: false },
+    version: { type: 'string' },
+    aname: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -57,15 +77,15 @@ async function start(): Promise<void> {
   await host.start();
 }
 
-async function ls(): Promise<void> {
+async function lsLocal(): Promise<void> {
   const config = await loadNodeConfig(configFile);
   const base = dirname(configFile);
   const found = discoverModules(config.moduleDirs, base);
   let mods = found.modules;
-  if (!values.all) {
-    const role = await loadRole(values.role ?? config.role, base);
-    const ids = new Set([...planInstances(role.modules, found.modules).planned.values()].map((p) => p.desc.dir));
-    mods = mods.filter((m) => ids.has(m.dir));
+  if (values.role) {
+    const role = await loadRole(values.role, base);
+    const dirs = new Set([...planInstances(role.modules, found.modules).planned.values()].map((p) => p.desc.dir));
+    mods = mods.filter((m) => dirs.has(m.dir));
   }
   if (values.json) {
     console.log(JSON.stringify({ modules: mods, invalid: found.invalid.map((i) => ({ dir: i.dir, error: i.error.message })) }, null, 2));
@@ -75,7 +95,7 @@ async function ls(): Promise<void> {
   for (const bad of found.invalid) console.log(`! ${relative(process.cwd(), bad.dir)}: ${bad.error.message}\n`);
 }
 
-async function status(): Promise<void> {
+async function statusLocal(): Promise<void> {
   const config = await loadNodeConfig(configFile);
   const file = join(resolve(dirname(configFile), config.stateDir), 'status.json');
   if (!existsSync(file)) fail(`no node has run with ${configFile} (no ${file}); start one with: cheshire start`);
@@ -91,16 +111,19 @@ async function status(): Promise<void> {
   if (!alive) fail(`node ${st.node} is not running (pid ${st.pid} gone; status above is from ${st.updatedAt})`);
 }
 
-const commands: Record<string, () => Promise<void>> = { start, ls, status };
-const cmd = positionals[0];
+const [cmd, ...args] = positionals;
 if (values.help || !cmd) {
   console.log(USAGE);
   process.exit(cmd || values.help ? 0 : 1);
 }
-const run = commands[cmd];
-if (!run) fail(`unknown command "${cmd}"\n${USAGE}`);
+const remote = { node: values.node, secret: values.secret, follow: values.follow, version: values.version as Dialect | undefined, aname: values.aname };
 try {
-  await run!();
+  if (cmd === 'start' && args.length === 0) await start();
+  else if (cmd === 'ls' && (values.all || values.role)) await lsLocal();
+  else if (cmd === 'status' && values.local) await statusLocal();
+  else if (cmd === '9p') await ninepCommand(args, remote);
+  else if (['status', 'ls', 'reload', 'stop', 'start', 'test', 'logs', 'config'].includes(cmd!)) await remoteCommand(cmd!, args, remote);
+  else fail(`unknown command "${cmd}"\n\n${USAGE}`);
 } catch (err) {
   fail((err as Error).message);
 }

@@ -1,0 +1,46 @@
+// Dispatch is a table with defaults (lib9p's srv() switch, p9's templatefs): message type ->
+// handler. A type with no handler (an R-message sent to us, symlink on a tree that has none...)
+// answers EOPNOTSUPP / "not supported". Tversion and Tflush are the session's own business and
+// never reach the table. Handlers throw NineErrors; the session turns them into Rerror/Rlerror.
+
+import type { Dialect, MsgOf, RMsg, TMsg } from '../codec/messages.ts';
+import { E } from '../errors.ts';
+import type { AttachFn } from '../tree/types.ts';
+import type { AuthProvider } from './auth.ts';
+import type { Fid, FidTable } from './fids.ts';
+import type { Req } from './request.ts';
+import { common } from './ops-common.ts';
+import { classic } from './ops-classic.ts';
+import { linux } from './ops-linux.ts';
+
+/** What a handler may use of its session. */
+export interface Ctx {
+  readonly dialect: Dialect;
+  readonly msize: number;
+  /** msize - IOHDRSZ: the most data one Rread/Twrite carries. */
+  readonly iounit: number;
+  readonly remote: string;
+  readonly fids: FidTable;
+  readonly auth: AuthProvider | undefined;
+  readonly attach: AttachFn;
+  /** The bound fid `id`, tied to `req` (a clunk of the fid aborts the request). ESTALE if its node was removed. */
+  use(req: Req, id: number): Fid;
+  /** Binds a fid reserved by this request, unless the request was abandoned (session reset). */
+  bind(req: Req, fid: Fid): void;
+  /** Ends a fid taken out of the table: aborts its requests, ORCLOSE, closes its handle. */
+  retire(fid: Fid): Promise<void>;
+  /** Reports a tree fault (answered as EIO) to the server's onError hook. */
+  fault(err: unknown, request: string): void;
+}
+
+type TType = TMsg['type'];
+export type Handler<K extends TType> = (ctx: Ctx, m: MsgOf<K>, req: Req) => Promise<RMsg>;
+export type HandlerTable = { [K in TType]?: Handler<K> };
+
+export const handlers: HandlerTable = { ...common, ...classic, ...linux };
+
+export function dispatch(ctx: Ctx, m: TMsg, req: Req): Promise<RMsg> {
+  const h = handlers[m.type] as ((c: Ctx, m: TMsg, r: Req) => Promise<RMsg>) | undefined;
+  if (!h) return Promise.reject(E.notSupported);
+  return h(ctx, m, req);
+}

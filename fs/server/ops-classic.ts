@@ -1,0 +1,115 @@
+// Handlers of 9P2000 (and .u): open, create, stat, wstat, and directory reads through Tread.
+
+import { DMDIR, OEXEC, ORCLOSE, ORDWR, OREAD, OTRUNC, OWRITE, OAPPEND } from '../codec/constants.ts';
+import type { Stat } from '../codec/messages.ts';
+import { packStats } from '../codec/stat.ts';
+import { E } from '../errors.ts';
+import type { AttrChange, OpenMode } from '../tree/types.ts';
+import { checkNewName, isDir, toStat } from './attrs.ts';
+import type { Ctx, HandlerTable } from './dispatch.ts';
+import type { Fid, OpenState } from './fids.ts';
+import { openFid } from './open.ts';
+
+function classicMode(mode: number, dotu: boolean): OpenMode {
+  const acc = mode & 3;
+  return {
+    read: acc === OREAD || acc === ORDWR || acc === OEXEC,
+    write: acc === OWRITE || acc === ORDWR,
+    truncate: (mode & OTRUNC) !== 0,
+    append: dotu && (mode & OAPPEND) !== 0,
+  };
+}
+
+/**
+ * A 9P2000 directory read: whole stat entries only; the offset must be 0 (start over, with a
+ * fresh listing) or exactly where the previous read ended.
+ */
+export function readDirectory(ctx: Ctx, fid: Fid, open: OpenState, offset: bigint, count: number): Promise<Uint8Array> {
+  const run = async (): Promise<Uint8Array> => {
+    if (offset === 0n) {
+      const node = fid.node;
+      const children = node.list ? await node.list() : [];
+      open.dirStats = await Promise.all(children.filter((c) => !c.removed).map(async (c) => toStat(c, await c.getattr(), ctx.dialect)));
+      open.dirIndex = 0;
+      open.dirNext = 0n;
+    } else if (offset !== open.dirNext || !open.dirStats) {
+      throw E.badOffset;
+    }
+    const rest: Stat[] = open.dirStats.slice(open.dirIndex);
+    const { data, count: n } = packStats(rest, count);
+    if (n === 0 && rest.length > 0) throw E.tooSmall;
+    open.dirIndex += n;
+    open.dirNext = offset + BigInt(data.length);
+    return data;
+  };
+  const p = open.dirLock.then(run);
+  open.dirLock = p.then(() => undefined, () => undefined);
+  return p;
+}
+
+export const classic: HandlerTable = {
+  async Topen(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    await openFid(fid, classicMode(m.mode, ctx.dialect === '9P2000.u'), (m.mode & ORCLOSE) !== 0);
+    return { type: 'Ropen', tag: m.tag, qid: { ...fid.node.qid }, iounit: ctx.iounit };
+  },
+
+  async Tcreate(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    if (fid.auth) throw E.badFid;
+    if (fid.open) throw E.alreadyOpen;
+    const dirNode = fid.node;
+    if (!isDir(dirNode.qid)) throw E.notDir;
+    checkNewName(m.name);
+    if (!dirNode.create) throw E.notSupported;
+    const dir = (m.perm & DMDIR) !== 0;
+    const mode = classicMode(m.mode, ctx.dialect === '9P2000.u');
+    if (dir && (mode.write || mode.truncate)) throw E.isDir;
+    // create(5): a new file's permissions are masked by the directory's.
+    const parentPerm = (await dirNode.getattr()).mode;
+    const perm = dir ? m.perm & (~0o777 | (parentPerm & 0o777)) : m.perm & (~0o666 | (parentPerm & 0o666));
+    const node = await dirNode.create({ name: m.name, dir, perm: perm & 0o777, nUid: fid.nUname, nGid: fid.nUname, uid: fid.uname });
+    fid.path = [...fid.path, node];
+    await openFid(fid, mode, (m.mode & ORCLOSE) !== 0);
+    return { type: 'Rcreate', tag: m.tag, qid: { ...node.qid }, iounit: ctx.iounit };
+  },
+
+  async Tstat(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    if (fid.auth) throw E.badFid;
+    const node = fid.node;
+    return { type: 'Rstat', tag: m.tag, stat: toStat(node, await node.getattr(), ctx.dialect) };
+  },
+
+  async Twstat(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    if (fid.auth) throw E.badFid;
+    const node = fid.node;
+    const s = m.stat;
+    // ~0 and "" mean "don't touch"; a stat of nothing but those is a request to sync.
+    const change: AttrChange = {};
+    if (s.mode !== 0xffffffff) {
+      if (((s.mode & DMDIR) !== 0) !== isDir(node.qid)) throw E.perm.withText('cannot change a file into a directory');
+      change.mode = s.mode & 0o777;
+    }
+    if (s.length !== 0xffffffffffffffffn) {
+      if (isDir(node.qid) && s.length !== 0n) throw E.isDir;
+      if (!isDir(node.qid)) change.size = s.length;
+    }
+    if (s.mtime !== 0xffffffff) change.mtimeMs = s.mtime * 1000;
+    if (s.atime !== 0xffffffff) change.atimeMs = s.atime * 1000;
+    if (s.gid !== '') change.gid = s.gid;
+    if (s.uid !== '') change.uid = s.uid;
+    if (s.type !== 0xffff || s.dev !== 0xffffffff) throw E.perm.withText('cannot change type or dev');
+    const rename = s.name !== '' && s.name !== node.name;
+    if (rename) checkNewName(s.name);
+    const parent = fid.parent;
+    // All or nothing: refuse before touching anything what cannot be done.
+    if (rename && (!parent || !parent.rename)) throw E.notSupported;
+    if (Object.keys(change).length > 0 && !node.setattr) throw E.notSupported;
+    if (rename && parent?.lookup && await parent.lookup(s.name)) throw E.exists;
+    if (Object.keys(change).length > 0) await node.setattr!(change);
+    if (rename) await parent!.rename!(node.name, parent!, s.name);
+    return { type: 'Rwstat', tag: m.tag };
+  },
+};

@@ -1,0 +1,164 @@
+// Handlers for the messages every dialect shares: auth, attach, walk, read, write, clunk, remove.
+
+import { MAXWELEM, NOFID, NONUNAME, QTAUTH } from '../codec/constants.ts';
+import type { Qid, RMsg } from '../codec/messages.ts';
+import { E } from '../errors.ts';
+import type { Node } from '../tree/types.ts';
+import { isDir } from './attrs.ts';
+import { readDirectory } from './ops-classic.ts';
+import { Fid } from './fids.ts';
+import type { HandlerTable } from './dispatch.ts';
+import type { Req } from './request.ts';
+
+let authPath = 0n;
+
+/** Removes the node a fid points at through its parent (Tremove, ORCLOSE). */
+export async function removeNode(fid: Fid): Promise<void> {
+  const parent = fid.parent;
+  if (!parent) throw E.perm.withText('cannot remove the root');
+  if (!parent.unlink) throw E.notSupported;
+  await parent.unlink(fid.node.name);
+}
+
+async function walk(fid: Fid, names: readonly string[], req: Req): Promise<{ path: Node[]; qids: Qid[] }> {
+  const path = fid.path.slice();
+  const qids: Qid[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const cur = path[path.length - 1]!;
+    try {
+      if (name === '' || name.includes('/')) throw E.badName;
+      if (!isDir(cur.qid)) throw E.walkNotDir;
+      if (name === '..') {
+        if (path.length > 1) path.pop();
+      } else if (name !== '.') {
+        if (!cur.lookup) throw E.notFound;
+        const next = await cur.lookup(name);
+        if (req.signal.aborted) throw E.interrupted;
+        if (!next || next.removed) throw E.notFound;
+        path.push(next);
+      }
+      qids.push({ ...path[path.length - 1]!.qid });
+    } catch (err) {
+      if (i === 0) throw err; // first name fails: an error; a later one: a short Rwalk
+      break;
+    }
+  }
+  return { path, qids };
+}
+
+export const common: HandlerTable = {
+  async Tauth(ctx, m) {
+    const auth = ctx.auth;
+    if (!auth) throw E.noAuth;
+    ctx.fids.reserve(m.afid);
+    try {
+      const conv = await auth.begin({ uname: m.uname, aname: m.aname, nUname: m.nUname ?? NONUNAME, remote: ctx.remote });
+      const fid = new Fid(m.afid, [], m.uname, m.nUname ?? NONUNAME);
+      fid.auth = conv;
+      ctx.fids.bind(fid);
+      return { type: 'Rauth', tag: m.tag, aqid: { type: QTAUTH, version: 0, path: ++authPath } };
+    } catch (err) {
+      ctx.fids.release(m.afid);
+      throw err;
+    }
+  },
+
+  async Tattach(ctx, m, req) {
+    let authenticated: { uname: string } | undefined;
+    const nUname = m.nUname ?? NONUNAME;
+    const info = { uname: m.uname, aname: m.aname, nUname, remote: ctx.remote };
+    if (m.afid !== NOFID) {
+      if (!ctx.auth) throw E.noAuth;
+      const af = ctx.use(req, m.afid);
+      if (!af.auth) throw E.badAfid;
+      authenticated = af.auth.result();
+      if (!authenticated) throw E.authFailed;
+    } else if (ctx.auth && !(ctx.auth.allowUnauthenticated?.(info) ?? false)) {
+      throw E.authRequired;
+    }
+    ctx.fids.reserve(m.fid);
+    try {
+      const root = await ctx.attach({ ...info, authenticated });
+      const fid = new Fid(m.fid, [root], m.uname, nUname);
+      ctx.bind(req, fid);
+      return { type: 'Rattach', tag: m.tag, qid: { ...root.qid } };
+    } catch (err) {
+      ctx.fids.release(m.fid);
+      throw err;
+    }
+  },
+
+  async Twalk(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    if (fid.auth) throw E.badFid;
+    if (m.wnames.length > MAXWELEM) throw E.tooManyNames;
+    if (fid.open && ctx.dialect !== '9P2000.L') throw E.walkOpen;
+    const same = m.newfid === m.fid;
+    if (!same) ctx.fids.reserve(m.newfid);
+    try {
+      const { path, qids } = await walk(fid, m.wnames, req);
+      if (qids.length === m.wnames.length) {
+        if (same) fid.path = path;
+        else ctx.bind(req, new Fid(m.newfid, path, fid.uname, fid.nUname));
+      } else if (!same) {
+        ctx.fids.release(m.newfid);
+      }
+      return { type: 'Rwalk', tag: m.tag, wqids: qids };
+    } catch (err) {
+      if (!same) ctx.fids.release(m.newfid);
+      throw err;
+    }
+  },
+
+  async Tread(ctx, m, req): Promise<RMsg> {
+    const fid = ctx.use(req, m.fid);
+    const count = Math.min(m.count, ctx.iounit);
+    if (fid.auth) {
+      const data = await fid.auth.read(count, req.signal);
+      return { type: 'Rread', tag: m.tag, data: data.length > count ? data.subarray(0, count) : data };
+    }
+    const open = fid.open;
+    if (!open) throw E.notOpen;
+    if (!open.read) throw E.notOpenRead;
+    if (open.dir) {
+      if (ctx.dialect === '9P2000.L') throw E.isDir;
+      return { type: 'Rread', tag: m.tag, data: await readDirectory(ctx, fid, open, m.offset, count) };
+    }
+    if (!open.handle.read) throw E.notSupported;
+    const data = await open.handle.read(m.offset, count, req.signal);
+    return { type: 'Rread', tag: m.tag, data: data.length > count ? data.subarray(0, count) : data };
+  },
+
+  async Twrite(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    if (fid.auth) return { type: 'Rwrite', tag: m.tag, count: await fid.auth.write(m.data, req.signal) };
+    const open = fid.open;
+    if (!open) throw E.notOpen;
+    if (open.dir) throw E.isDir;
+    if (!open.write) throw E.notOpenWrite;
+    if (!open.handle.write) throw E.notSupported;
+    const n = await open.handle.write(m.offset, m.data, req.signal);
+    return { type: 'Rwrite', tag: m.tag, count: Math.max(0, Math.min(n, m.data.length)) };
+  },
+
+  async Tclunk(ctx, m) {
+    const fid = ctx.fids.take(m.fid);
+    await ctx.retire(fid);
+    return { type: 'Rclunk', tag: m.tag };
+  },
+
+  async Tremove(ctx, m) {
+    // The fid is clunked whatever happens (remove(5)); a removal failure is still reported.
+    const fid = ctx.fids.take(m.fid);
+    if (fid.open) fid.open.removeOnClunk = false;
+    try {
+      if (fid.auth) throw E.badFid;
+      if (fid.node.removed) throw E.removed;
+      await removeNode(fid);
+    } finally {
+      await ctx.retire(fid);
+    }
+    return { type: 'Rremove', tag: m.tag };
+  },
+};

@@ -1,0 +1,193 @@
+// Handlers of 9P2000.L: lopen, lcreate, mkdir, getattr, setattr, readdir, statfs, fsync, rename,
+// renameat, unlinkat, lock/getlock (advisory no-ops), xattrwalk (none). symlink, mknod, link and
+// readlink have no handler, so the dispatch default answers EOPNOTSUPP.
+
+import {
+  AT_REMOVEDIR, L_O_ACCMODE, L_O_APPEND, L_O_RDONLY, L_O_RDWR, L_O_TRUNC, L_O_WRONLY, P9_LOCK_SUCCESS,
+  P9_LOCK_TYPE_UNLCK, P9_SETATTR_ATIME, P9_SETATTR_ATIME_SET, P9_SETATTR_GID, P9_SETATTR_MODE,
+  P9_SETATTR_MTIME, P9_SETATTR_MTIME_SET, P9_SETATTR_SIZE, P9_SETATTR_UID,
+} from '../codec/constants.ts';
+import type { Dirent } from '../codec/messages.ts';
+import { packDirents } from '../codec/dirent.ts';
+import { E } from '../errors.ts';
+import type { AttrChange, Node, OpenMode } from '../tree/types.ts';
+import { checkNewName, direntType, isDir, toGetattr } from './attrs.ts';
+import type { Ctx, HandlerTable } from './dispatch.ts';
+import type { Fid } from './fids.ts';
+import { openFid } from './open.ts';
+import type { Req } from './request.ts';
+
+const V9FS_MAGIC = 0x01021997;
+
+function linuxMode(flags: number): OpenMode {
+  const acc = flags & L_O_ACCMODE;
+  return {
+    read: acc === L_O_RDONLY || acc === L_O_RDWR,
+    write: acc === L_O_WRONLY || acc === L_O_RDWR,
+    truncate: (flags & L_O_TRUNC) !== 0,
+    append: (flags & L_O_APPEND) !== 0,
+  };
+}
+
+function dirFid(ctx: Ctx, req: Req, id: number): Fid {
+  const fid = ctx.use(req, id);
+  if (fid.auth) throw E.badFid;
+  if (!isDir(fid.node.qid)) throw E.notDir;
+  return fid;
+}
+
+async function createIn(fid: Fid, name: string, dir: boolean, mode: number, gid: number): Promise<Node> {
+  checkNewName(name);
+  const node = fid.node;
+  if (!node.create) throw E.notSupported;
+  return node.create({ name, dir, perm: mode & 0o777, nUid: fid.nUname, nGid: gid, uid: fid.uname });
+}
+
+/** Seconds+nanoseconds to ms; beyond what a Date can hold is EINVAL (as Linux answers for such times). */
+const MAX_SEC = 8_640_000_000_000n;
+function ms(sec: bigint, nsec: bigint): number {
+  if (sec > MAX_SEC || nsec >= 1_000_000_000n) throw E.invalid;
+  return Number(sec) * 1000 + Math.floor(Number(nsec) / 1e6);
+}
+
+export const linux: HandlerTable = {
+  async Tlopen(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    await openFid(fid, linuxMode(m.flags), false);
+    return { type: 'Rlopen', tag: m.tag, qid: { ...fid.node.qid }, iounit: ctx.iounit };
+  },
+
+  async Tlcreate(ctx, m, req) {
+    const fid = dirFid(ctx, req, m.fid);
+    if (fid.open) throw E.alreadyOpen;
+    const node = await createIn(fid, m.name, false, m.mode, m.gid);
+    fid.path = [...fid.path, node];
+    await openFid(fid, linuxMode(m.flags), false);
+    return { type: 'Rlcreate', tag: m.tag, qid: { ...node.qid }, iounit: ctx.iounit };
+  },
+
+  async Tmkdir(ctx, m, req) {
+    const node = await createIn(dirFid(ctx, req, m.dfid), m.name, true, m.mode, m.gid);
+    return { type: 'Rmkdir', tag: m.tag, qid: { ...node.qid } };
+  },
+
+  async Tgetattr(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    if (fid.auth) throw E.badFid;
+    const node = fid.node;
+    return toGetattr(m.tag, node, await node.getattr());
+  },
+
+  async Tsetattr(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    if (fid.auth) throw E.badFid;
+    const node = fid.node;
+    const c: AttrChange = {};
+    if (m.valid & P9_SETATTR_MODE) c.mode = m.mode & 0o7777;
+    if (m.valid & P9_SETATTR_UID) c.nUid = m.uid;
+    if (m.valid & P9_SETATTR_GID) c.nGid = m.gid;
+    if (m.valid & P9_SETATTR_SIZE) {
+      if (isDir(node.qid)) throw E.isDir;
+      c.size = m.size;
+    }
+    const now = Date.now();
+    if (m.valid & P9_SETATTR_ATIME) c.atimeMs = m.valid & P9_SETATTR_ATIME_SET ? ms(m.atimeSec, m.atimeNsec) : now;
+    if (m.valid & P9_SETATTR_MTIME) c.mtimeMs = m.valid & P9_SETATTR_MTIME_SET ? ms(m.mtimeSec, m.mtimeNsec) : now;
+    if (Object.keys(c).length > 0) {
+      if (!node.setattr) throw E.notSupported;
+      await node.setattr(c);
+    }
+    return { type: 'Rsetattr', tag: m.tag };
+  },
+
+  async Treaddir(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    const open = fid.open;
+    if (!open) throw E.notOpen;
+    if (!open.dir) throw E.notDir;
+    if (!open.read) throw E.notOpenRead;
+    const count = Math.min(m.count, ctx.iounit);
+    // Cookies are indexes into a listing taken when the client starts over (offset 0).
+    if (m.offset === 0n || !open.dirents) {
+      const node = fid.node;
+      const parent = fid.parent ?? node;
+      const children = node.list ? await node.list() : [];
+      const all: Dirent[] = [
+        { qid: { ...node.qid }, offset: 0n, type: direntType(node.qid), name: '.' },
+        { qid: { ...parent.qid }, offset: 0n, type: direntType(parent.qid), name: '..' },
+      ];
+      for (const c of children) if (!c.removed) all.push({ qid: { ...c.qid }, offset: 0n, type: direntType(c.qid), name: c.name });
+      all.forEach((d, i) => { d.offset = BigInt(i + 1); });
+      open.dirents = all;
+    }
+    const start = m.offset > BigInt(open.dirents.length) ? open.dirents.length : Number(m.offset);
+    const rest = open.dirents.slice(start);
+    const { data, count: n } = packDirents(rest, count);
+    if (n === 0 && rest.length > 0) throw E.tooSmall;
+    return { type: 'Rreaddir', tag: m.tag, data };
+  },
+
+  async Tstatfs(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    if (fid.auth) throw E.badFid;
+    const s = fid.node.statfs ? await fid.node.statfs() : { bsize: 4096, blocks: 0n, bfree: 0n, files: 0n, ffree: 0n, namelen: 255 };
+    return {
+      type: 'Rstatfs', tag: m.tag, fsType: V9FS_MAGIC, bsize: s.bsize, blocks: s.blocks, bfree: s.bfree,
+      bavail: s.bfree, files: s.files, ffree: s.ffree, fsid: 0n, namelen: s.namelen,
+    };
+  },
+
+  async Tfsync(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    if (!fid.open) throw E.notOpen;
+    await fid.open.handle.fsync?.();
+    return { type: 'Rfsync', tag: m.tag };
+  },
+
+  async Trename(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    const to = dirFid(ctx, req, m.dfid);
+    checkNewName(m.name);
+    const parent = fid.parent;
+    if (!parent) throw E.perm.withText('cannot rename the root');
+    if (!parent.rename) throw E.notSupported;
+    await parent.rename(fid.node.name, to.node, m.name);
+    return { type: 'Rrename', tag: m.tag };
+  },
+
+  async Trenameat(ctx, m, req) {
+    const from = dirFid(ctx, req, m.olddirfid);
+    const to = dirFid(ctx, req, m.newdirfid);
+    checkNewName(m.oldname);
+    checkNewName(m.newname);
+    if (!from.node.rename) throw E.notSupported;
+    await from.node.rename(m.oldname, to.node, m.newname);
+    return { type: 'Rrenameat', tag: m.tag };
+  },
+
+  async Tunlinkat(ctx, m, req) {
+    const fid = dirFid(ctx, req, m.dirfid);
+    checkNewName(m.name);
+    const node = fid.node;
+    if (!node.unlink) throw E.notSupported;
+    const child = node.lookup ? await node.lookup(m.name) : undefined;
+    if (!child) throw E.notFound;
+    const wantDir = (m.flags & AT_REMOVEDIR) !== 0;
+    if (wantDir && !isDir(child.qid)) throw E.notDir;
+    if (!wantDir && isDir(child.qid)) throw E.isDir;
+    await node.unlink(m.name);
+    return { type: 'Runlinkat', tag: m.tag };
+  },
+
+  // Advisory locks always succeed: the trees here have no lock semantics, and Linux only needs
+  // an answer to let flock/fcntl proceed (diod implements real ones; a local export may later).
+  async Tlock(ctx, m, req) {
+    ctx.use(req, m.fid);
+    return { type: 'Rlock', tag: m.tag, status: P9_LOCK_SUCCESS };
+  },
+
+  async Tgetlock(ctx, m, req) {
+    ctx.use(req, m.fid);
+    return { type: 'Rgetlock', tag: m.tag, lockType: P9_LOCK_TYPE_UNLCK, start: m.start, length: m.length, procId: m.procId, clientId: m.clientId };
+  },
+};

@@ -1,0 +1,34 @@
+// The commands the ctl files take: `reload M`, `stop M`, `start M`, `test M` on /ctl, the same
+// without M (plus `revert REV`) on /modules/M/ctl. A command's answer is read back from the fid.
+import type { HostControl } from '../../core/types.ts';
+
+const USAGE = 'commands: reload M | stop M | start M | test M';
+
+export async function runCommand(host: HostControl, line: string, self?: string): Promise<string> {
+  const [verb, ...args] = line.split(/\s+/);
+  const id = self ?? args.shift();
+  if (!verb || !id) throw new Error(`missing module: ${USAGE}`);
+  switch (verb) {
+    case 'reload':
+      await host.reload(id);
+      return `reloaded ${id}\n`;
+    case 'stop':
+      await host.stop(id);
+      return `stopped ${id}\n`;
+    case 'start':
+      await host.start(id);
+      return `started ${id}: ${host.status().instances.find((i) => i.id === id)?.state ?? '?'}\n`;
+    case 'test': {
+      const r = await host.test(id);
+      return `${r.ok ? 'PASS' : 'FAIL'} ${id} (${r.files.length} file${r.files.length === 1 ? '' : 's'})\n${r.output}${r.output.endsWith('\n') ? '' : '\n'}`;
+    }
+    case 'revert': {
+      if (!self) break;
+      const rev = Number(args[0] ?? id);
+      if (!Number.isInteger(rev)) throw new Error('usage: revert REV');
+      const r = await host.revert(self, rev);
+      return `config of ${self} is revision ${r.rev} (reverted to ${rev})\n`;
+    }
+  }
+  throw new Error(`unknown command "${verb}": ${self ? 'reload | stop | start | test | revert REV' : USAGE}`);
+}

@@ -1,0 +1,63 @@
+// styx-root: serves the node's tree over 9P (9P2000 and 9P2000.L), by default on 127.0.0.1:6666.
+// The server, its sessions and a stable root are handed from version to version, so reloading
+// styx-root drops no 9P connection: fids on the root stay valid, fids deeper in the old tree get
+// ESTALE (they pointed at nodes of the old version) and new walks reach the new tree.
+import type { ModuleContext } from '../../core/types.ts';
+import { chsError } from '../../core/errors.ts';
+import { NineServer } from '../../fs/server/server.ts';
+import { SwitchRoot } from '../../fs/tree/switch-root.ts';
+import { accessPolicy } from './access.ts';
+import { buildTree } from './tree.ts';
+
+interface Config {
+  listen: string;
+  allow?: string[];
+  secret?: string;
+  maxConnections: number;
+  maxMsize: number;
+}
+
+interface Served {
+  server: NineServer;
+  root: SwitchRoot;
+  /** The settings the server was created with; a change needs a new server. */
+  key: string;
+}
+
+function parseListen(listen: string): { host: string; port: number } {
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(listen)!;
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+export async function start(ctx: ModuleContext<Config>) {
+  const { host, port } = parseListen(ctx.config.listen);
+  let policy;
+  try {
+    policy = accessPolicy(host, ctx.config);
+  } catch (err) {
+    throw chsError('CHS_ERR_ACCESS_POLICY', `${ctx.id}: ${(err as Error).message}`);
+  }
+  const key = JSON.stringify([ctx.config.listen, ctx.config.maxConnections, ctx.config.maxMsize]);
+  let served = ctx.takeOver<Served>('served');
+  if (served && served.key !== key) {
+    await served.server.close();
+    served = undefined;
+  }
+  if (!served) {
+    const root = new SwitchRoot();
+    const server = new NineServer({ attach: root.attach, auth: root.auth, maxConnections: ctx.config.maxConnections, maxMsize: ctx.config.maxMsize });
+    await server.listen(port, host);
+    served = { server, root, key };
+  }
+  ctx.handOver('served', served, async (s) => {
+    s.root.set(null);
+    await s.server.close();
+  });
+  const tree = buildTree(ctx);
+  ctx.onStop(() => tree.dispose());
+  served.root.set({ root: tree.root, admit: policy.admit, auth: policy.auth });
+  const addr = served.server.address!;
+  const where = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  ctx.log.info(`9P on ${where} (${policy.describe}); mount: mount -t 9p -o trans=tcp,port=${addr.port},version=9p2000.L ${addr.address} /mnt/cheshire`);
+  return { address: () => served.server.address, connections: () => served.server.connections };
+}

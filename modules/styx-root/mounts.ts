@@ -1,0 +1,100 @@
+// Grafts the subtrees other modules mount (ctx.mount) into the node's tree, keeping it in step
+// with the mount table: a new generation of a mount replaces the old node (fids on the old one
+// get ESTALE), a gone mount disappears, and intermediate directories come and go with them.
+import type { Mount } from '../../core/mounts.ts';
+import { E } from '../../fs/errors.ts';
+import { SynDir } from '../../fs/tree/synthetic.ts';
+import type { Node } from '../../fs/tree/types.ts';
+
+/** A mounted subtree under its mount-point name; goes stale when unmounted. */
+class MountPoint implements Node {
+  private gone = false;
+  constructor(readonly name: string, readonly target: Node, readonly generation: number) {}
+  get qid() { return this.target.qid; }
+  get removed() { return this.gone || this.target.removed === true; }
+  /** `withTarget`: the subtree itself is gone (its owner stopped), not just this graft. */
+  markRemoved(withTarget = false): void {
+    this.gone = true;
+    if (withTarget) (this.target as { markRemoved?: () => void }).markRemoved?.();
+  }
+  private live(): Node {
+    if (this.removed) throw E.removed;
+    return this.target;
+  }
+  getattr() { return this.live().getattr(); }
+  setattr(c: Parameters<NonNullable<Node['setattr']>>[0]) { const t = this.live(); if (!t.setattr) throw E.notSupported; return t.setattr(c); }
+  open(m: Parameters<NonNullable<Node['open']>>[0]) { const t = this.live(); return t.open ? t.open(m) : {}; }
+  lookup(n: string) { return this.live().lookup?.(n); }
+  list() { return this.live().list?.() ?? []; }
+  create(r: Parameters<NonNullable<Node['create']>>[0]) { const t = this.live(); if (!t.create) throw E.perm; return t.create(r); }
+  unlink(n: string) { const t = this.live(); if (!t.unlink) throw E.perm; return t.unlink(n); }
+  rename(o: string, d: Node, n: string) { const t = this.live(); if (!t.rename) throw E.perm; return t.rename(o, d === this ? t : d, n); }
+  statfs() { const t = this.live(); if (!t.statfs) throw E.notSupported; return t.statfs(); }
+}
+
+export class MountGrafter {
+  private readonly points = new Map<string, MountPoint>();
+  /** Directories this grafter created to hold mount points. */
+  private readonly made = new Set<SynDir>();
+
+  constructor(private readonly root: SynDir, private readonly reserved: Set<string>, private readonly warn: (msg: string) => void) {}
+
+  sync(mounts: Mount[]): void {
+    const wanted = new Map(mounts.map((m) => [m.path, m]));
+    for (const [path, point] of this.points) {
+      const m = wanted.get(path);
+      if (!m || m.generation !== point.generation) this.detach(path, point, true);
+    }
+    for (const m of mounts) if (!this.points.has(m.path)) this.attach(m);
+  }
+
+  private attach(m: Mount): void {
+    const parts = m.path.split('/').filter(Boolean);
+    if (this.reserved.has(parts[0]!)) {
+      this.warn(`mount ${m.path} by ${m.owner} ignored: /${parts[0]} is the control tree's own`);
+      return;
+    }
+    let dir = this.root;
+    for (const part of parts.slice(0, -1)) {
+      const next = dir.get(part);
+      if (next instanceof SynDir) dir = next;
+      else if (next) {
+        this.warn(`mount ${m.path} by ${m.owner} ignored: ${part} is not a directory`);
+        return;
+      } else {
+        const made = dir.add(new SynDir(part));
+        this.made.add(made);
+        dir = made;
+      }
+    }
+    const name = parts.at(-1)!;
+    if (dir.get(name)) {
+      this.warn(`mount ${m.path} by ${m.owner} ignored: the path is taken`);
+      return;
+    }
+    const point = new MountPoint(name, m.tree as Node, m.generation);
+    dir.add(point);
+    this.points.set(m.path, point);
+  }
+
+  private detach(path: string, point: MountPoint, withTarget: boolean): void {
+    this.points.delete(path);
+    const parts = path.split('/').filter(Boolean);
+    const chain: SynDir[] = [this.root];
+    for (const part of parts.slice(0, -1)) chain.push(chain.at(-1)!.get(part) as SynDir);
+    chain.at(-1)!.remove(parts.at(-1)!);
+    point.markRemoved(withTarget);
+    // prune directories we made that are now empty, deepest first
+    for (let i = chain.length - 1; i > 0; i--) {
+      const d = chain[i]!;
+      if (!this.made.has(d) || d.list().length) break;
+      chain[i - 1]!.remove(d.name);
+      this.made.delete(d);
+    }
+  }
+
+  /** styx-root is stopping: its grafts go stale, the mounted subtrees stay for its next version. */
+  dispose(): void {
+    for (const [path, point] of this.points) this.detach(path, point, false);
+  }
+}

@@ -1,0 +1,64 @@
+// The text the control files show: /status, /modules/M/status, deps and revisions.
+import type { InstanceStatus } from '../../core/instance.ts';
+import type { NodeStatus } from '../../core/host.ts';
+import type { Revision } from '../../core/config/revisions.ts';
+import { diffJson, formatDiff } from '../../core/config/diff.ts';
+
+export function uptime(ms: number | null): string {
+  if (ms === null) return '-';
+  const s = Math.floor(ms / 1000);
+  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${s % 60}s` : `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
+
+/** One header line, a failsafe/config error if any, then one line per instance. */
+export function nodeStatusText(st: NodeStatus): string {
+  const out = [`node ${st.node} role ${st.role} pid ${st.pid} instances ${st.instances.length}`];
+  if (st.failsafe) out.push(`FAILSAFE ${st.failsafe.code}: ${st.failsafe.message.split('\n')[0]}`);
+  if (st.configError) out.push(`CONFIG-REFUSED ${st.configError.message.split('\n')[0]}`);
+  for (const i of st.instances) {
+    const state = i.state + (i.waitingFor.length ? `(${i.waitingFor.join(',')})` : '');
+    const err = i.lastError ? `  error ${i.lastError.message.split('\n')[0]!.slice(0, 120)}` : '';
+    out.push(`${i.id} ${state} ${i.version}#${i.hash ?? '-'} up ${uptime(i.uptimeMs)} restarts ${i.restarts} reloads ${i.reloads}${err}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+export function instanceStatusText(i: InstanceStatus): string {
+  const lines = [
+    `id: ${i.id}`,
+    `module: ${i.module}`,
+    `version: ${i.version}`,
+    `hash: ${i.hash ?? '-'}`,
+    `state: ${i.state}`,
+    `waiting-for: ${i.waitingFor.join(', ') || '-'}`,
+    `uptime: ${uptime(i.uptimeMs)}`,
+    `restarts: ${i.restarts}`,
+    `reloads: ${i.reloads}`,
+    `last-error: ${i.lastError ? `${i.lastError.code} at ${i.lastError.at}` : '-'}`,
+  ];
+  if (i.lastError) lines.push('', i.lastError.stack);
+  return lines.join('\n') + '\n';
+}
+
+export function depsText(i: InstanceStatus, all: InstanceStatus[]): string {
+  const state = (id: string) => all.find((x) => x.id === id)?.state ?? 'absent';
+  const lines = i.requires.map((r) => {
+    const bound = r.boundTo.length ? r.boundTo.map((id) => `${id} (${state(id)})`).join(', ') : 'nothing';
+    return `requires ${r.service}@${r.range} ${r.policy} ${r.cardinality} as ${r.as} -> ${bound}`;
+  });
+  for (const s of i.provides) lines.push(`provides ${s}`);
+  const users = all.filter((x) => x.requires.some((r) => r.boundTo.includes(i.id))).map((x) => x.id);
+  lines.push(`used-by ${users.join(', ') || '-'}`);
+  return lines.join('\n') + '\n';
+}
+
+/** `rev at source` and what changed from the revision before. */
+export function revisionsText(revs: Revision[]): string {
+  const out: string[] = [];
+  revs.forEach((r, n) => {
+    out.push(`${r.rev} ${r.at} ${r.source}${r.note ? ` ${r.note}` : ''}`);
+    const diff = n === 0 ? '' : formatDiff(diffJson(revs[n - 1]!.config, r.config));
+    if (diff) out.push(diff.replace(/^/gm, '    '));
+  });
+  return out.join('\n') + (out.length ? '\n' : '');
+}
