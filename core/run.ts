@@ -61,7 +61,8 @@ export class Run implements RunScope {
       this.service = await Promise.race([runScope.run(this, () => Promise.resolve().then(() => exports.start(ctx))), deadline]);
       return this.service;
     } catch (err) {
-      if ((err as { code?: string }).code === 'CHS_ERR_START_TIMEOUT') throw err;
+      // A Cheshire error the module raised on purpose keeps its own code (CHS_ERR_ACCESS_POLICY...).
+      if (/^CHS_ERR_/.test(String((err as { code?: unknown })?.code ?? ''))) throw err;
       throw chsError('CHS_ERR_MODULE_START', `${this.id}: start threw: ${(err as Error)?.message ?? String(err)}`, err);
     } finally {
       clearTimeout(timer);

@@ -4,10 +4,21 @@ import type { HostControl } from '../../core/types.ts';
 
 const USAGE = 'commands: reload M | stop M | start M | test M';
 
-export async function runCommand(host: HostControl, line: string, self?: string): Promise<string> {
+/**
+ * `me` is styx-root's own instance id: reloading or stopping it replaces the very file the answer
+ * would be read from, so that one is answered at once and carried out just after.
+ */
+export async function runCommand(host: HostControl, me: string, line: string, self?: string): Promise<string> {
   const [verb, ...args] = line.split(/\s+/);
   const id = self ?? args.shift();
   if (!verb || !id) throw new Error(`missing module: ${USAGE}`);
+  if (id === me && (verb === 'reload' || verb === 'stop')) {
+    if (!host.status().instances.some((i) => i.id === me)) throw new Error(`no instance "${me}"`);
+    setImmediate(() => {
+      (verb === 'reload' ? host.reload(me) : host.stop(me)).catch(() => undefined); // the host logs the outcome
+    });
+    return `${verb === 'reload' ? 'reloading' : 'stopping'} ${me}: this tree is replaced; walk again from the root\n`;
+  }
   switch (verb) {
     case 'reload':
       await host.reload(id);

@@ -2,34 +2,15 @@
 // with the mount table: a new generation of a mount replaces the old node (fids on the old one
 // get ESTALE), a gone mount disappears, and intermediate directories come and go with them.
 import type { Mount } from '../../core/mounts.ts';
-import { E } from '../../fs/errors.ts';
+import { NodeAlias } from '../../fs/tree/alias.ts';
 import { SynDir } from '../../fs/tree/synthetic.ts';
 import type { Node } from '../../fs/tree/types.ts';
 
-/** A mounted subtree under its mount-point name; goes stale when unmounted. */
-class MountPoint implements Node {
-  private gone = false;
-  constructor(readonly name: string, readonly target: Node, readonly generation: number) {}
-  get qid() { return this.target.qid; }
-  get removed() { return this.gone || this.target.removed === true; }
-  /** `withTarget`: the subtree itself is gone (its owner stopped), not just this graft. */
-  markRemoved(withTarget = false): void {
-    this.gone = true;
-    if (withTarget) (this.target as { markRemoved?: () => void }).markRemoved?.();
+/** A mounted subtree under its mount-point name, with the mount's generation. */
+class MountPoint extends NodeAlias {
+  constructor(name: string, target: Node, readonly generation: number) {
+    super(name, target);
   }
-  private live(): Node {
-    if (this.removed) throw E.removed;
-    return this.target;
-  }
-  getattr() { return this.live().getattr(); }
-  setattr(c: Parameters<NonNullable<Node['setattr']>>[0]) { const t = this.live(); if (!t.setattr) throw E.notSupported; return t.setattr(c); }
-  open(m: Parameters<NonNullable<Node['open']>>[0]) { const t = this.live(); return t.open ? t.open(m) : {}; }
-  lookup(n: string) { return this.live().lookup?.(n); }
-  list() { return this.live().list?.() ?? []; }
-  create(r: Parameters<NonNullable<Node['create']>>[0]) { const t = this.live(); if (!t.create) throw E.perm; return t.create(r); }
-  unlink(n: string) { const t = this.live(); if (!t.unlink) throw E.perm; return t.unlink(n); }
-  rename(o: string, d: Node, n: string) { const t = this.live(); if (!t.rename) throw E.perm; return t.rename(o, d === this ? t : d, n); }
-  statfs() { const t = this.live(); if (!t.statfs) throw E.notSupported; return t.statfs(); }
 }
 
 export class MountGrafter {

@@ -12,14 +12,14 @@ import { depsText, instanceStatusText, nodeStatusText, revisionsText } from './t
 
 const HISTORY_LINES = 200;
 
-function instanceDir(host: HostControl, id: string, log: SynStream): SynDir {
+function instanceDir(host: HostControl, me: string, id: string, log: SynStream): SynDir {
   const status = () => {
     const st = host.status().instances.find((i) => i.id === id);
     if (!st) throw E.removed;
     return st;
   };
   return new SynDir(id, [
-    ctl('ctl', (cmd) => runCommand(host, cmd, id), { read: () => 'reload | stop | start | test | revert REV\n' }),
+    ctl('ctl', (cmd) => runCommand(host, me, cmd, id), { read: () => 'reload | stop | start | test | revert REV\n' }),
     file('status', { read: () => instanceStatusText(status()) }),
     new JsonFile('config', {
       read: () => host.config(id).effective,
@@ -34,7 +34,7 @@ function instanceDir(host: HostControl, id: string, log: SynStream): SynDir {
 /** /modules: one directory per instance, kept in step with the host on every lookup and listing. */
 class ModulesDir extends SynDir {
   private readonly logs = new Map<string, SynStream>();
-  constructor(private readonly host: HostControl) {
+  constructor(private readonly host: HostControl, private readonly me: string) {
     super('modules');
   }
 
@@ -57,7 +57,7 @@ class ModulesDir extends SynDir {
         this.logs.delete(child.name);
       }
     }
-    for (const id of ids) if (!this.get(id)) this.add(instanceDir(this.host, id, this.logOf(id)));
+    for (const id of ids) if (!this.get(id)) this.add(instanceDir(this.host, this.me, id, this.logOf(id)));
   }
 
   override lookup(name: string): Node | undefined {
@@ -86,9 +86,9 @@ export function buildTree(ctx: ModuleContext<any>): NodeTree {
   for (const id of ['host', ...host.status().instances.map((i) => i.id)]) {
     for (const r of host.logs(id).slice(-HISTORY_LINES)) nodeLog.append(formatRecord(r));
   }
-  const modules = new ModulesDir(host);
+  const modules = new ModulesDir(host, ctx.id);
   const tree = root([
-    ctl('ctl', (cmd) => runCommand(host, cmd), { read: () => 'reload M | stop M | start M | test M\n' }),
+    ctl('ctl', (cmd) => runCommand(host, ctx.id, cmd), { read: () => 'reload M | stop M | start M | test M\n' }),
     file('status', { read: () => nodeStatusText(host.status()) }),
     file('failsafe', { read: () => { const f = host.status().failsafe; return f ? `${f.code}: ${f.message}\n\n${f.stack}\n` : ''; } }),
     nodeLog,

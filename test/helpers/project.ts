@@ -66,8 +66,9 @@ export async function makeProject(opts: {
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
-  // Modules import the core as ../../core and packages from node_modules, as in the repository.
+  // Modules import ../../core and ../../fs, and packages from node_modules, as in the repository.
   await symlink(join(REPO, 'core'), join(dir, 'core'));
+  await symlink(join(REPO, 'fs'), join(dir, 'fs'));
   await symlink(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   for (const [name, spec] of Object.entries(opts.modules)) await p.writeModule(name, spec);
   for (const name of opts.copy ?? []) await cp(join(REPO, 'modules', name), join(dir, 'modules', name), { recursive: true });
