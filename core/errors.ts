@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   CHS_ERR_9P_ARGUMENT: 'a 9P client or server API was called with an invalid argument',
   CHS_ERR_9P_LISTEN: 'the 9P server could not listen on its address',
   CHS_ERR_9P_TREE_FAULT: 'a file tree handler threw something other than a NineError, or a reply could not be encoded (the client got EIO)',
+  CHS_ERR_IDENTITY: 'the node key file is unreadable, not an ed25519 key, or readable by others',
   CHS_ERR_HOST_STOPPED: 'an operation was asked of a host that is shutting down',
 } as const;
 

@@ -1,5 +1,6 @@
 // ctx.host: the node's control surface as modules see it (styx-root serves it over 9P), a thin
 // view of Host that keeps modules off its internals.
+import { chsError } from './errors.ts';
 import type { Host } from './host.ts';
 import type { HostControl } from './types.ts';
 
@@ -8,6 +9,10 @@ export function hostControl(host: Host): HostControl {
   return {
     get node() { return host.config?.node ?? 'cheshire'; },
     get role() { return host.role?.name ?? '?'; },
+    get identity() {
+      if (!host.identity) throw chsError('CHS_ERR_IDENTITY', 'the node identity is not loaded (see the start-up error)');
+      return host.identity;
+    },
     status: () => host.status(),
     reload: (id) => host.reload(id),
     stop: (id) => host.stopInstance(id),

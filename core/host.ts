@@ -23,6 +23,7 @@ import { readFile } from 'node:fs/promises';
 import { jsonEqual } from './config/diff.ts';
 import { RevisionStore, type Revision, type RevisionSource } from './config/revisions.ts';
 import { MountTable } from './mounts.ts';
+import { loadOrCreateIdentity, type Identity } from './identity.ts';
 import { hostControl } from './host-control.ts';
 import type { Descriptor, HostControl } from './types.ts';
 
@@ -40,6 +41,8 @@ export interface NodeStatus {
   node: string;
   role: string;
   pid: number;
+  /** The node's public key (hex), once loaded. */
+  publicKey: string | null;
   failsafe: ErrorInfo | null;
   configError: ErrorInfo | null;
   instances: InstanceStatus[];
@@ -63,6 +66,8 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   private revisions: RevisionStore | null = null;
   private unguard: (() => void) | null = null;
   private closing: Promise<void> | null = null;
+  /** The node's ed25519 identity (loaded at boot from <stateDir>/node.key, created if absent). */
+  identity: Identity | null = null;
   /** The last cheshire.json content the host wrote itself (its watcher event is not a hand edit). */
   private lastWritten: string | null = null;
 
@@ -71,6 +76,11 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
     this.configFile = resolve(opts.configFile);
     this.base = dirname(this.configFile);
     this.logging = opts.logging ?? createLogging();
+  }
+
+  /** Absolute state directory (cheshire.json's stateDir). */
+  get stateRoot(): string {
+    return resolve(this.base, this.config?.stateDir ?? '.cheshire');
   }
 
   get log() {
@@ -106,6 +116,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       },
       host: this.control,
       mounts: this.mounts,
+      stateDir: (id) => join(this.stateRoot, 'modules', encodeURIComponent(id)),
       onCrash: (inst, run, err) => {
         void this.lock.run(async () => {
           if (inst.run !== run) return;
@@ -124,7 +135,8 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       this.config = await loadNodeConfig(this.configFile);
       this.role = await loadRole(this.opts.role ?? this.config.role, this.base);
       this.configError = null;
-      this.revisions = new RevisionStore(join(resolve(this.base, this.config.stateDir), 'revisions'));
+      this.revisions = new RevisionStore(join(this.stateRoot, 'revisions'));
+      this.identity ??= await loadOrCreateIdentity(join(this.stateRoot, 'node.key'));
       this.engine = this.newEngine();
       this.codes.clear();
       const found = discoverModules(this.config.moduleDirs, this.base);
@@ -427,6 +439,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       node: this.config?.node ?? 'cheshire',
       role: this.role?.name ?? this.opts.role ?? this.config?.role ?? '?',
       pid: process.pid,
+      publicKey: this.identity?.publicKey ?? null,
       failsafe: this.failsafe,
       configError: this.configError,
       instances: this.engine.order().map((id) => this.engine.instances.get(id)!.status()),

@@ -34,6 +34,8 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
       onCrash: (inst: Instance, run: Run, err: unknown) => void;
       host: HostControl;
       mounts: MountTable;
+      /** Where an instance keeps its own files (ctx.stateDir). */
+      stateDir: (id: string) => string;
     },
   ) {
     super();
@@ -124,6 +126,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
       onCrash: (err) => this.opts.onCrash(inst, run, err),
       host: this.opts.host,
       mounts: this.opts.mounts,
+      stateDir: this.opts.stateDir(inst.id),
     });
     this.setState(inst, 'starting');
     try {

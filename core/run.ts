@@ -1,6 +1,7 @@
 // One incarnation of a module instance: builds its ctx, runs start(ctx) under a deadline inside
 // the instance's async scope, and owns everything it registers, released in reverse order.
 import { EventEmitter } from 'node:events';
+import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { chsError, errorText } from './errors.ts';
 import { runScope, type RunScope } from './timers.ts';
@@ -22,6 +23,7 @@ export interface RunOptions {
   stopMs: number;
   host: HostControl;
   mounts: MountTable;
+  stateDir: string;
   /** Called (once) when code running on this incarnation's behalf throws or rejects after start. */
   onCrash: (err: unknown) => void;
 }
@@ -49,6 +51,7 @@ export class Run implements RunScope {
 
   /** Runs start(ctx) inside this incarnation's scope; throws CHS_ERR_MODULE_START / CHS_ERR_START_TIMEOUT. */
   async start(exports: ModuleExports): Promise<unknown> {
+    await mkdir(this.opts.stateDir, { recursive: true });
     const ctx = this.context();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -181,6 +184,7 @@ export class Run implements RunScope {
         this.steps.push({ kind: 'teardown', fn: unmount });
       },
       host: o.host,
+      stateDir: o.stateDir,
     };
   }
 }

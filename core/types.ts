@@ -6,6 +6,7 @@ import type { NodeStatus } from './host.ts';
 import type { LogRecord } from './log.ts';
 import type { TestResult } from './module-tests.ts';
 import type { Mount } from './mounts.ts';
+import type { Identity } from './identity.ts';
 
 export type Policy = 'static' | 'dynamic';
 export type Cardinality = '1' | '0..1' | '0..n' | '1..n';
@@ -89,12 +90,16 @@ export interface ModuleContext<Config = Record<string, unknown>> {
   mount(path: string, tree: unknown): void;
   /** The node's control surface (styx-root serves it over 9P). */
   readonly host: HostControl;
+  /** A directory of this instance's own (created before start; kept across restarts). */
+  readonly stateDir: string;
 }
 
 /** What the host lets modules see and steer: status, lifecycle, config, logs, mounts. */
 export interface HostControl {
   readonly node: string;
   readonly role: string;
+  /** The node's ed25519 identity (CHS_ERR_IDENTITY if it could not be loaded). */
+  readonly identity: Identity;
   status(): NodeStatus;
   reload(id: string): Promise<void>;
   stop(id: string): Promise<void>;

@@ -12,7 +12,7 @@ export function uptime(ms: number | null): string {
 
 /** One header line, a failsafe/config error if any, then one line per instance. */
 export function nodeStatusText(st: NodeStatus): string {
-  const out = [`node ${st.node} role ${st.role} pid ${st.pid} instances ${st.instances.length}`];
+  const out = [`node ${st.node} role ${st.role} pid ${st.pid} instances ${st.instances.length} key ${st.publicKey ?? '-'}`];
   if (st.failsafe) out.push(`FAILSAFE ${st.failsafe.code}: ${st.failsafe.message.split('\n')[0]}`);
   if (st.configError) out.push(`CONFIG-REFUSED ${st.configError.message.split('\n')[0]}`);
   for (const i of st.instances) {

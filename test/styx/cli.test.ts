@@ -60,7 +60,7 @@ const show = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r
 test('status prints one line per instance', async () => {
   const r = await onNode('status');
   assert.is(r.code, 0, show(r));
-  assert.match(r.stdout, /^node test role test pid \d+ instances 3$/m);
+  assert.match(r.stdout, /^node test role test pid \d+ instances 3 key [0-9a-f]{64}$/m);
   for (const id of ['styx-root', 'hello', 'greeter']) assert.match(r.stdout, new RegExp(`^${id} active 1\\.0\\.0#[0-9a-f]+ `, 'm'), show(r));
 });
 

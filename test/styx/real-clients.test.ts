@@ -49,7 +49,7 @@ test('diodcat reads /status and /modules/hello/status', async () => {
   const cat = diodBinary('diodcat');
   const st = await runTool(cat, ['-s', addr, '-a', '/', '-t', '5', 'status'], 8000);
   assert.is(st.code, 0, `diodcat status failed: ${st.stderr}`);
-  assert.match(st.stdout, /^node test role test pid \d+ instances 3$/m);
+  assert.match(st.stdout, /^node test role test pid \d+ instances 3 key [0-9a-f]{64}$/m);
   for (const id of ['styx-root', 'hello', 'greeter']) assert.match(st.stdout, new RegExp(`^${id} active `, 'm'), st.stdout);
   const hello = await runTool(cat, ['-s', addr, '-a', '/', '-t', '5', 'modules/hello/status'], 8000);
   assert.is(hello.code, 0, `diodcat modules/hello/status failed: ${hello.stderr}`);

@@ -87,7 +87,7 @@ for (const dialect of ['9P2000.L', '9P2000.u'] as const) {
     const c = await connect(dialect);
     assert.is(c.dialect, dialect);
     const status = await text(c, '/status');
-    assert.match(status, /^node test role test pid \d+ instances 3$/m);
+    assert.match(status, /^node test role test pid \d+ instances 3 key [0-9a-f]{64}$/m);
     for (const id of ['styx-root', 'hello', 'greeter']) {
       assert.match(status, new RegExp(`^${id} active 1\\.0\\.0#[0-9a-f]+ up \\S+ restarts 0 reloads \\d+$`, 'm'), `status line of ${id}`);
     }

@@ -1,0 +1,56 @@
+// The node's long-lived ed25519 identity: created on first start in the state directory (file
+// mode 0600, written atomically), loaded afterwards. What the node publishes (DHT items, its
+// introduction to a seed) is signed with it; its public key is shown in /status.
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { writeFileAtomic } from './config/atomic.ts';
+import { chsError } from './errors.ts';
+
+export interface Identity {
+  /** Raw 32-byte ed25519 public key, hex. */
+  readonly publicKey: string;
+  sign(data: Uint8Array): Buffer;
+}
+
+/** Raw 32-byte public key from an ed25519 KeyObject (the last 32 bytes of its SPKI DER). */
+export function rawPublicKey(key: KeyObject): Buffer {
+  return key.export({ format: 'der', type: 'spki' }).subarray(-32);
+}
+
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** Verifies an ed25519 signature by a raw (hex or bytes) public key. */
+export function verifySignature(publicKey: string | Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
+  const raw = typeof publicKey === 'string' ? Buffer.from(publicKey, 'hex') : Buffer.from(publicKey);
+  if (raw.length !== 32) return false;
+  const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+  return verify(null, data, key, signature);
+}
+
+export function identityFromKey(privateKey: KeyObject): Identity {
+  const publicKey = rawPublicKey(createPublicKey(privateKey)).toString('hex');
+  return { publicKey, sign: (data) => sign(null, data, privateKey) };
+}
+
+export async function loadOrCreateIdentity(file: string): Promise<Identity> {
+  let pem: string | undefined;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (pem !== undefined) {
+    const mode = (await stat(file)).mode & 0o777;
+    if (mode & 0o077) throw chsError('CHS_ERR_IDENTITY', `${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${file}`);
+    try {
+      return identityFromKey(createPrivateKey(pem));
+    } catch (err) {
+      throw chsError('CHS_ERR_IDENTITY', `${file} does not hold an ed25519 private key (${(err as Error).message})`, err);
+    }
+  }
+  const { privateKey } = generateKeyPairSync('ed25519');
+  await mkdir(dirname(file), { recursive: true });
+  await writeFileAtomic(file, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
+  return identityFromKey(privateKey);
+}
