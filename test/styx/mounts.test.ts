@@ -8,8 +8,8 @@ import { Client } from '../../fs/client/client.ts';
 import type { Dialect } from '../../fs/codec/index.ts';
 import { ESTALE } from '../../fs/codec/constants.ts';
 import { RemoteError } from '../../fs/errors.ts';
-import { freePort } from '../helpers/diod.ts';
-import { makeProject, startHost, waitFor, type Project, type TestHost } from '../helpers/project.ts';
+import { waitFor, type Project, type TestHost } from '../helpers/project.ts';
+import { startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
 
 const demo = (content: string) => `
 import type { ModuleContext } from '../../core/types.ts';
@@ -26,39 +26,20 @@ export function start(ctx: ModuleContext) {
 }
 `;
 
-let project: Project;
+let node: StyxNode;
 let th: TestHost;
-let port: number;
-const clients: Client[] = [];
+let project: Project;
 
 test.before(async () => {
-  port = await freePort();
-  project = await makeProject({
-    modules: { demo: { index: demo('one') } },
-    copy: ['styx-root'],
-    role: ['styx-root', 'demo'],
-    config: { modules: { 'styx-root': { listen: `127.0.0.1:${port}` } } },
-  });
-  th = await startHost(project);
-  for (const id of ['styx-root', 'demo']) {
-    assert.is(th.host.instances.get(id)?.state, 'active', `${id} did not start: ${th.host.instances.get(id)?.lastError?.message}`);
-  }
+  node = await startStyxNode({ modules: { demo: { index: demo('one') } }, role: ['demo'] });
+  ({ th, project } = node);
 });
 
 test.after(async () => {
-  for (const c of clients.splice(0)) await c.close().catch(() => undefined);
-  await th?.close();
-  await project?.cleanup();
+  await node?.close();
 });
 
-async function connect(version: Dialect): Promise<Client> {
-  const c = await Client.connect({ port, version, timeoutMs: 3000 });
-  clients.push(c);
-  await c.attach({ uname: 'test' });
-  return c;
-}
-
-const text = async (c: Client, path: string) => (await c.readFile(path)).toString('utf8');
+const connect = (version: Dialect) => node.connect(version);
 const names = async (c: Client, path: string) => (await c.ls(path)).map((e) => e.name).sort();
 
 async function rejection(p: Promise<unknown>, what: string): Promise<RemoteError> {

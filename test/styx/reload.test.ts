@@ -8,40 +8,23 @@ import { Client } from '../../fs/client/client.ts';
 import type { Dialect } from '../../fs/codec/index.ts';
 import { ESTALE } from '../../fs/codec/constants.ts';
 import { RemoteError } from '../../fs/errors.ts';
-import { freePort } from '../helpers/diod.ts';
-import { makeProject, startHost, waitFor, type Project, type TestHost } from '../helpers/project.ts';
+import { waitFor, type Project, type TestHost } from '../helpers/project.ts';
+import { startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
 
-let project: Project;
+let node: StyxNode;
 let th: TestHost;
-let port: number;
-const clients: Client[] = [];
+let project: Project;
 
 test.before(async () => {
-  port = await freePort();
-  project = await makeProject({
-    modules: {},
-    copy: ['styx-root', 'hello', 'greeter'],
-    role: ['styx-root', 'hello'],
-    config: { modules: { 'styx-root': { listen: `127.0.0.1:${port}` }, hello: { port: 0 } } },
-  });
-  th = await startHost(project);
-  assert.is(th.host.instances.get('styx-root')?.state, 'active', `styx-root did not start: ${th.host.instances.get('styx-root')?.lastError?.message}`);
+  node = await startStyxNode({ copy: ['hello', 'greeter'], role: ['hello'], config: { hello: { port: 0 } } });
+  ({ th, project } = node);
 });
 
 test.after(async () => {
-  for (const c of clients.splice(0)) await c.close().catch(() => undefined);
-  await th?.close();
-  await project?.cleanup();
+  await node?.close();
 });
 
-async function connect(version: Dialect): Promise<Client> {
-  const c = await Client.connect({ port, version, timeoutMs: 3000 });
-  clients.push(c);
-  await c.attach({ uname: 'test' });
-  return c;
-}
-
-const text = async (c: Client, path: string) => (await c.readFile(path)).toString('utf8');
+const connect = (version: Dialect) => node.connect(version);
 const styx = () => th.host.instances.get('styx-root')!;
 const connections = () => (styx().run!.service as { connections(): number }).connections();
 
