@@ -3,10 +3,11 @@
 import { MAXWELEM, NOFID, NONUNAME, QTAUTH } from '../codec/constants.ts';
 import type { Qid, RMsg } from '../codec/messages.ts';
 import { E } from '../errors.ts';
-import type { Node } from '../tree/types.ts';
+import type { MaybePromise, Node } from '../tree/types.ts';
 import { isDir } from './attrs.ts';
 import { readDirectory } from './ops-classic.ts';
 import { Fid } from './fids.ts';
+import { isPromise } from './maybe.ts';
 import type { HandlerTable } from './dispatch.ts';
 import type { Req } from './request.ts';
 
@@ -34,7 +35,7 @@ async function walk(fid: Fid, names: readonly string[], req: Req): Promise<{ pat
       } else if (name !== '.') {
         if (!cur.lookup) throw E.notFound;
         const next = await cur.lookup(name);
-        if (req.signal.aborted) throw E.interrupted;
+        if (req.aborted) throw E.interrupted;
         if (!next || next.removed) throw E.notFound;
         path.push(next);
       }
@@ -45,6 +46,16 @@ async function walk(fid: Fid, names: readonly string[], req: Req): Promise<{ pat
     }
   }
   return { path, qids };
+}
+
+function rread(tag: number, data: MaybePromise<Uint8Array>, count: number): MaybePromise<RMsg> {
+  if (isPromise(data)) return data.then((d) => rread(tag, d, count));
+  return { type: 'Rread', tag, data: data.length > count ? data.subarray(0, count) : data };
+}
+
+function rwrite(tag: number, n: MaybePromise<number>, sent: number): MaybePromise<RMsg> {
+  if (isPromise(n)) return n.then((k) => rwrite(tag, k, sent));
+  return { type: 'Rwrite', tag, count: Math.max(0, Math.min(n, sent)) };
 }
 
 export const common: HandlerTable = {
@@ -111,35 +122,34 @@ export const common: HandlerTable = {
     }
   },
 
-  async Tread(ctx, m, req): Promise<RMsg> {
+  // Tread and Twrite answer synchronously when the tree's handle does (see dispatch.ts).
+  Tread(ctx, m, req) {
     const fid = ctx.use(req, m.fid);
     const count = Math.min(m.count, ctx.iounit);
-    if (fid.auth) {
-      const data = await fid.auth.read(count, req.signal);
-      return { type: 'Rread', tag: m.tag, data: data.length > count ? data.subarray(0, count) : data };
-    }
+    if (fid.auth) return rread(m.tag, fid.auth.read(count, req.signal), count);
     const open = fid.open;
     if (!open) throw E.notOpen;
     if (!open.read) throw E.notOpenRead;
     if (open.dir) {
       if (ctx.dialect === '9P2000.L') throw E.isDir;
-      return { type: 'Rread', tag: m.tag, data: await readDirectory(ctx, fid, open, m.offset, count) };
+      return readDirectory(ctx, fid, open, m.offset, count).then((data): RMsg => ({ type: 'Rread', tag: m.tag, data }));
     }
     if (!open.handle.read) throw E.notSupported;
-    const data = await open.handle.read(m.offset, count, req.signal);
-    return { type: 'Rread', tag: m.tag, data: data.length > count ? data.subarray(0, count) : data };
+    return rread(m.tag, open.handle.read(m.offset, count, req.signal), count);
   },
 
-  async Twrite(ctx, m, req) {
+  Twrite(ctx, m, req) {
     const fid = ctx.use(req, m.fid);
-    if (fid.auth) return { type: 'Rwrite', tag: m.tag, count: await fid.auth.write(m.data, req.signal) };
+    if (fid.auth) {
+      const n = fid.auth.write(m.data, req.signal);
+      return isPromise(n) ? n.then((count): RMsg => ({ type: 'Rwrite', tag: m.tag, count })) : { type: 'Rwrite', tag: m.tag, count: n };
+    }
     const open = fid.open;
     if (!open) throw E.notOpen;
     if (open.dir) throw E.isDir;
     if (!open.write) throw E.notOpenWrite;
     if (!open.handle.write) throw E.notSupported;
-    const n = await open.handle.write(m.offset, m.data, req.signal);
-    return { type: 'Rwrite', tag: m.tag, count: Math.max(0, Math.min(n, m.data.length)) };
+    return rwrite(m.tag, open.handle.write(m.offset, m.data, req.signal), m.data.length);
   },
 
   async Tclunk(ctx, m) {

@@ -1,17 +1,18 @@
 // Handlers of 9P2000.L: lopen, lcreate, mkdir, getattr, setattr, readdir, statfs, fsync, rename,
-// renameat, unlinkat, lock/getlock (advisory no-ops), xattrwalk (none). symlink, mknod, link and
-// readlink have no handler, so the dispatch default answers EOPNOTSUPP.
+// renameat, unlinkat, symlink, readlink, link, lock/getlock (advisory no-ops), xattrwalk (none).
+// mknod has no handler, so the dispatch default answers EOPNOTSUPP.
 
 import {
   AT_REMOVEDIR, L_O_ACCMODE, L_O_APPEND, L_O_RDONLY, L_O_RDWR, L_O_TRUNC, L_O_WRONLY, P9_LOCK_SUCCESS,
   P9_LOCK_TYPE_UNLCK, P9_SETATTR_ATIME, P9_SETATTR_ATIME_SET, P9_SETATTR_GID, P9_SETATTR_MODE,
-  P9_SETATTR_MTIME, P9_SETATTR_MTIME_SET, P9_SETATTR_SIZE, P9_SETATTR_UID,
+  P9_SETATTR_MTIME, P9_SETATTR_MTIME_SET, P9_SETATTR_SIZE, P9_SETATTR_UID, QTSYMLINK,
 } from '../codec/constants.ts';
 import type { Dirent } from '../codec/messages.ts';
 import { packDirents } from '../codec/dirent.ts';
 import { E } from '../errors.ts';
 import type { AttrChange, Node, OpenMode } from '../tree/types.ts';
 import { checkNewName, direntType, isDir, toGetattr } from './attrs.ts';
+import { isPromise } from './maybe.ts';
 import type { Ctx, HandlerTable } from './dispatch.ts';
 import type { Fid } from './fids.ts';
 import { openFid } from './open.ts';
@@ -71,11 +72,39 @@ export const linux: HandlerTable = {
     return { type: 'Rmkdir', tag: m.tag, qid: { ...node.qid } };
   },
 
-  async Tgetattr(ctx, m, req) {
+  async Tsymlink(ctx, m, req) {
+    const fid = dirFid(ctx, req, m.fid);
+    checkNewName(m.name);
+    if (!fid.node.symlink) throw E.notSupported;
+    const node = await fid.node.symlink(m.name, m.symtgt, { nUid: fid.nUname, nGid: m.gid });
+    return { type: 'Rsymlink', tag: m.tag, qid: { ...node.qid } };
+  },
+
+  async Treadlink(ctx, m, req) {
+    const fid = ctx.use(req, m.fid);
+    if (fid.auth) throw E.badFid;
+    if ((fid.node.qid.type & QTSYMLINK) === 0) throw E.invalid; // readlink(2) of a non-link
+    if (!fid.node.readlink) throw E.notSupported;
+    return { type: 'Rreadlink', tag: m.tag, target: await fid.node.readlink() };
+  },
+
+  async Tlink(ctx, m, req) {
+    const dir = dirFid(ctx, req, m.dfid);
+    const target = ctx.use(req, m.fid);
+    if (target.auth) throw E.badFid;
+    checkNewName(m.name);
+    if (!dir.node.link) throw E.notSupported;
+    await dir.node.link(m.name, target.node);
+    return { type: 'Rlink', tag: m.tag };
+  },
+
+  // Synchronous when the tree's getattr is (see dispatch.ts).
+  Tgetattr(ctx, m, req) {
     const fid = ctx.use(req, m.fid);
     if (fid.auth) throw E.badFid;
     const node = fid.node;
-    return toGetattr(m.tag, node, await node.getattr());
+    const a = node.getattr();
+    return isPromise(a) ? a.then((attr) => toGetattr(m.tag, node, attr)) : toGetattr(m.tag, node, a);
   },
 
   async Tsetattr(ctx, m, req) {

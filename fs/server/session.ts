@@ -13,7 +13,9 @@ import type { Dialect, Msg, RMsg, TMsg, Tflush, Tversion } from '../codec/index.
 import { E, FsError, NineError, toNineError } from '../errors.ts';
 import type { AttachFn } from '../tree/types.ts';
 import type { AuthProvider } from './auth.ts';
+import { encodeDataHeader } from '../codec/encode.ts';
 import { dispatch } from './dispatch.ts';
+import { isPromise } from './maybe.ts';
 import type { Ctx } from './dispatch.ts';
 import { FidTable } from './fids.ts';
 import type { Fid } from './fids.ts';
@@ -43,9 +45,16 @@ export interface SessionOptions {
   onError?: (err: FsError, info: { request: string; remote: string }) => void;
 }
 
+/** Rread/Rreaddir payloads from this size on are sent without being copied behind their header. */
+const SEPARATE_PAYLOAD = 4096;
+
 export interface Transport {
-  /** Sends one whole frame. */
-  send(frame: Uint8Array): void;
+  /**
+   * Sends one whole frame: `frame`, then `payload` when given (the data of an Rread/Rreaddir,
+   * not copied: a tree's read result must not change once returned, which memfs, the devices and
+   * the synthetic tree's snapshots all guarantee). Both must go out together and in order.
+   */
+  send(frame: Uint8Array, payload?: Uint8Array): void;
   /** "ip:port" of the peer, for attach and logs. */
   readonly remote: string;
   /** The largest frame the transport should accept from now on (the negotiated msize). */
@@ -108,13 +117,15 @@ export class Session implements Ctx {
     if (m.type === 'Tflush') { this.flush(m); return; }
     const req = new Req(tag, m.type);
     this.inflight.set(tag, req);
-    let p: Promise<RMsg>;
+    let r: RMsg | Promise<RMsg>;
     try {
-      p = dispatch(this, m as TMsg, req);
+      r = dispatch(this, m as TMsg, req);
     } catch (err) {
-      p = Promise.reject(err);
+      this.fail(req, err);
+      return;
     }
-    p.then((r) => this.finish(req, r), (err: unknown) => this.fail(req, err));
+    if (isPromise(r)) r.then((reply) => this.finish(req, reply), (err: unknown) => this.fail(req, err));
+    else this.finish(req, r);
   }
 
   // ---- Ctx ----
@@ -266,7 +277,7 @@ export class Session implements Ctx {
       return;
     }
     let { error, fault } = toNineError(err);
-    if (req.signal.aborted && fault) { error = E.interrupted; fault = false; }
+    if (req.aborted && fault) { error = E.interrupted; fault = false; }
     if (fault) this.fault(err, req.type);
     this.inflight.delete(req.tag);
     req.done();
@@ -298,9 +309,19 @@ export class Session implements Ctx {
   private send(msg: RMsg): void {
     if (this.ended) return;
     let frame: Uint8Array;
+    let payload: Uint8Array | undefined;
     try {
-      frame = encode(msg);
-      if (frame.length > this.msize) throw new FsError('CHS_ERR_9P_PROTOCOL', `${msg.type} of ${frame.length} bytes exceeds msize ${this.msize}`);
+      if (msg.type === 'Rread' || msg.type === 'Rreaddir') {
+        frame = encodeDataHeader(msg);
+        // Big payloads go out after the header as they are (see Transport.send); small ones are
+        // cheaper joined into one pooled buffer than written as a second piece.
+        if (msg.data.length >= SEPARATE_PAYLOAD) payload = msg.data;
+        else frame = Buffer.concat([frame, msg.data]);
+      } else {
+        frame = encode(msg);
+      }
+      const size = frame.length + (payload?.length ?? 0);
+      if (size > this.msize) throw new FsError('CHS_ERR_9P_PROTOCOL', `${msg.type} of ${size} bytes exceeds msize ${this.msize}`);
     } catch (err) {
       // A tree handed us something the wire cannot carry (a name with NUL, a huge stat...).
       this.fault(err, msg.type);
@@ -308,7 +329,7 @@ export class Session implements Ctx {
       this.sendError(msg.tag, E.io);
       return;
     }
-    this.transport.send(frame);
+    this.transport.send(frame, payload);
   }
 }
 

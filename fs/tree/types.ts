@@ -67,7 +67,11 @@ export interface OpenMode {
 
 /** An open file. Created by Node.open; lives until the fid is clunked. */
 export interface Handle {
-  /** Up to `count` bytes at `offset`; an empty array means end of file. May block (streams). */
+  /**
+   * Up to `count` bytes at `offset`; an empty array means end of file. May block (streams).
+   * The returned bytes are sent without a copy, so they must not change afterwards (return a
+   * fresh buffer or an immutable snapshot).
+   */
   read?(offset: bigint, count: number, signal: AbortSignal): MaybePromise<Uint8Array>;
   /** Returns the number of bytes written. Throwing answers the write with the error. */
   write?(offset: bigint, data: Uint8Array, signal: AbortSignal): MaybePromise<number>;
@@ -119,6 +123,14 @@ export interface Node {
   /** Moves child `oldName` to `newDir`/`newName` (replacing a file there). newDir is a Node of the same tree. */
   rename?(oldName: string, newDir: Node, newName: string): MaybePromise<void>;
   statfs?(): MaybePromise<StatFs>;
+
+  // ---- links (9P2000.L Tsymlink / Treadlink / Tlink; absent: EOPNOTSUPP) ----
+  /** Creates the symlink `name` -> `target` in this directory. The target is text: a tree never follows it. */
+  symlink?(name: string, target: string, owner: { nUid: number; nGid: number }): MaybePromise<Node>;
+  /** The target text of this symlink (qid.type has QTSYMLINK). */
+  readlink?(): MaybePromise<string>;
+  /** Makes `name` in this directory another name of `target`; throw EXDEV if it is not a Node of this tree. */
+  link?(name: string, target: Node): MaybePromise<void>;
 }
 
 /** What Tattach asks of the server: pick the root Node for an aname. */

@@ -20,8 +20,10 @@ export async function startStyxNode(opts: {
   copy?: string[];
   role: string[];
   config?: Record<string, Record<string, unknown>>;
+  /** styx-root's port (default: a free one). */
+  port?: number;
 }): Promise<StyxNode> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const project = await makeProject({
     modules: opts.modules ?? {},
     copy: ['styx-root', ...(opts.copy ?? [])],
@@ -29,8 +31,15 @@ export async function startStyxNode(opts: {
     config: { modules: { 'styx-root': { listen: `127.0.0.1:${port}` }, ...opts.config } },
   });
   const th = await startHost(project);
-  for (const id of ['styx-root', ...opts.role]) {
-    assert.is(th.host.instances.get(id)?.state, 'active', `${id} did not start: ${th.host.instances.get(id)?.lastError?.message}`);
+  try {
+    for (const id of ['styx-root', ...opts.role]) {
+      assert.is(th.host.instances.get(id)?.state, 'active', `${id} did not start: ${th.host.instances.get(id)?.lastError?.message}`);
+    }
+  } catch (err) {
+    // uvu reports a throw in a before hook quietly; at least leave nothing running behind it
+    await th.close();
+    await project.cleanup();
+    throw err;
   }
   const clients: Client[] = [];
   return {

@@ -1,0 +1,39 @@
+// A server process for bench/remote.ts, so the benchmark's client does not share a CPU with it:
+//   node --import tsx bench/remote-server.ts inner PORT BULK_MIB SMALL_FILES
+//     our NineServer over a memfs holding `big` (BULK_MIB MiB) and `small/f0..` (SMALL_FILES files)
+//   node --import tsx bench/remote-server.ts relay PORT REMOTE_PORT [ANAME]
+//     our NineServer whose tree is a RemoteTree relaying to 127.0.0.1:REMOTE_PORT
+// Prints "READY <port>" once listening; exits on SIGTERM/SIGINT after closing.
+import { memfs } from '../fs/tree/memfs.ts';
+import type { MemDir, MemFile } from '../fs/tree/memfs.ts';
+import { RemoteTree } from '../fs/tree/remote.ts';
+import { NineServer } from '../fs/server/server.ts';
+import type { Node } from '../fs/tree/types.ts';
+
+const [kind, portArg, a, b] = process.argv.slice(2);
+const port = Number(portArg ?? 0);
+let tree: Node;
+let relay: RemoteTree | undefined;
+if (kind === 'inner') {
+  const bulkMiB = Number(a ?? 16);
+  const files = Number(b ?? 1000);
+  const owner = { nUid: 0, nGid: 0, uid: 'bench' };
+  const mem = memfs({ maxBytes: (bulkMiB + 8) << 20 });
+  const big = mem.create({ name: 'big', dir: false, perm: 0o644, ...owner }) as MemFile;
+  const chunk = Buffer.alloc(1 << 20);
+  for (let i = 0; i < bulkMiB; i++) { chunk.fill(i & 0xff); big.writeAt(i << 20, chunk); }
+  const small = mem.create({ name: 'small', dir: true, perm: 0o755, ...owner }) as MemDir;
+  for (let i = 0; i < files; i++) (small.create({ name: `f${i}`, dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from(`${i}\n`));
+  tree = mem;
+} else if (kind === 'relay') {
+  relay = await RemoteTree.connect({ port: Number(a), ...(b ? { aname: b } : {}) });
+  tree = relay.root;
+} else {
+  throw new Error('usage: remote-server.ts inner PORT BULK_MIB SMALL_FILES | relay PORT REMOTE_PORT [ANAME]');
+}
+const server = new NineServer({ attach: () => tree, onError: (e) => console.error(e) });
+const addr = await server.listen(port, '127.0.0.1');
+console.log(`READY ${addr.port}`);
+const stop = (): void => { void Promise.allSettled([server.close(), relay?.close()]).then(() => process.exit(0)); };
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);

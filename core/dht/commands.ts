@@ -1,0 +1,87 @@
+// The /dht/ctl commands, each answered with readable text (read back from the same fid):
+//   bootstrap HOST:PORT [HOST:PORT...]   ping them, then fill the table (no argument: the configured list)
+//   put SALT VALUE...                    BEP 44 mutable item signed with the node key
+//   get PUBKEY|self SALT                 BEP 44 get (network, verified)
+//   announce INFOHASH [PORT]             BEP 5 announce_peer (no port: implied, our DHT port)
+//   lookup INFOHASH                      BEP 5 get_peers
+//   export PATH HOST:PORT [ANAME]        announceExport;  withdraw PATH
+//   find PATH                            findExports
+//   save                                 write the routing table to the state directory now
+import { chsError } from '../errors.ts';
+import { parseInfohash } from './address.ts';
+import type { DhtService } from './types.ts';
+
+export const USAGE = [
+  'bootstrap [HOST:PORT...]',
+  'put SALT VALUE',
+  'get PUBKEY|self SALT',
+  'announce INFOHASH [PORT]',
+  'lookup INFOHASH',
+  'export PATH HOST:PORT [ANAME]',
+  'withdraw PATH',
+  'find PATH',
+  'save',
+].join(' | ');
+
+const ms = (n: number) => `${Math.round(n)} ms`;
+
+function need(args: string[], n: number, usage: string): void {
+  if (args.length < n) throw chsError('CHS_ERR_DHT_ARGUMENT', `usage: ${usage}`);
+}
+
+export async function runDhtCommand(svc: DhtService, save: () => Promise<string>, line: string): Promise<string> {
+  const [verb = '', ...args] = line.trim().split(/\s+/);
+  switch (verb) {
+    case 'bootstrap': {
+      const r = await svc.bootstrap(args.length ? args : undefined);
+      return `bootstrap: ${r.responded} responded; table has ${r.nodes} nodes (${r.queries} queries, ${ms(r.ms)})\n`;
+    }
+    case 'put': {
+      need(args, 2, 'put SALT VALUE');
+      const salt = args[0]!;
+      const value = line.trim().replace(/^put\s+\S+\s+/, '');
+      const r = await svc.put(salt, value);
+      return `put target ${r.target} seq ${r.seq}: stored on ${r.stored} nodes (${r.queries} queries, ${ms(r.ms)})\n`;
+    }
+    case 'get': {
+      need(args, 2, 'get PUBKEY|self SALT');
+      const key = args[0] === 'self' ? svc.publicKey() : args[0]!;
+      const r = await svc.get(key, args[1]!);
+      if (!r.item) return `get target ${r.target}: not found (${r.queries} queries, ${ms(r.ms)})\n`;
+      return `get target ${r.target}: seq ${r.item.seq} from ${r.item.from} (${r.queries} queries, ${ms(r.ms)})\n${r.item.v.toString('utf8')}\n`;
+    }
+    case 'announce': {
+      need(args, 1, 'announce INFOHASH [PORT]');
+      parseInfohash(args[0]!);
+      const port = args[1] === undefined ? 0 : Number(args[1]);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw chsError('CHS_ERR_DHT_ARGUMENT', `"${args[1]}" is not a port`);
+      const r = await svc.announce(args[0]!, port);
+      return `announce ${r.infohash}: ${r.stored} nodes took it (${r.queries} queries, ${ms(r.ms)})\n`;
+    }
+    case 'lookup': {
+      need(args, 1, 'lookup INFOHASH');
+      const r = await svc.lookup(args[0]!);
+      const peers = r.peers.map((p) => `${p.host}:${p.port}`);
+      return `lookup ${r.infohash}: ${peers.length} peers from ${r.responded} nodes (${r.queries} queries, ${ms(r.ms)})\n${peers.map((p) => `${p}\n`).join('')}`;
+    }
+    case 'export': {
+      need(args, 2, 'export PATH HOST:PORT [ANAME]');
+      const r = await svc.announceExport(args[0]!, { address: args[1]!, ...(args[2] ? { aname: args[2] } : {}) });
+      return `export ${r.path}: infohash ${r.infohash} seq ${r.seq}, announced to ${r.announcedTo} nodes, stored on ${r.storedOn}\n`;
+    }
+    case 'withdraw': {
+      need(args, 1, 'withdraw PATH');
+      return (await svc.withdrawExport(args[0]!)) ? `withdrew ${args[0]}\n` : `${args[0]} was not exported\n`;
+    }
+    case 'find': {
+      need(args, 1, 'find PATH');
+      const found = await svc.findExports(args[0]!);
+      if (!found.length) return `find ${args[0]}: not found\n`;
+      return `find ${args[0]}: ${found.length} export${found.length === 1 ? '' : 's'}\n` + found.map((f) =>
+        `${f.address}${f.aname ? ` aname=${f.aname}` : ''} node=${f.node ?? '?'} key=${f.publicKey} seq=${f.seq}${f.self ? ' (self)' : ''}\n`).join('');
+    }
+    case 'save':
+      return await save();
+  }
+  throw chsError('CHS_ERR_DHT_ARGUMENT', `unknown command "${verb}": ${USAGE}`);
+}

@@ -1,0 +1,13 @@
+// mainline-dht: a node of the BitTorrent mainline DHT (BEP 5 + BEP 44), so torrent clients can
+// talk to it. Loopback-only by default (127.0.0.1:6881, no bootstrap): joining the public DHT
+// takes both a bootstrap list (e.g. router.bittorrent.com:6881) and "allowPublic": true in its
+// config. Same tree (/mainline-dht) and service as dht; see docs/dht.md.
+import type { ModuleContext } from '../../core/types.ts';
+import { startDhtModule, type DhtModuleConfig } from '../../core/dht/module.ts';
+import type { DhtService } from '../../core/dht/types.ts';
+
+export type { DhtService };
+
+export function start(ctx: ModuleContext<DhtModuleConfig>): Promise<DhtService> {
+  return startDhtModule(ctx, { name: 'mainline-dht', publicAllowed: true });
+}

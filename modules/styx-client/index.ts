@@ -1,0 +1,22 @@
+// styx-client: imports remote 9P trees (other Cheshire nodes' 6666, diod, any 9P server) and
+// grafts them at /net/NAME. Connections are pipelined and reused; when a remote goes away its
+// graft shows as disconnected in /net/status and reconnects with backoff.
+import type { ModuleContext } from '../../core/types.ts';
+import { NetDir } from './net-dir.ts';
+import { staticResolver, type ImportConfig } from './resolver.ts';
+
+interface Config {
+  mountAt: string;
+  imports: ImportConfig[];
+  reconnect: { minMs: number; maxMs: number };
+}
+
+export async function start(ctx: ModuleContext<Config>) {
+  const imports = staticResolver(ctx.config.imports);
+  const name = ctx.config.mountAt.split('/').filter(Boolean).at(-1) ?? 'net';
+  const net = new NetDir(name, [imports], { reconnect: ctx.config.reconnect, log: ctx.log });
+  ctx.onStop(() => net.close());
+  for (const n of imports.names()) await net.graft(n);
+  ctx.mount(ctx.config.mountAt, net);
+  return { imports: () => net.status() };
+}

@@ -1,0 +1,88 @@
+// /net: one graft per imported name (a RemoteTree's root under that name) plus a `status` file
+// listing each import's address, connection state and last error. Names are resolved on first
+// walk; a name no resolver knows is a clean "file does not exist".
+import type { Logger } from 'pino';
+import { NodeAlias } from '../../fs/tree/alias.ts';
+import { RemoteTree } from '../../fs/tree/remote.ts';
+import { file, SynDir } from '../../fs/tree/synthetic.ts';
+import type { Node } from '../../fs/tree/types.ts';
+import type { ExportResolver, ServerDef } from './resolver.ts';
+
+interface Graft {
+  name: string;
+  def: ServerDef;
+  tree: RemoteTree;
+  node: NodeAlias;
+}
+
+function hostPort(address: string): { host: string; port: number } {
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(address)!;
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+export class NetDir implements Node {
+  private readonly grafts = new Map<string, Graft>();
+  private readonly dir: SynDir;
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly resolvers: ExportResolver[],
+    private readonly opts: { reconnect: { minMs: number; maxMs: number }; log: Logger },
+  ) {
+    this.dir = new SynDir(name, [file('status', { read: () => this.statusText() })]);
+  }
+
+  get qid() { return this.dir.qid; }
+  get removed() { return this.dir.removed; }
+  getattr() { return this.dir.getattr(); }
+  open() { return this.dir.open(); }
+  list() { return this.dir.list(); }
+
+  /** Connects a graft for `name` now (static imports are made at start). */
+  async graft(name: string): Promise<Node | undefined> {
+    const have = this.grafts.get(name);
+    if (have) return have.node;
+    for (const r of this.resolvers) {
+      const def = (await r.resolve(name))[0];
+      if (!def || this.closed) continue;
+      if (this.grafts.has(name)) return this.grafts.get(name)!.node; // resolved meanwhile
+      const { host, port } = hostPort(def.address);
+      const tree = new RemoteTree({ host, port, version: def.version, aname: def.aname, secret: def.secret, reconnect: this.opts.reconnect, name });
+      tree.events.on('state', (state, err) => this.opts.log.info(`/net/${name} (${def.address}) ${state}${err ? `: ${err.message}` : ''}`));
+      tree.events.on('error', () => { /* reported through 'state' */ });
+      const node = new NodeAlias(name, tree.root);
+      this.grafts.set(name, { name, def, tree, node });
+      this.dir.add(node);
+      return node;
+    }
+    return undefined;
+  }
+
+  async lookup(name: string): Promise<Node | undefined> {
+    return this.dir.lookup(name) ?? (await this.graft(name));
+  }
+
+  private statusText(): string {
+    const lines = [...this.grafts.values()].map((g) => {
+      const s = g.tree.status();
+      const why = s.state !== 'connected' && s.lastError ? ` ${s.lastError}` : '';
+      return `${g.name} ${g.def.address} ${s.state}${why}`;
+    });
+    return lines.join('\n') + (lines.length ? '\n' : '');
+  }
+
+  status(): Array<{ name: string; address: string; state: string; lastError?: string }> {
+    return [...this.grafts.values()].map((g) => ({ name: g.name, address: g.def.address, state: g.tree.status().state, lastError: g.tree.status().lastError }));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.grafts.values()].map((g) => g.tree.close()));
+    this.dir.markRemoved();
+  }
+
+  markRemoved(): void {
+    this.dir.markRemoved();
+  }
+}

@@ -1,0 +1,33 @@
+// The seam between "a name under /net" and "which 9P servers hold it": a resolver maps a name to
+// server definitions. Static imports from config are one resolver; DHT discovery is another.
+
+export interface ServerDef {
+  /** HOST:PORT of a 9P server. */
+  address: string;
+  aname?: string;
+  version?: '9P2000' | '9P2000.u' | '9P2000.L';
+  secret?: string;
+  /** The publishing node's public key, when the definition came signed (DHT). */
+  publicKey?: string;
+}
+
+export interface ExportResolver {
+  /** Servers for `name` (best first); empty when nobody exports it. */
+  resolve(name: string): Promise<ServerDef[]>;
+}
+
+export interface ImportConfig extends ServerDef {
+  name: string;
+}
+
+/** Imports listed in config: fixed names, fixed servers. */
+export function staticResolver(imports: ImportConfig[]): ExportResolver & { names(): string[] } {
+  const byName = new Map(imports.map((i) => [i.name, i]));
+  return {
+    names: () => [...byName.keys()],
+    resolve: async (name) => {
+      const i = byName.get(name);
+      return i ? [{ address: i.address, aname: i.aname, version: i.version, secret: i.secret }] : [];
+    },
+  };
+}

@@ -1,0 +1,60 @@
+// styx-provider: one instance per export (`styx-provider#home`), grafted at `path` (default
+// /export/NAME) of the node's tree. Kinds: `export` a local directory (read-only unless
+// writable; nothing outside its root is reachable), `proxy` another 9P server, `module` another
+// module's subtree, `file` a tree from a .ts file that hot-reloads when the file changes.
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { ModuleContext } from '../../core/types.ts';
+import { exportTree } from '../../fs/tree/export.ts';
+import { RemoteTree } from '../../fs/tree/remote.ts';
+import { serveFileTree } from './kinds/file-tree.ts';
+import { mirrorModule } from './kinds/mirror.ts';
+
+interface Config {
+  path?: string;
+  server: 'export' | 'proxy' | 'module' | 'file';
+  root?: string;
+  writable: boolean;
+  address?: string;
+  aname?: string;
+  version?: '9P2000' | '9P2000.u' | '9P2000.L';
+  secret?: string;
+  module?: string;
+  file?: string;
+}
+
+/** `~` and `~/x` are the user's home; relative paths are relative to the node's directory. */
+function localPath(p: string): string {
+  if (p === '~' || p.startsWith('~/')) return join(homedir(), p.slice(1));
+  return isAbsolute(p) ? p : resolve(p);
+}
+
+export async function start(ctx: ModuleContext<Config>) {
+  const c = ctx.config;
+  const name = ctx.id.includes('#') ? ctx.id.slice(ctx.id.indexOf('#') + 1) : ctx.name;
+  const path = c.path ?? `/export/${name}`;
+  switch (c.server) {
+    case 'export': {
+      const root = localPath(c.root!);
+      ctx.mount(path, exportTree(root, { writable: c.writable }));
+      ctx.log.info(`exporting ${root} at ${path} (${c.writable ? 'read-write' : 'read-only'})`);
+      break;
+    }
+    case 'proxy': {
+      const m = /^\[?(.*?)\]?:(\d+)$/.exec(c.address!)!;
+      const remote = new RemoteTree({ host: m[1]!, port: Number(m[2]), version: c.version, aname: c.aname, secret: c.secret, name });
+      remote.events.on('state', (state, err) => ctx.log.info(`${c.address} ${state}${err && state !== 'connected' ? `: ${err.message}` : ''}`));
+      remote.events.on('error', () => { /* reported through 'state' */ });
+      ctx.onStop(() => remote.close());
+      ctx.mount(path, remote.root);
+      break;
+    }
+    case 'module':
+      mirrorModule(ctx, c.module!, path);
+      break;
+    case 'file':
+      await serveFileTree(ctx, localPath(c.file!), path);
+      break;
+  }
+  return { path, server: c.server };
+}

@@ -1,0 +1,113 @@
+// styx-provider's kinds, read through the node's tree with our client: a local directory
+// (read-only unless writable), a legacy 9P server (a real diod) relayed into the tree, another
+// module's subtree mirrored elsewhere, and a tree from a .ts file that hot-reloads. A reload of
+// a provider while a client holds fids on it gives errors on the old fids, not wrong data.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ESTALE } from '../../fs/codec/constants.ts';
+import { RemoteError } from '../../fs/errors.ts';
+import { startDiod, type DiodServer } from '../helpers/diod.ts';
+import { REPO, waitFor } from '../helpers/project.ts';
+import { startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
+
+const demo = `
+import { dir, file } from '../../fs/tree/synthetic.ts';
+export function start(ctx: any) { ctx.mount('/demo', dir('demo', [file('hi', { read: () => 'hi from demo\\n' })])); }
+`;
+const treeFile = (word: string) => `
+import { dir, file } from '${join(REPO, 'fs/tree/synthetic.ts')}';
+export function tree() { return dir('t', [file('word', { read: () => '${word}\\n' })]); }
+`;
+
+let node: StyxNode;
+let diod: DiodServer;
+let tmp: string;
+
+test.before(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'chs-provider-'));
+  await mkdir(join(tmp, 'docs/sub'), { recursive: true });
+  await writeFile(join(tmp, 'docs/readme.txt'), 'local file\n');
+  await writeFile(join(tmp, 'docs/sub/deep.txt'), 'deep\n');
+  await mkdir(join(tmp, 'legacy'));
+  await writeFile(join(tmp, 'legacy/old.txt'), 'served by diod\n');
+  await mkdir(join(tmp, 'rw'));
+  await writeFile(join(tmp, 'tree.ts'), treeFile('one'));
+  diod = await startDiod(join(tmp, 'legacy'));
+  node = await startStyxNode({
+    copy: ['styx-provider'],
+    modules: { demo: { index: demo } },
+    role: ['demo', 'styx-provider#docs', 'styx-provider#rw', 'styx-provider#legacy', 'styx-provider#mirror', 'styx-provider#t'],
+    config: {
+      'styx-provider#docs': { root: join(tmp, 'docs') },
+      'styx-provider#rw': { root: join(tmp, 'rw'), writable: true },
+      'styx-provider#legacy': { server: 'proxy', address: `127.0.0.1:${diod.port}`, aname: diod.aname },
+      'styx-provider#mirror': { server: 'module', module: 'demo', path: '/seen/demo' },
+      'styx-provider#t': { server: 'file', file: join(tmp, 'tree.ts'), path: '/files/t' },
+    },
+  });
+});
+
+test.after(async () => {
+  await node?.close();
+  await diod?.stop();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+test('export: a local directory appears at /export/NAME, read-only by default', async () => {
+  const c = await node.connect('9P2000.u');
+  assert.equal((await c.ls('/export')).map((e) => e.name).sort(), ['docs', 'legacy', 'rw']);
+  assert.is(await text(c, '/export/docs/readme.txt'), 'local file\n');
+  assert.is(await text(c, '/export/docs/sub/deep.txt'), 'deep\n');
+  try {
+    await c.writeFile('/export/docs/new.txt', 'x');
+    assert.unreachable('a read-only export must refuse writes');
+  } catch (err) {
+    assert.match((err as RemoteError).ename, /read-only|permission/i);
+  }
+  await c.writeFile('/export/rw/new.txt', 'written through 9P\n');
+  assert.is(await readFile(join(tmp, 'rw/new.txt'), 'utf8'), 'written through 9P\n');
+});
+
+test('proxy: a legacy 9P server (diod) appears inside the node\'s tree', async () => {
+  const c = await node.connect('9P2000.L');
+  assert.is(await text(c, '/export/legacy/old.txt'), 'served by diod\n');
+});
+
+test('module: another module\'s subtree mirrored at another path', async () => {
+  const c = await node.connect('9P2000.L');
+  assert.is(await text(c, '/seen/demo/hi'), 'hi from demo\n');
+  assert.is(await text(c, '/demo/hi'), 'hi from demo\n', 'the original stays');
+});
+
+test('file: a tree from a .ts file, hot-reloaded when the file changes; old fids get ESTALE', async () => {
+  const c = await node.connect('9P2000.L');
+  assert.is(await text(c, '/files/t/word'), 'one\n');
+  const old = await c.walkPath('/files/t/word');
+  await writeFile(join(tmp, 'tree.ts'), treeFile('two'));
+  await waitFor('the new tree', async () => (await text(c, '/files/t/word')) === 'two\n');
+  try {
+    await c.open(old, 'r');
+    assert.unreachable('the old fid must be stale');
+  } catch (err) {
+    assert.is((err as RemoteError).errno, ESTALE);
+  }
+});
+
+test('reloading a provider while a client holds fids: errors on the old fids, new walks work', async () => {
+  const c = await node.connect('9P2000.L');
+  const fid = await c.walkPath('/export/docs/readme.txt');
+  await c.open(fid, 'r');
+  await node.th.host.reload('styx-provider#docs');
+  try {
+    await c.read(fid, 0, 100);
+    assert.unreachable('a fid from before the reload must not read');
+  } catch (err) {
+    assert.is((err as RemoteError).errno, ESTALE);
+  }
+  assert.is(await text(c, '/export/docs/readme.txt'), 'local file\n');
+});
+
+test.run();
