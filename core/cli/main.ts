@@ -111,6 +111,12 @@ async function statusLocal(): Promise<void> {
   if (!alive) fail(`node ${st.node} is not running (pid ${st.pid} gone; status above is from ${st.updatedAt})`);
 }
 
+// `cheshire ls | head`: a closed pipe ends the output, not the process with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const [cmd, ...args] = positionals;
 if (values.help || !cmd) {
   console.log(USAGE);

@@ -37,11 +37,21 @@ export class SwitchRoot implements Node {
     return this.target.root;
   }
 
-  /** For NineServer's `attach` option. */
-  readonly attach = (req: AttachRequest): Node => {
+  /**
+   * For NineServer's `attach` option. An aname that is a path ("/export/home") attaches at that
+   * node of the tree, so a remote client can graft just one export; "" or "/" is the root.
+   */
+  readonly attach = async (req: AttachRequest): Promise<Node> => {
     if (!this.target) throw E.io.withText('node tree is restarting');
     this.target.admit?.(req);
-    return this;
+    let node: Node = this;
+    for (const name of req.aname.split('/').filter(Boolean)) {
+      if (name === '.' || name === '..') throw E.noAttach;
+      const next = await node.lookup?.(name);
+      if (!next) throw E.noAttach;
+      node = next;
+    }
+    return node;
   };
 
   /** For NineServer's `auth` option: delegates to the running version's provider. */

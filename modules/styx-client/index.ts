@@ -1,12 +1,15 @@
 // styx-client: imports remote 9P trees (other Cheshire nodes' 6666, diod, any 9P server) and
-// grafts them at /net/NAME. Connections are pipelined and reused; when a remote goes away its
+// grafts them at /net/NAME: named in config, or found through the DHT by path (a dht module,
+// when one runs, is a dynamic dependency). Connections are pipelined and reused; when a remote goes away its
 // graft shows as disconnected in /net/status and reconnects with backoff.
 import type { ModuleContext } from '../../core/types.ts';
 import { NetDir } from './net-dir.ts';
-import { staticResolver, type ImportConfig } from './resolver.ts';
+import { dhtResolver, staticResolver, type ExportResolver, type ImportConfig } from './resolver.ts';
 
 interface Config {
   mountAt: string;
+  /** Path prefix names under /net are looked up at in the DHT ("" turns discovery off). */
+  discover: string;
   imports: ImportConfig[];
   reconnect: { minMs: number; maxMs: number };
 }
@@ -14,7 +17,9 @@ interface Config {
 export async function start(ctx: ModuleContext<Config>) {
   const imports = staticResolver(ctx.config.imports);
   const name = ctx.config.mountAt.split('/').filter(Boolean).at(-1) ?? 'net';
-  const net = new NetDir(name, [imports], { reconnect: ctx.config.reconnect, log: ctx.log });
+  const resolvers: ExportResolver[] = [imports];
+  if (ctx.config.discover) resolvers.push(dhtResolver(ctx.deps.dht, ctx.config.discover));
+  const net = new NetDir(name, resolvers, { reconnect: ctx.config.reconnect, log: ctx.log });
   ctx.onStop(() => net.close());
   for (const n of imports.names()) await net.graft(n);
   ctx.mount(ctx.config.mountAt, net);

@@ -31,3 +31,20 @@ export function staticResolver(imports: ImportConfig[]): ExportResolver & { name
     },
   };
 }
+
+/**
+ * Names found through the DHT: /net/NAME is the export announced at `${prefix}/NAME` (the default
+ * path of `styx-provider#NAME`). Only descriptions signed by trusted keys come back (the dht
+ * module's `trust` list); we graft the export itself by attaching with its path as aname.
+ */
+export function dhtResolver(dht: { $available: boolean; findExports(path: string): Promise<Array<{ address: string; aname?: string; publicKey: string; self: boolean }>> }, prefix: string): ExportResolver {
+  return {
+    resolve: async (name) => {
+      if (!dht.$available) return [];
+      const found = await dht.findExports(`${prefix}/${name}`);
+      // someone else's copy first: grafting our own export through ourselves is a last resort
+      found.sort((a, b) => Number(a.self) - Number(b.self));
+      return found.map((f) => ({ address: f.address, aname: f.aname ?? `${prefix}/${name}`, publicKey: f.publicKey }));
+    },
+  };
+}

@@ -4,6 +4,8 @@
 // module's subtree, `file` a tree from a .ts file that hot-reloads when the file changes.
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { DhtService } from '../../core/dht/types.ts';
 import type { ModuleContext } from '../../core/types.ts';
 import { exportTree } from '../../fs/tree/export.ts';
 import { RemoteTree } from '../../fs/tree/remote.ts';
@@ -21,6 +23,7 @@ interface Config {
   secret?: string;
   module?: string;
   file?: string;
+  announce: boolean;
 }
 
 /** `~` and `~/x` are the user's home; relative paths are relative to the node's directory. */
@@ -56,5 +59,29 @@ export async function start(ctx: ModuleContext<Config>) {
       await serveFileTree(ctx, localPath(c.file!), path);
       break;
   }
+  if (c.announce) announceLater(ctx, path);
   return { path, server: c.server };
+}
+
+/**
+ * Announces the export through the DHT (when a dht module runs): infohash sha1(path + salt),
+ * described by a signed item carrying this node's 9P address; withdrawn when the instance stops.
+ * The dht and styx-root are dynamic dependencies, so the announce waits for them to be there.
+ */
+function announceLater(ctx: ModuleContext<Config>, path: string): void {
+  const dht = ctx.deps.dht as (DhtService & { $ready(ms?: number): Promise<DhtService> }) | undefined;
+  const root = ctx.deps.styxRoot as { $ready(ms?: number): Promise<{ address(): AddressInfo | undefined }> };
+  void (async () => {
+    try {
+      const [d, r] = await Promise.all([dht!.$ready(30_000), root.$ready(30_000)]);
+      const a = r.address();
+      if (!a || ctx.signal.aborted) return;
+      const address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+      const done = await d.announceExport(path, { address, aname: path });
+      ctx.log.info(`announced ${path} (infohash ${done.infohash}) to ${done.announcedTo} node(s), stored on ${done.storedOn}`);
+      ctx.onStop(async () => { await d.withdrawExport(path).catch(() => false); });
+    } catch (err) {
+      if (!ctx.signal.aborted) ctx.log.warn(`${path} not announced: ${(err as Error).message}`);
+    }
+  })();
 }
