@@ -52,11 +52,14 @@ export function planInstances(entries: string[], found: Descriptor[]): { planned
       errors.push(err as Error);
     }
   }
-  // Add providers for unmet requirements until nothing changes (providers may need providers).
+  // Add providers for unmet mandatory requirements until nothing changes (providers may need
+  // providers). Optional ones (0..1, 0..n) bind to what the role runs, and never pull a module in:
+  // a proxy that could use a seed-client must not start one on a node without a seed.
   for (let changed = true; changed; ) {
     changed = false;
     for (const p of [...planned.values()]) {
       for (const req of p.desc.requires) {
+        if (req.cardinality === '0..1' || req.cardinality === '0..n') continue;
         if (providersFor(req, planned.values()).length) continue;
         const candidate = providersFor(req, found.map((desc) => ({ id: desc.name, desc })))[0];
         if (candidate) {

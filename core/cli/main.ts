@@ -11,6 +11,7 @@ import { mirrorStatus, readStatus } from '../status-file.ts';
 import type { Dialect } from '../../fs/codec/index.ts';
 import { formatDescriptor, formatStatus } from './format.ts';
 import { ninepCommand, remoteCommand } from './remote.ts';
+import { clusterCommand } from './cluster.ts';
 
 const USAGE = `usage: cheshire <command> [options]
 
@@ -27,6 +28,10 @@ on a running node, through its 9P tree (--node HOST:PORT, default 127.0.0.1:6666
   reload M | stop M | start M | test M  steer a module instance
   logs M [-f]                           its recent log lines (-f: keep following)
   config get M | set M FILE|- | history M | revert M REV
+
+a local cluster (one process per node on free loopback ports; files in .cheshire/cluster/):
+  cluster up [N]                        seed + proxy + fileserver + N live nodes (default 2)
+  cluster down | cluster status         stop them | where each listens and the seed's directory
 
 any 9P server (ours, diod, plan9port):
   9p ls|cat|write|stat HOST:PORT PATH [DATA|-]   [--version 9P2000|9P2000.L] [--aname NAME]
@@ -128,6 +133,7 @@ try {
   else if (cmd === 'ls' && (values.all || values.role)) await lsLocal();
   else if (cmd === 'status' && values.local) await statusLocal();
   else if (cmd === '9p') await ninepCommand(args, remote);
+  else if (cmd === 'cluster') await clusterCommand(args, configFile);
   else if (['status', 'ls', 'reload', 'stop', 'start', 'test', 'logs', 'config'].includes(cmd!)) await remoteCommand(cmd!, args, remote);
   else fail(`unknown command "${cmd}"\n\n${USAGE}`);
 } catch (err) {

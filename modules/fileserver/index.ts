@@ -8,6 +8,7 @@
 import { resolve as resolvePath, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import type { SeedClient } from '../seed-client/index.ts';
 import type { ModuleContext } from '../../core/types.ts';
 import { chsError } from '../../core/errors.ts';
 import { serveHttp } from '../../core/sdk/http.ts';
@@ -146,6 +147,23 @@ export async function start(ctx: ModuleContext<FileserverConfig>): Promise<Files
     })();
     return reloading;
   };
+
+  // "app build N published" from the seed (when this node runs a seed-client) re-reads the assets.
+  let offBuilds: (() => void) | undefined;
+  const followBuilds = (seed: SeedClient | undefined) => {
+    offBuilds?.();
+    offBuilds = seed?.onEvent((e) => {
+      if (e.type !== 'build') return;
+      invalidate().then(
+        (r) => ctx.log.info(`build ${e.build} published: assets generation ${r.generation}`),
+        (err: Error) => ctx.log.error(`build ${e.build} published, assets not reloaded: ${err.message}`),
+      );
+    });
+  };
+  followBuilds((ctx.deps.seed as { $current?: SeedClient }).$current);
+  ctx.onBind('seed', (svc) => followBuilds(svc as SeedClient));
+  ctx.onUnbind('seed', () => followBuilds(undefined));
+  ctx.onStop(() => offBuilds?.());
 
   const editVhosts = async (edit: (t: Record<string, Record<string, string>>) => void) => {
     const current = ctx.host.config(ctx.id);
