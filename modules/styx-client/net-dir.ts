@@ -2,6 +2,7 @@
 // listing each import's address, connection state and last error. Names are resolved on first
 // walk; a name no resolver knows is a clean "file does not exist".
 import type { Logger } from 'pino';
+import { parseHostPort } from '../../core/sdk/address.ts';
 import { NodeAlias } from '../../fs/tree/alias.ts';
 import { RemoteTree } from '../../fs/tree/remote.ts';
 import { file, SynDir } from '../../fs/tree/synthetic.ts';
@@ -13,11 +14,6 @@ interface Graft {
   def: ServerDef;
   tree: RemoteTree;
   node: NodeAlias;
-}
-
-function hostPort(address: string): { host: string; port: number } {
-  const m = /^\[?(.*?)\]?:(\d+)$/.exec(address)!;
-  return { host: m[1]!, port: Number(m[2]) };
 }
 
 export class NetDir implements Node {
@@ -47,7 +43,7 @@ export class NetDir implements Node {
       const def = (await r.resolve(name))[0];
       if (!def || this.closed) continue;
       if (this.grafts.has(name)) return this.grafts.get(name)!.node; // resolved meanwhile
-      const { host, port } = hostPort(def.address);
+      const { host, port } = parseHostPort(def.address);
       const tree = new RemoteTree({ host, port, version: def.version, aname: def.aname, secret: def.secret, reconnect: this.opts.reconnect, name });
       tree.events.on('state', (state, err) => this.opts.log.info(`/net/${name} (${def.address}) ${state}${err ? `: ${err.message}` : ''}`));
       tree.events.on('error', () => { /* reported through 'state' */ });

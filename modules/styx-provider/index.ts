@@ -7,6 +7,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { DhtService } from '../../core/dht/types.ts';
 import type { ModuleContext } from '../../core/types.ts';
+import { formatAddress, parseHostPort } from '../../core/sdk/address.ts';
 import { exportTree } from '../../fs/tree/export.ts';
 import { RemoteTree } from '../../fs/tree/remote.ts';
 import { serveFileTree } from './kinds/file-tree.ts';
@@ -44,8 +45,8 @@ export async function start(ctx: ModuleContext<Config>) {
       break;
     }
     case 'proxy': {
-      const m = /^\[?(.*?)\]?:(\d+)$/.exec(c.address!)!;
-      const remote = new RemoteTree({ host: m[1]!, port: Number(m[2]), version: c.version, aname: c.aname, secret: c.secret, name });
+      const { host, port } = parseHostPort(c.address!);
+      const remote = new RemoteTree({ host, port, version: c.version, aname: c.aname, secret: c.secret, name });
       remote.events.on('state', (state, err) => ctx.log.info(`${c.address} ${state}${err && state !== 'connected' ? `: ${err.message}` : ''}`));
       remote.events.on('error', () => { /* reported through 'state' */ });
       ctx.onStop(() => remote.close());
@@ -76,8 +77,7 @@ function announceLater(ctx: ModuleContext<Config>, path: string): void {
       const [d, r] = await Promise.all([dht!.$ready(30_000), root.$ready(30_000)]);
       const a = r.address();
       if (!a || ctx.signal.aborted) return;
-      const address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-      const done = await d.announceExport(path, { address, aname: path });
+      const done = await d.announceExport(path, { address: formatAddress(a), aname: path });
       ctx.log.info(`announced ${path} (infohash ${done.infohash}) to ${done.announcedTo} node(s), stored on ${done.storedOn}`);
       ctx.onStop(async () => { await d.withdrawExport(path).catch(() => false); });
     } catch (err) {

@@ -4,6 +4,7 @@
 // ESTALE (they pointed at nodes of the old version) and new walks reach the new tree.
 import type { ModuleContext } from '../../core/types.ts';
 import { chsError } from '../../core/errors.ts';
+import { formatAddress, parseHostPort } from '../../core/sdk/address.ts';
 import { NineServer } from '../../fs/server/server.ts';
 import { SwitchRoot } from '../../fs/tree/switch-root.ts';
 import { accessPolicy } from './access.ts';
@@ -24,13 +25,8 @@ interface Served {
   key: string;
 }
 
-function parseListen(listen: string): { host: string; port: number } {
-  const m = /^\[?(.*?)\]?:(\d+)$/.exec(listen)!;
-  return { host: m[1]!, port: Number(m[2]) };
-}
-
 export async function start(ctx: ModuleContext<Config>) {
-  const { host, port } = parseListen(ctx.config.listen);
+  const { host, port } = parseHostPort(ctx.config.listen);
   let policy;
   try {
     policy = accessPolicy(host, ctx.config);
@@ -57,7 +53,7 @@ export async function start(ctx: ModuleContext<Config>) {
   ctx.onStop(() => tree.dispose());
   served.root.set({ root: tree.root, admit: policy.admit, auth: policy.auth });
   const addr = served.server.address!;
-  const where = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  const where = formatAddress(addr);
   ctx.log.info(`9P on ${where} (${policy.describe}); mount: mount -t 9p -o trans=tcp,port=${addr.port},version=9p2000.L ${addr.address} /mnt/cheshire`);
   return { address: () => served.server.address, connections: () => served.server.connections };
 }

@@ -3,6 +3,7 @@
 import * as assert from 'uvu/assert';
 import { Client } from '../../fs/client/client.ts';
 import type { Dialect } from '../../fs/codec/index.ts';
+import { RemoteError } from '../../fs/errors.ts';
 import { freePort } from './diod.ts';
 import { makeProject, startHost, type ModuleSpec, type Project, type TestHost } from './project.ts';
 
@@ -61,3 +62,15 @@ export async function startStyxNode(opts: {
 }
 
 export const text = async (c: Client, path: string): Promise<string> => (await c.readFile(path)).toString('utf8');
+
+/** The 9P error a promise rejects with (fails the test if it resolves or fails otherwise). */
+export async function rejection(p: Promise<unknown>, what: string): Promise<RemoteError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.instance(err, RemoteError, `${what}: expected a 9P error, got ${(err as Error).message}`);
+    return err as RemoteError;
+  }
+  assert.unreachable(`${what}: expected an error, it succeeded`);
+  throw new Error('unreachable');
+}

@@ -7,9 +7,8 @@ import * as assert from 'uvu/assert';
 import { Client } from '../../fs/client/client.ts';
 import type { Dialect } from '../../fs/codec/index.ts';
 import { ESTALE } from '../../fs/codec/constants.ts';
-import { RemoteError } from '../../fs/errors.ts';
 import { waitFor, type Project, type TestHost } from '../helpers/project.ts';
-import { startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
+import { rejection, startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
 
 const demo = (content: string) => `
 import type { ModuleContext } from '../../core/types.ts';
@@ -41,17 +40,6 @@ test.after(async () => {
 
 const connect = (version: Dialect) => node.connect(version);
 const names = async (c: Client, path: string) => (await c.ls(path)).map((e) => e.name).sort();
-
-async function rejection(p: Promise<unknown>, what: string): Promise<RemoteError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, RemoteError, `${what}: expected a 9P error, got ${(err as Error).message}`);
-    return err as RemoteError;
-  }
-  assert.unreachable(`${what}: expected an error, it succeeded`);
-  throw new Error('unreachable');
-}
 
 test('a module\'s ctx.mount shows up at /demo/sub in the node tree', async () => {
   for (const dialect of ['9P2000.L', '9P2000.u'] as const) {

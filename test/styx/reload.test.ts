@@ -9,7 +9,7 @@ import type { Dialect } from '../../fs/codec/index.ts';
 import { ESTALE } from '../../fs/codec/constants.ts';
 import { RemoteError } from '../../fs/errors.ts';
 import { waitFor, type Project, type TestHost } from '../helpers/project.ts';
-import { startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
+import { rejection, startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
 
 let node: StyxNode;
 let th: TestHost;
@@ -27,17 +27,6 @@ test.after(async () => {
 const connect = (version: Dialect) => node.connect(version);
 const styx = () => th.host.instances.get('styx-root')!;
 const connections = () => (styx().run!.service as { connections(): number }).connections();
-
-async function rejection(p: Promise<unknown>, what: string): Promise<RemoteError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, RemoteError, `${what}: expected a 9P error, got ${(err as Error).message}`);
-    return err as RemoteError;
-  }
-  assert.unreachable(`${what}: expected an error, it succeeded`);
-  throw new Error('unreachable');
-}
 
 interface Held { c: Client; root: number; file: number; dir: number; log: number; blocked: Promise<unknown> }
 

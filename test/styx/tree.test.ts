@@ -10,7 +10,7 @@ import type { Dialect } from '../../fs/codec/index.ts';
 import { RemoteError } from '../../fs/errors.ts';
 import { EINVAL } from '../../fs/codec/constants.ts';
 import { waitFor, type TestHost } from '../helpers/project.ts';
-import { startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
+import { rejection, startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
 
 let node: StyxNode;
 let th: TestHost;
@@ -25,18 +25,6 @@ test.after(async () => {
 });
 
 const connect = (version: Dialect) => node.connect(version);
-
-/** The error a promise rejects with (fails if it resolves). */
-async function rejection(p: Promise<unknown>, what: string): Promise<RemoteError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, RemoteError, `${what}: expected a 9P error, got ${(err as Error).message}`);
-    return err as RemoteError;
-  }
-  assert.unreachable(`${what}: expected an error, it succeeded`);
-  throw new Error('unreachable');
-}
 
 /** 'pending' if `p` has not settled within `ms` (a behaviour check: it must block). */
 async function stillPending(p: Promise<unknown>, ms: number): Promise<boolean> {
