@@ -1,7 +1,7 @@
 // The local export through our client over a real NineServer (both dialects), checked against
 // the disk: reads, writes, create/mkdir/rename/remove, symlinks and hard links, truncate and
 // setattr, statfs, fsync, read-only refusal, qid stability and versions, cross-export EXDEV.
-import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -382,6 +382,44 @@ test('9P2000 create/open modes and reading a directory of many files', async () 
   await c9.rpc({ type: 'Topen', fid: rw, mode: ORDWR });
   await c9.write(rw, 4, Buffer.from('!'));
   assert.is(readFileSync(join(dir, 'sub', 'c.txt'), 'utf8'), 'nine!');
+});
+
+test('read-ahead of a sequential reader: writes through the export and growth of the file are seen', async () => {
+  const chunk = 4096;
+  const content = Buffer.alloc(chunk * 64);
+  for (let i = 0; i < 64; i++) content.fill(65 + (i % 26), i * chunk, (i + 1) * chunk);
+  writeFileSync(join(dir, 'seq'), content);
+  const cl = await connect();
+  const r = await walk(cl, 'seq');
+  await cl.open(r, 'r');
+  const w = await walk(cl, 'seq');
+  await cl.open(w, 'w');
+  // Three sequential reads: the read-ahead now holds what follows.
+  for (let i = 0; i < 3; i++) assert.equal(Buffer.from(await cl.read(r, i * chunk, chunk)), content.subarray(i * chunk, (i + 1) * chunk));
+  // Written through another fid of the same file: the next reads must see it, not the chunk read ahead.
+  await cl.write(w, 3 * chunk, Buffer.alloc(chunk, 'x'));
+  await cl.write(w, 5 * chunk, Buffer.alloc(chunk, 'y'));
+  assert.equal(Buffer.from(await cl.read(r, 3 * chunk, chunk)), Buffer.alloc(chunk, 'x'));
+  assert.equal(Buffer.from(await cl.read(r, 4 * chunk, chunk)), content.subarray(4 * chunk, 5 * chunk));
+  assert.equal(Buffer.from(await cl.read(r, 5 * chunk, chunk)), Buffer.alloc(chunk, 'y'));
+  // To the end, then a local append: a reader at the end sees the growth, not a cached end of file.
+  for (let i = 6; i < 64; i++) assert.equal(Buffer.from(await cl.read(r, i * chunk, chunk)), content.subarray(i * chunk, (i + 1) * chunk));
+  assert.is((await cl.read(r, 64 * chunk, chunk)).length, 0);
+  writeFileSync(join(dir, 'seq'), 'more', { flag: 'a' });
+  assert.is(Buffer.from(await cl.read(r, 64 * chunk, chunk)).toString(), 'more');
+  // Out of order: plain reads.
+  assert.equal(Buffer.from(await cl.read(r, 10, 5)), content.subarray(10, 15));
+});
+
+test('a walk right after a listing answers from it; the getattr after it still sees a replaced file', async () => {
+  const cl = await connect();
+  assert.ok((await cl.ls('sub', { attrs: false })).some((e) => e.name === 'b.txt'));
+  const fid = await walk(cl, 'sub/b.txt');
+  // Made before the old one goes, so it cannot get its inode number back.
+  writeFileSync(join(dir, 'sub', 'new'), 'replacement');
+  renameSync(join(dir, 'sub', 'new'), join(dir, 'sub', 'b.txt'));
+  await fails(cl.getattr(fid), ESTALE, 'getattr of a file replaced after the listing');
+  assert.is((await cl.readFile('sub/b.txt')).toString(), 'replacement');
 });
 
 t.run();
