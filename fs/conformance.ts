@@ -12,6 +12,7 @@ import { suite } from 'uvu';
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  EXDEV,
   decodeDirents, decodeStats, DMDIR, EBADF, EISDIR, ENOENT, MSG, NOFID, NOTAG, OREAD, ORCLOSE, ORDWR, OTRUNC,
   OWRITE, L_O_RDONLY, L_O_WRONLY, L_O_RDWR, EOPNOTSUPP, nullStat, QTDIR,
 } from './codec/index.ts';
@@ -465,6 +466,33 @@ function writeTests(t: Test, h: Helpers): void {
     ok(await walk(c, 1, 5, ['d']), 'Rwalk');
     const cr2 = ok(await c.call({ type: 'Tlcreate', fid: 5, name: 'new', flags: L_O_RDWR, mode: 0o644, gid: 0 }), 'Rlcreate');
     assert.ok(cr2.qid.path !== cr.qid.path);
+  });
+
+  t('write: Trename of a fid into another directory, then Tremove removes it there (.L)', async () => {
+    const c = await h.open();
+    ok(await walk(c, 1, 2, ['d']), 'Rwalk');
+    ok(await c.call({ type: 'Tmkdir', dfid: 2, name: 'dest', mode: 0o755, gid: 0 }), 'Rmkdir');
+    ok(await c.call({ type: 'Tlcreate', fid: 2, name: 'mover', flags: L_O_RDWR, mode: 0o644, gid: 0 }), 'Rlcreate');
+    ok(await c.call({ type: 'Tclunk', fid: 2 }), 'Rclunk');
+    ok(await walk(c, 1, 3, ['d', 'mover']), 'Rwalk');
+    ok(await walk(c, 1, 4, ['d', 'dest']), 'Rwalk');
+    const moved = await c.call({ type: 'Trename', fid: 3, dfid: 4, name: 'moved' });
+    if (moved.type === 'Rlerror' && moved.ecode === EXDEV) {
+      // A tree that can rename only within a directory (a relay to a 9P2000 server: wstat
+      // renames in place) says so; the file stays where it was.
+      ok(await c.call({ type: 'Tremove', fid: 3 }), 'Rremove');
+      await missing(c, ['d', 'mover']);
+      return;
+    }
+    ok(moved, 'Rrename');
+    await missing(c, ['d', 'mover']);
+    ok(await walk(c, 1, 5, ['d', 'dest', 'moved']), 'Rwalk');
+    ok(await c.call({ type: 'Tclunk', fid: 5 }), 'Rclunk');
+    ok(await c.call({ type: 'Tremove', fid: 3 }), 'Rremove'); // through its new parent
+    await missing(c, ['d', 'dest', 'moved']);
+    ok(await c.call({ type: 'Tclunk', fid: 4 }), 'Rclunk');
+    ok(await walk(c, 1, 6, ['d']), 'Rwalk');
+    ok(await c.call({ type: 'Tunlinkat', dirfid: 6, name: 'dest', flags: 0x200 }), 'Runlinkat');
   });
 
   t('write: 9P2000 create/ORCLOSE/wstat/remove', async () => {

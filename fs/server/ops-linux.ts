@@ -181,6 +181,9 @@ export const linux: HandlerTable = {
     if (!parent) throw E.perm.withText('cannot rename the root');
     if (!parent.rename) throw E.notSupported;
     await parent.rename(fid.node.name, to.node, m.name);
+    // The fid now lives in the destination directory: a later Tremove, ORCLOSE or ".." must go
+    // through its new parent, not the one it was walked through.
+    fid.path = [...to.path, fid.node];
     return { type: 'Rrename', tag: m.tag };
   },
 
