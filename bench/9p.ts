@@ -12,12 +12,10 @@
 // between them (ours, diod, then diod, ours on the next round) so drift hits both alike, and the
 // median of the rounds is compared (other load on the machine shows up as outliers).
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diodBinary } from '../test/helpers/diod.ts';
-import { freePort, REPO, sleep, spawnChild, stats } from './lib.ts';
+import { freePort, REPO, runCounting, sleep, spawnChild, stats, waitListening } from './lib.ts';
 import type { Child } from './lib.ts';
 
 const quick = process.argv.includes('--quick');
@@ -30,40 +28,6 @@ const MSIZE = 65536; // diodload's and diodcat's default; diod caps msize at 64 
 
 interface Server { name: string; addr: string; aname: string; child: Child }
 
-async function waitListening(child: Child, port: number, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
-      throw new Error(`${what} exited (${child.proc.exitCode ?? child.proc.signalCode}) before listening:\n${child.output()}`);
-    }
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`${what} not listening on 127.0.0.1:${port} after ${timeoutMs} ms:\n${child.output()}`);
-    await sleep(50);
-  }
-}
-
-/** Runs a tool, counting stdout bytes without keeping them; kills it after `timeoutMs`. */
-function run(bin: string, args: string[], timeoutMs: number): Promise<{ code: number | null; bytes: number; stderr: string; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let bytes = 0;
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { bytes += d.length; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => { clearTimeout(timer); reject(err); });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, bytes, stderr, ms: performance.now() - t0 });
-    });
-  });
-}
 
 /**
  * One diodload run. Its loop ends when time(NULL) reaches start-second + runtime and it prints
@@ -75,7 +39,7 @@ async function diodload(s: Server, getattr: boolean, conns: number): Promise<{ o
   await sleep(ms < 5 ? 5 - ms : 1005 - ms);
   const args = ['-s', s.addr, '-n', String(conns), '-r', String(RUNTIME_S), '-m', String(MSIZE)];
   if (getattr) args.unshift('-g');
-  const r = await run(diodBinary('diodload'), args, (RUNTIME_S + 10) * 1000);
+  const r = await runCounting(diodBinary('diodload'), args, (RUNTIME_S + 10) * 1000);
   const m = /(\d+) ops\/s, (\d+) rMB\/s/.exec(r.stderr);
   if (r.code !== 0 || !m) throw new Error(`diodload ${args.join(' ')} against ${s.name} failed (${r.code}): ${r.stderr}`);
   return { ops: Number(m[1]), rMB: Number(m[2]) };
@@ -83,7 +47,7 @@ async function diodload(s: Server, getattr: boolean, conns: number): Promise<{ o
 
 /** diodcat of the 64 MiB file: MiB/s over the whole run (process start to exit). */
 async function bulk(s: Server): Promise<number> {
-  const r = await run(diodBinary('diodcat'), ['-s', s.addr, '-a', s.aname, '-m', String(MSIZE), '-t', '10', 'big'], 30_000);
+  const r = await runCounting(diodBinary('diodcat'), ['-s', s.addr, '-a', s.aname, '-m', String(MSIZE), '-t', '10', 'big'], 30_000);
   if (r.code !== 0 || r.bytes !== BULK_BYTES) throw new Error(`diodcat against ${s.name}: exit ${r.code}, ${r.bytes} of ${BULK_BYTES} bytes: ${r.stderr}`);
   return BULK_MIB / (r.ms / 1000);
 }
@@ -128,8 +92,8 @@ async function main(): Promise<void> {
     // Warm-up: JIT our paths, fill the page cache with diod's file; both checked byte for byte (count).
     for (const s of servers) {
       await bulk(s);
-      await run(diodBinary('diodload'), ['-g', '-s', s.addr, '-n', '4', '-r', '1'], 10_000);
-      await run(diodBinary('diodload'), ['-s', s.addr, '-n', '4', '-r', '1'], 10_000);
+      await runCounting(diodBinary('diodload'), ['-g', '-s', s.addr, '-n', '4', '-r', '1'], 10_000);
+      await runCounting(diodBinary('diodload'), ['-s', s.addr, '-n', '4', '-r', '1'], 10_000);
     }
 
     console.log(`9P benchmark, ${quick ? 'quick' : 'full'}: diodload -r ${RUNTIME_S} x${ROUNDS} per server (median), diodcat x${BULK_RUNS} (median); msize ${MSIZE}`);

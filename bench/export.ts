@@ -12,14 +12,12 @@
 // Every server runs in a process of its own (bench/export-server.ts under `node --import tsx`,
 // diod with its 16 worker threads); this process only runs the clients. Measurements alternate
 // between the servers (one order, then the reverse on the next round) so drift hits all alike.
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '../fs/client/client.ts';
 import { diodBinary } from '../test/helpers/diod.ts';
-import { freePort, REPO, sleep, spawnChild, stats } from './lib.ts';
+import { freePort, REPO, runCounting, sleep, spawnChild, stats, waitListening } from './lib.ts';
 import type { Child } from './lib.ts';
 
 const quick = process.argv.includes('--quick');
@@ -52,45 +50,11 @@ async function ready(child: Child, what: string, timeoutMs = 20_000): Promise<nu
   }
 }
 
-async function waitListening(child: Child, port: number, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
-      throw new Error(`${what} exited (${child.proc.exitCode ?? child.proc.signalCode}) before listening:\n${child.output()}`);
-    }
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`${what} not listening on 127.0.0.1:${port} after ${timeoutMs} ms:\n${child.output()}`);
-    await sleep(50);
-  }
-}
-
-/** Runs a tool, counting stdout bytes without keeping them; kills it after `timeoutMs`. */
-function run(bin: string, args: string[], timeoutMs: number): Promise<{ code: number | null; bytes: number; stderr: string; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let bytes = 0;
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { bytes += d.length; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => { clearTimeout(timer); reject(err); });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, bytes, stderr, ms: performance.now() - t0 });
-    });
-  });
-}
 
 /** diodcat of the 64 MiB file: MiB/s over the whole run (process start to exit). */
 async function bulk(s: Server): Promise<number> {
   inTime(`bulk ${s.name}`);
-  const r = await run(diodBinary('diodcat'), ['-s', s.addr, '-a', s.aname, '-m', String(MSIZE), '-t', '10', 'big'], 30_000);
+  const r = await runCounting(diodBinary('diodcat'), ['-s', s.addr, '-a', s.aname, '-m', String(MSIZE), '-t', '10', 'big'], 30_000);
   if (r.code !== 0 || r.bytes !== BULK_BYTES) throw new Error(`diodcat against ${s.name}: exit ${r.code}, ${r.bytes} of ${BULK_BYTES} bytes: ${r.stderr}`);
   return BULK_MIB / (r.ms / 1000);
 }

@@ -294,3 +294,39 @@ export function intArg(index: number, dflt: number, min: number, max: number): n
   if (!Number.isFinite(n) || n < min || n > max) throw new Error(`argument ${index + 1}: expected an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`);
   return n;
 }
+
+/** Waits until a child's server accepts TCP connections on 127.0.0.1:port (fails if it exits). */
+export async function waitListening(child: Child, port: number, what: string, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
+      throw new Error(`${what} exited (${child.proc.exitCode ?? child.proc.signalCode}) before listening:\n${child.output()}`);
+    }
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`${what} not listening on 127.0.0.1:${port} after ${timeoutMs} ms:\n${child.output()}`);
+    await sleep(50);
+  }
+}
+
+/** Runs a tool, counting stdout bytes without keeping them; kills it after `timeoutMs`. */
+export function runCounting(bin: string, args: string[], timeoutMs: number): Promise<{ code: number | null; bytes: number; stderr: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let bytes = 0;
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { bytes += d.length; });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (err) => { clearTimeout(timer); reject(err); });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, bytes, stderr, ms: performance.now() - t0 });
+    });
+  });
+}
