@@ -19,7 +19,8 @@ import {
 import type { Dialect, Msg, Rsetattr, Tsetattr } from '../codec/index.ts';
 import { Client } from '../client/client.ts';
 import { NineError, RemoteError } from '../errors.ts';
-import { NineServer } from '../server/server.ts';
+import type { NineServer } from '../server/server.ts';
+import { serveTrees } from '../testing/serve-trees.ts';
 import { errorOf, RawConn } from '../testing/raw.ts';
 import { exportTree } from './export.ts';
 import type { ExportNode } from './export.ts';
@@ -89,15 +90,7 @@ t.before(async () => {
   readFileSync(probe);
   atimeWorks = lstatSync(probe).atimeMs !== 1_000_000_000_000;
   rmSync(probe);
-  server = new NineServer({
-    attach: (r) => {
-      const tree = trees[r.aname];
-      if (!tree) throw new Error(`no tree ${r.aname}`);
-      return tree;
-    },
-    onError: (e) => faults.push(e),
-  });
-  port = (await server.listen(0, '127.0.0.1')).port;
+  ({ server, port } = await serveTrees(() => trees, faults));
 });
 const disposeTrees = (): void => { for (const tree of Object.values(trees)) (tree as ExportNode).dispose(); };
 t.after(async () => {

@@ -15,7 +15,8 @@ import {
 import type { Dialect, Rsetattr, Tsetattr } from '../codec/index.ts';
 import { Client } from '../client/client.ts';
 import { RemoteError } from '../errors.ts';
-import { NineServer } from '../server/server.ts';
+import type { NineServer } from '../server/server.ts';
+import { serveTrees } from '../testing/serve-trees.ts';
 import { exportTree } from './export.ts';
 import type { ExportNode } from './export.ts';
 import type { Node } from './types.ts';
@@ -32,15 +33,7 @@ const faults: unknown[] = [];
 
 t.before(async () => {
   base = mkdtempSync(join(tmpdir(), 'cheshire-export-'));
-  server = new NineServer({
-    attach: (r) => {
-      const tree = trees[r.aname];
-      if (!tree) throw new Error(`no tree ${r.aname}`);
-      return tree;
-    },
-    onError: (e) => faults.push(e),
-  });
-  port = (await server.listen(0, '127.0.0.1')).port;
+  ({ server, port } = await serveTrees(() => trees, faults));
 });
 const disposeTrees = (): void => { for (const tree of Object.values(trees)) (tree as ExportNode).dispose(); };
 t.after(async () => {
