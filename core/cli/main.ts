@@ -28,6 +28,10 @@ on a running node, through its 9P tree (--node HOST:PORT, default 127.0.0.1:6666
   reload M | stop M | start M | test M  steer a module instance
   logs M [-f]                           its recent log lines (-f: keep following)
   config get M | set M FILE|- | history M | revert M REV
+  cat PATH                              print a file of the tree
+  ctl PATH COMMAND...                   write a command to a ctl file, print its answer
+                                        (e.g. ctl /fileserver/ctl token ttl=600)
+  seed nodes | seed routes              the seed's directory (/seed/nodes, /seed/routes)
 
 a local cluster (one process per node on free loopback ports; files in .cheshire/cluster/):
   cluster up [N]                        seed + proxy + fileserver + N live nodes (default 2)
@@ -134,7 +138,7 @@ try {
   else if (cmd === 'status' && values.local) await statusLocal();
   else if (cmd === '9p') await ninepCommand(args, remote);
   else if (cmd === 'cluster') await clusterCommand(args, configFile);
-  else if (['status', 'ls', 'reload', 'stop', 'start', 'test', 'logs', 'config'].includes(cmd!)) await remoteCommand(cmd!, args, remote);
+  else if (['status', 'ls', 'cat', 'ctl', 'reload', 'stop', 'start', 'test', 'logs', 'config', 'seed'].includes(cmd!)) await remoteCommand(cmd!, args, remote);
   else fail(`unknown command "${cmd}"\n\n${USAGE}`);
 } catch (err) {
   fail((err as Error).message);

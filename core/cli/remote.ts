@@ -85,6 +85,18 @@ export async function remoteCommand(cmd: string, args: string[], opts: RemoteOpt
       return withNode(opts, (c) => readStream(c, `/modules/${need(args[0], 'module instance')}/log`, opts.follow));
     case 'config':
       return configCommand(args, opts);
+    case 'cat':
+      return withNode(opts, async (c) => { process.stdout.write(await c.readFile(need(args[0], 'PATH'))); });
+    case 'ctl': {
+      // any ctl file of the tree: `cheshire ctl /fileserver/ctl token ttl=600`
+      const path = need(args[0], 'PATH of a ctl file');
+      return withNode(opts, async (c) => out(await ctlCommand(c, path, need(args.slice(1).join(' ') || undefined, 'COMMAND'))));
+    }
+    case 'seed': {
+      const what = args[0] ?? 'nodes';
+      if (what !== 'nodes' && what !== 'routes') throw new Error('usage: cheshire seed nodes|routes');
+      return withNode(opts, async (c) => out((await c.readFile(`/seed/${what}`)).toString('utf8')));
+    }
   }
   throw new Error(`unknown command "${cmd}"`);
 }

@@ -1,4 +1,4 @@
-// The `cheshire` CLI as a child process against a node running in this test process: status,
+// The `cheshire` CLI as a child process against a node running in this test process: cat, ctl, status,
 // reload, config set (a refused value exits non-zero with the schema error), config history,
 // logs (ends by itself), `9p ls`, a port where nothing listens, and `ls --all` without a node.
 import { spawn } from 'node:child_process';
@@ -56,6 +56,20 @@ function cli(args: string[], timeoutMs = 15_000): Promise<CliResult> {
 
 const onNode = (...args: string[]) => cli([...args, '--node', node]);
 const show = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+
+test('cat prints a file of the tree; ctl writes a command to any ctl file and prints the answer', async () => {
+  const cat = await onNode('cat', '/modules/hello/deps');
+  assert.is(cat.code, 0, show(cat));
+  assert.match(cat.stdout, /requires greeter@\^1 dynamic 1 as greeter -> greeter \(active\)/);
+  const reloads = th.host.instances.get('hello')!.reloads;
+  const ctl = await onNode('ctl', '/modules/hello/ctl', 'reload');
+  assert.is(ctl.code, 0, show(ctl));
+  assert.is(ctl.stdout, 'reloaded hello\n');
+  assert.is(th.host.instances.get('hello')!.reloads, reloads + 1);
+  const bad = await onNode('ctl', '/modules/hello/ctl', 'explode');
+  assert.is(bad.code, 1, show(bad));
+  assert.match(bad.stderr, /unknown command "explode"/);
+});
 
 test('status prints one line per instance', async () => {
   const r = await onNode('status');
