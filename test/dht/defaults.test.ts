@@ -1,5 +1,5 @@
-// dht and mainline-dht with their default config (as `npm start` would run them): loopback
-// ports, no bootstrap node, so nothing is ever contacted, not even by a (re)bootstrap; no name
+// dht and mainline-dht with their default config (as `npm start` would run them, on any free
+// port): loopback, default ports 6890/6881, no bootstrap node, so nothing is ever contacted, not even by a (re)bootstrap; no name
 // is resolved; no datagram leaves loopback. Both mount their tree.
 import { assertLoopbackOnly, destinations } from './net-guard.ts';
 import { test } from 'uvu';
@@ -19,7 +19,14 @@ let project: Project;
 let th: TestHost;
 
 test.before(async () => {
-  project = await makeProject({ modules: {}, copy: ['dht', 'mainline-dht'], role: ['dht', 'mainline-dht'] });
+  // Everything at its default but the port (0: any free one), so a node running on this machine
+  // (`npm start` holds udp 6890) does not make the test fail; the default ports are checked below.
+  project = await makeProject({
+    modules: {},
+    copy: ['dht', 'mainline-dht'],
+    role: ['dht', 'mainline-dht'],
+    config: { modules: { dht: { port: 0 }, 'mainline-dht': { port: 0 } } },
+  });
   th = await startHost(project, { watch: false });
 });
 
@@ -36,8 +43,10 @@ test('both start on loopback with no bootstrap node and mount /dht and /mainline
     assert.is(th.host.instances.get(id)?.state, 'active', `${id}: ${th.host.instances.get(id)?.lastError?.message}`);
     assert.is(svc(id).address().host, '127.0.0.1');
   }
-  assert.is(svc('dht').address().port, 6890);
-  assert.is(svc('mainline-dht').address().port, 6881);
+  const defaults = (id: string) => th.host.instances.get(id)!.desc.configDefaults;
+  assert.equal([defaults('dht').host ?? '127.0.0.1', defaults('dht').port], ['127.0.0.1', 6890]);
+  assert.equal([defaults('mainline-dht').host ?? '127.0.0.1', defaults('mainline-dht').port], ['127.0.0.1', 6881]);
+  for (const id of ['dht', 'mainline-dht']) assert.equal(defaults(id).bootstrap ?? [], [], `${id}: no default bootstrap node`);
   const mounts = th.host.mounts.list().map((m) => m.path);
   assert.ok(mounts.includes('/dht') && mounts.includes('/mainline-dht'), mounts.join(' '));
 });
