@@ -59,6 +59,8 @@ function runFile(file: string): Promise<FileResult> {
       }
       let failed = total - passed;
       if (failed === 0 && (code !== 0 || note)) { failed = 1; note ??= `exit ${code ?? signal}`; }
+      // uvu prints nothing when a before/after hook throws: it only shows "(0 / N)".
+      if (failed > 0 && passed === 0 && !/FAIL /.test(text)) note ??= 'no test ran: a before/after hook probably threw (uvu does not print it; run the file alone)';
       resolve({ file, passed, failed, output: text, ms, note });
     });
   });
