@@ -6,8 +6,8 @@
 //     styx-client graft of another node is (modules/styx-client grafts a RemoteTree.root)
 // Prints "READY <port>" once listening; exits on SIGTERM/SIGINT after closing.
 import { exportTree } from '../fs/tree/export.ts';
-import { RemoteTree } from '../fs/tree/remote.ts';
-import { NineServer } from '../fs/server/server.ts';
+import type { RemoteTree } from '../fs/tree/remote.ts';
+import { relayTo, serveUntilSignal } from './tree-server.ts';
 import type { Node } from '../fs/tree/types.ts';
 
 const [kind, portArg, a, b] = process.argv.slice(2);
@@ -17,14 +17,9 @@ let relay: RemoteTree | undefined;
 if (kind === 'export' && a) {
   tree = exportTree(a);
 } else if (kind === 'relay' && a) {
-  relay = await RemoteTree.connect({ port: Number(a), ...(b ? { aname: b } : {}) });
+  relay = await relayTo(a, b);
   tree = relay.root;
 } else {
   throw new Error('usage: export-server.ts export PORT DIR | relay PORT REMOTE_PORT [ANAME]');
 }
-const server = new NineServer({ attach: () => tree, onError: (e) => console.error(e) });
-const addr = await server.listen(port, '127.0.0.1');
-console.log(`READY ${addr.port}`);
-const stop = (): void => { void Promise.allSettled([server.close(), relay?.close()]).then(() => process.exit(0)); };
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+await serveUntilSignal(tree, port, relay);

@@ -17,8 +17,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '../fs/client/client.ts';
 import { diodBinary } from '../test/helpers/diod.ts';
-import { freePort, REPO, runCounting, sleep, spawnChild, stats, waitListening } from './lib.ts';
-import type { Child } from './lib.ts';
+import { freePort, REPO, runCounting, spawnChild, stats, waitListening, waitReady } from './lib.ts';
 
 const quick = process.argv.includes('--quick');
 const BULK_RUNS = quick ? 3 : 5;
@@ -39,16 +38,6 @@ function inTime(what: string): void {
   if (Date.now() > deadline) throw new Error(`benchmark over its ${DEADLINE_MS / 1000} s budget (at ${what})`);
 }
 
-async function ready(child: Child, what: string, timeoutMs = 20_000): Promise<number> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const m = /READY (\d+)/.exec(child.output());
-    if (m) return Number(m[1]);
-    if (child.proc.exitCode !== null || child.proc.signalCode !== null) throw new Error(`${what} exited before READY:\n${child.output()}`);
-    if (Date.now() > end) throw new Error(`${what} not READY within ${timeoutMs} ms:\n${child.output()}`);
-    await sleep(20);
-  }
-}
 
 
 /** diodcat of the 64 MiB file: MiB/s over the whole run (process start to exit). */
@@ -131,7 +120,7 @@ async function main(): Promise<void> {
     const spawnOurs = async (args: string[], what: string): Promise<number> => {
       const child = spawnChild(process.execPath, ['--import', 'tsx', join(REPO, 'bench/export-server.ts'), ...args], { cwd: REPO });
       cleanups.push(() => child.stop());
-      return ready(child, what);
+      return waitReady(child, what);
     };
     const diodPort = await freePort();
     const diodArgs = ['-f', '-n', '-l', `127.0.0.1:${diodPort}`, '-e', dir, '-L', 'stderr', '-c', '/dev/null'];

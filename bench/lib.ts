@@ -8,6 +8,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../core/sdk/free-port.ts';
+
+export { freePort };
 
 /** The repository root (bench/..). */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,18 +44,6 @@ function cleanupLater<A extends unknown[]>(fn: (...args: A) => Promise<void>, in
   return once;
 }
 
-/** A free TCP port on 127.0.0.1 (bound once to port 0, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => res(port));
-    });
-  });
-}
 
 export interface BenchProject {
   dir: string;
@@ -329,4 +320,16 @@ export function runCounting(bin: string, args: string[], timeoutMs: number): Pro
       resolve({ code, bytes, stderr, ms: performance.now() - t0 });
     });
   });
+}
+
+/** Waits for a benchmark server child to print `READY PORT` (fails if it exits or times out). */
+export async function waitReady(child: Child, what: string, timeoutMs = 20_000): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const m = /READY (\d+)/.exec(child.output());
+    if (m) return Number(m[1]);
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null) throw new Error(`${what} exited before READY:\n${child.output()}`);
+    if (Date.now() > end) throw new Error(`${what} not READY within ${timeoutMs} ms:\n${child.output()}`);
+    await sleep(20);
+  }
 }

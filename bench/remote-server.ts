@@ -6,8 +6,8 @@
 // Prints "READY <port>" once listening; exits on SIGTERM/SIGINT after closing.
 import { memfs } from '../fs/tree/memfs.ts';
 import type { MemDir, MemFile } from '../fs/tree/memfs.ts';
-import { RemoteTree } from '../fs/tree/remote.ts';
-import { NineServer } from '../fs/server/server.ts';
+import type { RemoteTree } from '../fs/tree/remote.ts';
+import { relayTo, serveUntilSignal } from './tree-server.ts';
 import type { Node } from '../fs/tree/types.ts';
 
 const [kind, portArg, a, b] = process.argv.slice(2);
@@ -26,14 +26,9 @@ if (kind === 'inner') {
   for (let i = 0; i < files; i++) (small.create({ name: `f${i}`, dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from(`${i}\n`));
   tree = mem;
 } else if (kind === 'relay') {
-  relay = await RemoteTree.connect({ port: Number(a), ...(b ? { aname: b } : {}) });
+  relay = await relayTo(a, b);
   tree = relay.root;
 } else {
   throw new Error('usage: remote-server.ts inner PORT BULK_MIB SMALL_FILES | relay PORT REMOTE_PORT [ANAME]');
 }
-const server = new NineServer({ attach: () => tree, onError: (e) => console.error(e) });
-const addr = await server.listen(port, '127.0.0.1');
-console.log(`READY ${addr.port}`);
-const stop = (): void => { void Promise.allSettled([server.close(), relay?.close()]).then(() => process.exit(0)); };
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+await serveUntilSignal(tree, port, relay);

@@ -14,8 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '../fs/client/client.ts';
 import { diodBinary, freePort } from '../test/helpers/diod.ts';
-import { intArg, REPO, sleep, spawnChild } from './lib.ts';
-import type { Child } from './lib.ts';
+import { intArg, REPO, sleep, spawnChild, waitReady } from './lib.ts';
 
 const BULK_MIB = intArg(0, 16, 1, 1024);
 const SMALL = intArg(1, 2000, 10, 100_000);
@@ -24,21 +23,11 @@ const INFLIGHT = 16;
 
 const cleanups: Array<() => Promise<unknown>> = [];
 
-async function ready(child: Child, what: string, timeoutMs = 20_000): Promise<number> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const m = /READY (\d+)/.exec(child.output());
-    if (m) return Number(m[1]);
-    if (child.proc.exitCode !== null || child.proc.signalCode !== null) throw new Error(`${what} exited before READY:\n${child.output()}`);
-    if (Date.now() > end) throw new Error(`${what} not READY within ${timeoutMs} ms:\n${child.output()}`);
-    await sleep(20);
-  }
-}
 
 function server(args: string[], what: string): Promise<number> {
   const child = spawnChild(process.execPath, ['--import', 'tsx', join(REPO, 'bench/remote-server.ts'), ...args], { cwd: REPO });
   cleanups.push(() => child.stop());
-  return ready(child, what);
+  return waitReady(child, what);
 }
 
 async function diod(dir: string): Promise<number> {

@@ -7,12 +7,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '../../fs/client/client.ts';
 import { INSTALL_DIR, loadNodeConfig } from '../config/node-config.ts';
 import { loadOrCreateIdentity } from '../identity.ts';
+import { freePort } from '../sdk/free-port.ts';
 import { readStatus } from '../status-file.ts';
 
 export interface ClusterNode {
@@ -52,18 +52,6 @@ export interface ClusterOptions {
 
 export const clusterDir = (base: string) => join(base, '.cheshire', 'cluster');
 const infoFile = (dir: string) => join(dir, 'cluster.json');
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => res(port));
-    });
-  });
-}
 
 function alive(pid: number, configFile?: string): boolean {
   try {

@@ -9,7 +9,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from '../../core/sdk/free-port.ts';
+
+export { freePort };
 
 const DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
 
@@ -46,17 +49,7 @@ export function runTool(bin: string, args: string[], timeoutMs: number): Promise
   });
 }
 
-/** A free loopback TCP port (bound then released; the race is acceptable for tests). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+
 
 async function waitForPort(port: number, deadlineMs: number, child: ChildProcess, log: () => string): Promise<void> {
   const end = Date.now() + deadlineMs;
