@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '../../fs/client/client.ts';
-import { waitFor } from '../helpers/project.ts';
+import { underLoad, waitFor } from '../helpers/project.ts';
 import { startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
 import { agent, request, service } from './helpers.ts';
 
@@ -96,36 +96,19 @@ test('a code reload under load refuses no request and hands the assets over', as
   const generation = (service(th).stats() as { assets: { generation: number } }).assets.generation;
   const reloads = th.host.instances.get('fileserver')!.reloads;
   const url = `${base()}/`;
-  let stop = false;
-  let ok = 0;
-  const failures: string[] = [];
-  const client = async () => {
-    while (!stop) {
-      try {
-        const r = await request(url);
-        if (r.status === 200 && r.body.toString() === 'build 3\n') ok++;
-        else failures.push(`${r.status} ${r.body}`);
-      } catch (err) {
-        failures.push((err as Error).message);
+  const { ok, failures } = await underLoad(
+    4,
+    async () => { const r = await request(url); return (r.status === 200 && r.body.toString() === 'build 3\n') || `${r.status} ${r.body}`; },
+    async () => {
+      const file = node.project.modulePath('fileserver', 'index.ts');
+      const src = await readFile(file, 'utf8');
+      assert.ok(src.includes('serving on'));
+      for (let i = 1; i <= 3; i++) {
+        await node.project.write('modules/fileserver/index.ts', src.replace('serving on', `serving (edit ${i}) on`));
+        await waitFor(`reload ${i}`, () => th.host.instances.get('fileserver')!.reloads === reloads + i && th.host.instances.get('fileserver')!.state === 'active', 10_000);
       }
-    }
-  };
-  const clients = Array.from({ length: 4 }, client);
-  try {
-    const file = node.project.modulePath('fileserver', 'index.ts');
-    const src = await readFile(file, 'utf8');
-    assert.ok(src.includes('serving on'));
-    for (let i = 1; i <= 3; i++) {
-      await node.project.write('modules/fileserver/index.ts', src.replace('serving on', `serving (edit ${i}) on`));
-      await waitFor(`reload ${i}`, () => th.host.instances.get('fileserver')!.reloads === reloads + i && th.host.instances.get('fileserver')!.state === 'active', 10_000);
-    }
-  } catch (err) {
-    console.log(th.messages('fileserver').slice(-10), th.host.instances.get('fileserver')!.reloads, reloads);
-    throw err;
-  } finally {
-    stop = true;
-    await Promise.all(clients);
-  }
+    },
+  );
   assert.equal(failures, []);
   assert.ok(ok > 10, `requests were served (${ok})`);
   assert.is((service(th).stats() as { assets: { generation: number } }).assets.generation, generation, 'assets handed over, not re-read');

@@ -170,3 +170,32 @@ export function events(): string[] {
   g.__events ??= [];
   return g.__events;
 }
+
+/**
+ * Runs `body` while `clients` loops keep calling `request` (which answers whether the reply was
+ * right, or throws); resolves with how many were right and what went wrong otherwise.
+ */
+export async function underLoad(clients: number, request: () => Promise<string | true>, body: () => Promise<void>): Promise<{ ok: number; failures: string[] }> {
+  let stop = false;
+  let ok = 0;
+  const failures: string[] = [];
+  const loop = async () => {
+    while (!stop) {
+      try {
+        const r = await request();
+        if (r === true) ok++;
+        else failures.push(r);
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+  };
+  const running = Array.from({ length: clients }, loop);
+  try {
+    await body();
+  } finally {
+    stop = true;
+    await Promise.all(running);
+  }
+  return { ok, failures };
+}

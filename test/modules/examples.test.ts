@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
-import { closeAgent, get, makeProject, startHost, waitFor, type Project, type TestHost } from '../helpers/project.ts';
+import { closeAgent, get, makeProject, startHost, underLoad, waitFor, type Project, type TestHost } from '../helpers/project.ts';
 
 let project: Project;
 let th: TestHost;
@@ -39,31 +39,17 @@ test('saving hello/index.ts reloads only hello, with zero failed requests under 
   const others = ['greeter', 'shout'].map((id) => th.host.instances.get(id)!.run);
   const base = url('hello');
   const src = await readFile(project.modulePath('hello'), 'utf8');
-  let stop = false;
-  let ok = 0;
-  const failures: string[] = [];
-  const client = async () => {
-    while (!stop) {
-      try {
-        const r = await get(base + '/');
-        if (r.status === 200) ok++;
-        else failures.push(`status ${r.status}`);
-      } catch (err) {
-        failures.push((err as Error).message);
+  const { ok, failures } = await underLoad(
+    4,
+    async () => { const r = await get(base + '/'); return r.status === 200 || `status ${r.status}`; },
+    async () => {
+      for (let i = 1; i <= 15; i++) {
+        const text = `Hello, edit ${i}`;
+        await project.write('modules/hello/index.ts', src.replace("'Hello from Cheshire'", `'${text}'`));
+        await waitFor(`GET / to answer "${text}"`, async () => (await get(base + '/')).body === `${text}\n`, 10_000, 2);
       }
-    }
-  };
-  const clients = Array.from({ length: 4 }, client);
-  try {
-    for (let i = 1; i <= 15; i++) {
-      const text = `Hello, edit ${i}`;
-      await project.write('modules/hello/index.ts', src.replace("'Hello from Cheshire'", `'${text}'`));
-      await waitFor(`GET / to answer "${text}"`, async () => (await get(base + '/')).body === `${text}\n`, 10_000, 2);
-    }
-  } finally {
-    stop = true;
-    await Promise.all(clients);
-  }
+    },
+  );
   assert.equal(failures, [], 'no request failed or was refused');
   assert.ok(ok > 15, `requests were served during the reloads (${ok})`);
   assert.is(th.host.instances.get('hello')!.reloads, 15);
