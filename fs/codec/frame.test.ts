@@ -100,4 +100,22 @@ test('partial frames stay buffered until complete', () => {
   assert.equal(s.push(new Uint8Array(0)), []);
 });
 
+test('detach() copies held bytes out of a reused read buffer', () => {
+  const s = new FrameSplitter(8192);
+  const f = frames[3]!;
+  const reused = Buffer.alloc(4096);
+  let sent = 0;
+  const out: Uint8Array[] = [];
+  while (sent < f.length) {
+    const n = Math.min(37, f.length - sent);
+    f.copy(reused, 0, sent, sent + n);
+    for (const got of s.push(reused.subarray(0, n))) out.push(Buffer.from(got));
+    s.detach(reused.buffer);
+    reused.fill(0xee); // the next read overwrites the buffer
+    sent += n;
+  }
+  assert.is(out.length, 1);
+  assert.is(Buffer.from(out[0]!).toString('hex'), f.toString('hex'));
+});
+
 test.run();

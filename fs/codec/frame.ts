@@ -28,8 +28,9 @@ export class FrameSplitter {
 
   /**
    * Adds bytes and returns every frame now complete, in order. A frame lying inside one chunk is
-   * returned as a view of that chunk (no copy), so callers must not reuse chunk memory; Node
-   * sockets hand out a fresh Buffer per 'data' event.
+   * returned as a view of that chunk (no copy). A caller that reuses chunk memory (a socket
+   * reading into one buffer) calls detach() after each push and keeps the returned frames only
+   * as long as the memory is not reused.
    */
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.failure) throw this.failure;
@@ -57,6 +58,16 @@ export class FrameSplitter {
       this.need = -1;
     }
     return out;
+  }
+
+  /**
+   * Copies the held bytes of an incomplete frame that still live in `memory` (the caller's
+   * reused read buffer), so the caller may overwrite it. At most one frame's worth is held.
+   */
+  detach(memory: ArrayBufferLike): void {
+    if (this.total === 0 || !this.chunks.some((c) => c.buffer === memory)) return;
+    const held = this.copyOut(this.total, false);
+    this.chunks = [held];
   }
 
   private peekSize(): number {

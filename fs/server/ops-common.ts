@@ -11,6 +11,9 @@ import { isPromise } from './maybe.ts';
 import type { HandlerTable } from './dispatch.ts';
 import type { Req } from './request.ts';
 
+/** Given to handles that declare `ignoresSignal`: saves an AbortController per Tread/Twrite. */
+const NEVER_ABORTED = new AbortController().signal;
+
 let authPath = 0n;
 
 /** Removes the node a fid points at through its parent (Tremove, ORCLOSE). */
@@ -135,7 +138,7 @@ export const common: HandlerTable = {
       return readDirectory(ctx, fid, open, m.offset, count).then((data): RMsg => ({ type: 'Rread', tag: m.tag, data }));
     }
     if (!open.handle.read) throw E.notSupported;
-    return rread(m.tag, open.handle.read(m.offset, count, req.signal), count);
+    return rread(m.tag, open.handle.read(m.offset, count, open.handle.ignoresSignal ? NEVER_ABORTED : req.signal), count);
   },
 
   Twrite(ctx, m, req) {
@@ -149,7 +152,7 @@ export const common: HandlerTable = {
     if (open.dir) throw E.isDir;
     if (!open.write) throw E.notOpenWrite;
     if (!open.handle.write) throw E.notSupported;
-    return rwrite(m.tag, open.handle.write(m.offset, m.data, req.signal), m.data.length);
+    return rwrite(m.tag, open.handle.write(m.offset, m.data, open.handle.ignoresSignal ? NEVER_ABORTED : req.signal), m.data.length);
   },
 
   async Tclunk(ctx, m) {

@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { FrameSplitter } from '../codec/index.ts';
 import { FsError } from '../errors.ts';
+import { readIntoReusedBuffer } from '../../core/sdk/reused-read.ts';
 import { DEFAULT_MAX_MSIZE, Session } from './session.ts';
 import type { SessionOptions, Transport } from './session.ts';
 
@@ -22,6 +23,12 @@ export interface ServerOptions extends SessionOptions {
   /** How long close() lets sockets drain before destroying them (default 2000 ms). */
   closeTimeoutMs?: number;
 }
+
+/**
+ * Accepted sockets read into one reused buffer of this size (core/sdk/reused-read.ts): room for a
+ * few 64 KiB frames per read, without a fresh allocation per read.
+ */
+const READ_BUFFER = 256 * 1024;
 
 interface Conn { socket: Socket; session: Session; flush(): void }
 
@@ -69,7 +76,6 @@ export class NineServer {
       socket.destroy();
       return;
     }
-    socket.setNoDelay(true);
     const splitter = new FrameSplitter(this.opts.maxMsize ?? DEFAULT_MAX_MSIZE);
     let out: Uint8Array[] = [];
     let scheduled = false;
@@ -102,12 +108,15 @@ export class NineServer {
     const busy = (): boolean => writeBlocked || session.pending >= this.maxInflight;
     const maybeResume = (): void => { if (!busy() && socket.isPaused()) socket.resume(); };
     session.onSettled = maybeResume;
-    socket.on('drain', () => { writeBlocked = false; maybeResume(); });
 
-    socket.on('data', (chunk: Buffer) => {
+    /** A frame viewing the reused read buffer went to a request still in flight (it keeps the view). */
+    let kept = false;
+    const onChunk = (chunk: Buffer, borrowed: boolean): void => {
       let frames: Uint8Array[];
       try {
         frames = splitter.push(chunk);
+        // Bytes of an incomplete frame must outlive a reused buffer.
+        if (borrowed) splitter.detach(chunk.buffer);
       } catch {
         // size[4] out of range: no later byte can be trusted to start a frame.
         socket.destroy();
@@ -115,7 +124,13 @@ export class NineServer {
       }
       receiving = true;
       try {
-        for (const f of frames) session.receive(f);
+        for (const f of frames) {
+          const before = session.pending;
+          session.receive(f);
+          // A request answered in place is done with its frame; one still running (an async
+          // write holding Twrite's data) keeps it, so the next read gets a fresh buffer.
+          if (borrowed && session.pending > before && f.buffer === chunk.buffer) kept = true;
+        }
       } catch (err) {
         // A bug in the session itself: this connection is in an unknown state, the others are not.
         session.fault(err, 'session');
@@ -126,7 +141,20 @@ export class NineServer {
       }
       flush();
       if (busy()) socket.pause();
+    };
+    const adopted = readIntoReusedBuffer(socket, {
+      size: READ_BUFFER,
+      onRead: (chunk) => onChunk(chunk, true),
+      retained: () => { const k = kept; kept = false; return k; },
     });
+    if (adopted) {
+      socket = adopted;
+      conn.socket = adopted;
+    } else {
+      socket.on('data', (chunk: Buffer) => onChunk(chunk, false));
+    }
+    socket.setNoDelay(true);
+    socket.on('drain', () => { writeBlocked = false; maybeResume(); });
     socket.on('error', () => { /* 'close' follows */ });
     socket.on('close', () => {
       this.conns.delete(conn);

@@ -27,11 +27,12 @@ class Device implements Node {
 
 export function zero(name = 'zero'): Node {
   return new Device(name, {
+    ignoresSignal: true,
     read: (_offset, count) => (count <= ZEROES.length ? ZEROES.subarray(0, count) : new Uint8Array(count)),
     write: (_offset, data) => data.length,
   }, 0o666);
 }
 
 export function nullFile(name = 'null'): Node {
-  return new Device(name, { read: () => EMPTY, write: (_offset, data) => data.length }, 0o666);
+  return new Device(name, { ignoresSignal: true, read: () => EMPTY, write: (_offset, data) => data.length }, 0o666);
 }

@@ -140,6 +140,7 @@ export class MemFile extends MemNode {
     if (mode.write && (this.mode & 0o222) === 0) throw E.perm;
     if (mode.truncate && mode.write) this.truncate(0);
     return {
+      ignoresSignal: true,
       // Copy out: the buffer may be reallocated or overwritten while the reply is being sent.
       read: (offset, count) => Buffer.from(this.readAt(offset, count)),
       write: (offset, data) => {

@@ -73,10 +73,21 @@ export interface Handle {
    * fresh buffer or an immutable snapshot).
    */
   read?(offset: bigint, count: number, signal: AbortSignal): MaybePromise<Uint8Array>;
-  /** Returns the number of bytes written. Throwing answers the write with the error. */
+  /**
+   * Returns the number of bytes written. Throwing answers the write with the error.
+   * `data` is a view of the connection's read buffer: it stays valid while the call runs (until
+   * its promise settles, when it returns one), and may be overwritten after a synchronous
+   * return, so a handle that keeps the bytes after returning synchronously must copy them.
+   */
   write?(offset: bigint, data: Uint8Array, signal: AbortSignal): MaybePromise<number>;
   fsync?(): MaybePromise<void>;
   close?(): MaybePromise<void>;
+  /**
+   * True when read/write never look at their `signal` (they finish promptly on their own). The
+   * session then passes one shared, never-aborted signal instead of creating an AbortController
+   * per request (~3 µs each in Node 20, ~6% of the server's CPU on a 64 KiB read).
+   */
+  readonly ignoresSignal?: boolean;
 }
 
 export interface CreateRequest {

@@ -102,6 +102,7 @@ export function fileHandle(fh: FileHandle, mode: OpenMode, sink: WriteSink, appe
     return served(at, count, await readAt(at, count));
   };
   const h: Handle = {
+    ignoresSignal: true,
     // FileHandle.close waits for a read in flight (read-ahead included) before closing the fd.
     close: () => (closed ??= (blocks = [], fh.close())),
     fsync: () => sys(fh.sync()),
