@@ -12,7 +12,7 @@ import { suite } from 'uvu';
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  EXDEV,
+  EXDEV, ESTALE,
   decodeDirents, decodeStats, DMDIR, EBADF, EISDIR, ENOENT, MSG, NOFID, NOTAG, OREAD, ORCLOSE, ORDWR, OTRUNC,
   OWRITE, L_O_RDONLY, L_O_WRONLY, L_O_RDWR, EOPNOTSUPP, nullStat, QTDIR,
 } from './codec/index.ts';
@@ -435,6 +435,25 @@ function writeTests(t: Test, h: Helpers): void {
     if (m.type === 'Rwalk') assert.ok(m.wqids.length < names.length, `${names.join('/')} should not exist`);
     else isErr(m);
   };
+  /** The path exists: its qid (walked to fid 901 and clunked again). */
+  const present = async (c: RawConn, names: string[]): Promise<Qid> => {
+    const w = ok(await walk(c, 1, 901, names), 'Rwalk');
+    assert.is(w.wqids.length, names.length, `${names.join('/')} should exist`);
+    ok(await c.call({ type: 'Tclunk', fid: 901 }), 'Rclunk');
+    return w.wqids[names.length - 1]!;
+  };
+  /** Creates the file `name` in directory `dir` holding `data` (.L); returns its qid. */
+  const mkfile = async (c: RawConn, dir: string[], name: string, data = ''): Promise<Qid> => {
+    ok(await walk(c, 1, 902, dir), 'Rwalk');
+    const q = ok(await c.call({ type: 'Tlcreate', fid: 902, name, flags: L_O_RDWR, mode: 0o644, gid: 0 }), 'Rlcreate').qid;
+    if (data) ok(await c.call({ type: 'Twrite', fid: 902, offset: 0n, data: Buffer.from(data) }), 'Rwrite');
+    ok(await c.call({ type: 'Tclunk', fid: 902 }), 'Rclunk');
+    return q;
+  };
+  const qidOf = async (c: RawConn, fid: number): Promise<Qid> =>
+    ok(await c.call({ type: 'Tgetattr', fid, requestMask: 0x7ffn }), 'Rgetattr').qid;
+  /** A relay to a 9P2000 server renames only within a directory and answers EXDEV otherwise. */
+  const crossDevice = (m: Msg): boolean => m.type === 'Rlerror' && m.ecode === EXDEV;
 
   t('write: create, write, read back, size, qid.version changes, rename, remove (.L)', async () => {
     const c = await h.open();
@@ -493,6 +512,117 @@ function writeTests(t: Test, h: Helpers): void {
     ok(await c.call({ type: 'Tclunk', fid: 4 }), 'Rclunk');
     ok(await walk(c, 1, 6, ['d']), 'Rwalk');
     ok(await c.call({ type: 'Tunlinkat', dirfid: 6, name: 'dest', flags: 0x200 }), 'Runlinkat');
+  });
+
+  // After a rename every fid on the file (or below a renamed directory) is on the file where it
+  // now is: Tremove, Trename and ".." go through its new parent, never through a name that is
+  // now another file's in the old one (decoys below take the old and the new names there).
+  t('write: Trename: other fids of the file follow it; their Tremove/Trename never reach a file now under an old name (.L)', async () => {
+    const c = await h.open();
+    ok(await walk(c, 1, 2, ['d']), 'Rwalk');
+    ok(await c.call({ type: 'Tmkdir', dfid: 2, name: 'dest', mode: 0o755, gid: 0 }), 'Rmkdir');
+    const mover = await mkfile(c, ['d'], 'mover', 'the mover');
+    ok(await walk(c, 1, 3, ['d', 'mover']), 'Rwalk');
+    ok(await walk(c, 1, 4, ['d', 'mover']), 'Rwalk'); // a second fid on the same file
+    ok(await walk(c, 1, 5, ['d', 'dest']), 'Rwalk');
+    const moved = await c.call({ type: 'Trename', fid: 3, dfid: 5, name: 'moved' });
+    if (crossDevice(moved)) return;
+    ok(moved, 'Rrename');
+    const decoyOld = await mkfile(c, ['d'], 'mover', 'decoy');
+    const decoyNew = await mkfile(c, ['d'], 'moved', 'decoy');
+    assert.is((await qidOf(c, 4)).path, mover.path);
+    ok(await h.lopen(c, 4, L_O_RDONLY), 'Rlopen');
+    assert.is(Buffer.from(ok(await c.call({ type: 'Tread', fid: 4, offset: 0n, count: 100 }), 'Rread').data).toString(), 'the mover');
+    // A rename through the second fid renames the moved file, in its new directory.
+    ok(await c.call({ type: 'Trename', fid: 4, dfid: 5, name: 'again' }), 'Rrename');
+    await missing(c, ['d', 'dest', 'moved']);
+    assert.is((await present(c, ['d', 'dest', 'again'])).path, mover.path);
+    assert.is((await present(c, ['d', 'moved'])).path, decoyNew.path);
+    ok(await c.call({ type: 'Tremove', fid: 3 }), 'Rremove');
+    await missing(c, ['d', 'dest', 'again']);
+    assert.is((await present(c, ['d', 'mover'])).path, decoyOld.path);
+    assert.is((await present(c, ['d', 'moved'])).path, decoyNew.path);
+  });
+
+  t('write: Trenameat of a file and of a directory: fids on them and inside the directory follow (.L)', async () => {
+    const c = await h.open();
+    const rootQid = await qidOf(c, 1);
+    const child = await mkfile(c, ['d', 'e'], 'child', 'child data');
+    ok(await walk(c, 1, 2, ['d', 'e']), 'Rwalk');
+    ok(await walk(c, 1, 3, ['d', 'e', 'child']), 'Rwalk');
+    ok(await walk(c, 1, 4, ['d', 'g']), 'Rwalk');
+    ok(await walk(c, 1, 5, ['d']), 'Rwalk');
+    const ren = await c.call({ type: 'Trenameat', olddirfid: 5, oldname: 'e', newdirfid: 1, newname: 'e2' });
+    if (crossDevice(ren)) return;
+    ok(ren, 'Rrenameat');
+    ok(await c.call({ type: 'Trenameat', olddirfid: 5, oldname: 'g', newdirfid: 1, newname: 'g2' }), 'Rrenameat');
+    ok(await c.call({ type: 'Tmkdir', dfid: 5, name: 'e', mode: 0o755, gid: 0 }), 'Rmkdir');
+    const decoyDir = ok(await c.call({ type: 'Tmkdir', dfid: 5, name: 'e2', mode: 0o755, gid: 0 }), 'Rmkdir').qid;
+    const decoyOld = await mkfile(c, ['d'], 'g', 'decoy');
+    const decoyNew = await mkfile(c, ['d'], 'g2', 'decoy');
+    // The child, through its fid and through the directory's.
+    assert.is((await qidOf(c, 3)).path, child.path);
+    ok(await h.lopen(c, 3, L_O_RDONLY), 'Rlopen');
+    assert.is(Buffer.from(ok(await c.call({ type: 'Tread', fid: 3, offset: 0n, count: 100 }), 'Rread').data).toString(), 'child data');
+    assert.is(ok(await walk(c, 2, 6, ['child']), 'Rwalk').wqids[0]!.path, child.path);
+    assert.is(ok(await walk(c, 2, 7, ['..']), 'Rwalk').wqids[0]!.path, rootQid.path, '".." of the moved directory is its new parent');
+    ok(await c.call({ type: 'Tclunk', fid: 6 }), 'Rclunk');
+    ok(await c.call({ type: 'Tremove', fid: 3 }), 'Rremove');
+    await missing(c, ['e2', 'child']);
+    ok(await c.call({ type: 'Tremove', fid: 2 }), 'Rremove');
+    await missing(c, ['e2']);
+    assert.is((await present(c, ['d', 'e2'])).path, decoyDir.path);
+    await present(c, ['d', 'e']);
+    ok(await c.call({ type: 'Tremove', fid: 4 }), 'Rremove');
+    await missing(c, ['g2']);
+    assert.is((await present(c, ['d', 'g'])).path, decoyOld.path);
+    assert.is((await present(c, ['d', 'g2'])).path, decoyNew.path);
+  });
+
+  // Fids of other connections are not re-pointed (their attach may not reach the new place);
+  // what goes through their stale parent is refused rather than done to another file.
+  t('write: a file renamed by another connection: Tremove/Trename of its fids there fail ESTALE, nothing else changes (.L)', async () => {
+    const c1 = await h.open();
+    const c2 = await h.open();
+    const g = await present(c1, ['d', 'g']);
+    ok(await walk(c2, 1, 2, ['d', 'g']), 'Rwalk');
+    ok(await walk(c2, 1, 3, ['d', 'g']), 'Rwalk');
+    ok(await walk(c2, 1, 4, ['d']), 'Rwalk');
+    ok(await walk(c1, 1, 2, ['d']), 'Rwalk');
+    const ren = await c1.call({ type: 'Trenameat', olddirfid: 2, oldname: 'g', newdirfid: 1, newname: 'g2' });
+    if (crossDevice(ren)) return;
+    ok(ren, 'Rrenameat');
+    const decoy = await mkfile(c1, ['d'], 'g2', 'decoy');
+    isErr(await c2.call({ type: 'Tremove', fid: 2 }), ESTALE);
+    isErr(await c2.call({ type: 'Trename', fid: 3, dfid: 4, name: 'h' }), ESTALE);
+    assert.is((await present(c1, ['g2'])).path, g.path);
+    assert.is((await present(c1, ['d', 'g2'])).path, decoy.path);
+    await missing(c1, ['d', 'h']);
+    // A fresh walk on the second connection finds the file where it is.
+    ok(await walk(c2, 1, 5, ['g2']), 'Rwalk');
+    ok(await c2.call({ type: 'Tremove', fid: 5 }), 'Rremove');
+    await missing(c1, ['g2']);
+  });
+
+  t('write: 9P2000 wstat rename: another fid of the file removes it under its new name, not the file now under the old one', async () => {
+    const c = await h.open('9P2000');
+    ok(await walk(c, 1, 2, ['d', 'g']), 'Rwalk');
+    ok(await walk(c, 1, 3, ['d', 'g']), 'Rwalk');
+    const g = await present(c, ['d', 'g']);
+    const st = nullStat();
+    st.name = 'g2';
+    ok(await c.call({ type: 'Twstat', fid: 2, stat: st }), 'Rwstat');
+    assert.is(ok(await c.call({ type: 'Tstat', fid: 3 }), 'Rstat').stat.name, 'g2');
+    ok(await walk(c, 1, 4, ['d']), 'Rwalk');
+    const decoy = ok(await c.call({ type: 'Tcreate', fid: 4, name: 'g', perm: 0o644, mode: ORDWR }), 'Rcreate').qid;
+    ok(await c.call({ type: 'Tclunk', fid: 4 }), 'Rclunk');
+    const again = nullStat();
+    again.name = 'g3';
+    ok(await c.call({ type: 'Twstat', fid: 3, stat: again }), 'Rwstat');
+    assert.is((await present(c, ['d', 'g3'])).path, g.path);
+    ok(await c.call({ type: 'Tremove', fid: 2 }), 'Rremove');
+    await missing(c, ['d', 'g3']);
+    assert.is((await present(c, ['d', 'g'])).path, decoy.path);
   });
 
   t('write: 9P2000 create/ORCLOSE/wstat/remove', async () => {

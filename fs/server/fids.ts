@@ -7,6 +7,15 @@ import { E } from '../errors.ts';
 import type { Handle, Node } from '../tree/types.ts';
 import type { Dirent, Stat } from '../codec/messages.ts';
 import type { AuthConversation } from './auth.ts';
+import { isPromise } from './maybe.ts';
+import type { MaybePromise } from '../tree/types.ts';
+
+/**
+ * The fid's path no longer leads to its file: the parent it was walked through now holds another
+ * file (or nothing) under the file's name, because it was renamed by another connection (whose
+ * fids are not re-pointed, see FidTable.moved) or behind the tree's back.
+ */
+const MOVED = E.removed.withText('file has been moved or replaced');
 
 export interface OpenState {
   handle: Handle;
@@ -29,7 +38,10 @@ export interface OpenState {
 export interface FidUser { abort(): void; settled: Promise<void> }
 
 export class Fid {
-  /** Nodes from the attach root down to the current one; "..'" pops, never past the root. */
+  /**
+   * Nodes from the attach root down to the current one; "..'" pops, never past the root. Renames
+   * made through this session move it along (FidTable.moved).
+   */
   path: Node[];
   open: OpenState | undefined;
   auth: AuthConversation | undefined;
@@ -41,6 +53,27 @@ export class Fid {
 
   get node(): Node { return this.path[this.path.length - 1]!; }
   get parent(): Node | undefined { return this.path.length > 1 ? this.path[this.path.length - 2] : undefined; }
+
+  /**
+   * The directory holding the fid's file and the file's name there, for what acts on the file
+   * through its parent (Tremove, ORCLOSE, Trename, a wstat rename): those name an entry, and a
+   * stale path would make them act on whatever file has that name now. So the entry is looked up
+   * first and must still be the fid's file (same qid.path), else ESTALE. Synchronous when the
+   * tree's lookup is, so an in-memory tree checks and acts in one go. The caller makes sure
+   * there is a parent.
+   */
+  entry(): MaybePromise<{ parent: Node; name: string }> {
+    const parent = this.parent!;
+    const node = this.node;
+    const name = node.name;
+    if (!parent.lookup) return { parent, name };
+    const check = (found: Node | undefined): { parent: Node; name: string } => {
+      if (!found || found.qid.path !== node.qid.path) throw MOVED;
+      return { parent, name };
+    };
+    const found = parent.lookup(name);
+    return isPromise(found) ? found.then(check) : check(found);
+  }
 }
 
 const RESERVED = Symbol('reserved');
@@ -79,6 +112,34 @@ export class FidTable {
     const f = this.get(id);
     this.fids.delete(id);
     return f;
+  }
+
+  /** Whether a bound fid was walked through directory `dir` (to something inside it). */
+  walkedThrough(dir: Node): boolean {
+    for (const f of this.fids.values()) {
+      if (f === RESERVED) continue;
+      const i = f.path.indexOf(dir);
+      if (i >= 0 && i < f.path.length - 1) return true;
+    }
+    return false;
+  }
+
+  /**
+   * `node` was moved out of directory `from` into the directory `to` leads to (a rename between
+   * two directories): every fid walked to it or below it through `from` now goes through `to`,
+   * so its parent (Tremove, ORCLOSE, Trename) and ".." follow the file. Linux keeps its fids on
+   * dentries that a rename moves along (d_move), diod re-points the renamed fid's path and QEMU's
+   * 9p server every fid under the old path (v9fs_fix_fid_paths); so do we, for this session's
+   * fids from the same attach root as `to`. Other fids (another connection's, or another attach
+   * root's) are left alone: a path borrowed from elsewhere could lead them past their own root
+   * by "..". Fid.entry() refuses what they then try through their old parent.
+   */
+  moved(node: Node, from: Node, to: readonly Node[]): void {
+    for (const f of this.fids.values()) {
+      if (f === RESERVED || f.path[0] !== to[0]) continue;
+      const i = f.path.indexOf(node);
+      if (i > 0 && f.path[i - 1] === from) f.path = [...to, ...f.path.slice(i)];
+    }
   }
 
   /** Empties the table (second Tversion, end of session) and returns the fids that were bound. */

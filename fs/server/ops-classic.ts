@@ -103,13 +103,15 @@ export const classic: HandlerTable = {
     if (s.type !== 0xffff || s.dev !== 0xffffffff) throw E.perm.withText('cannot change type or dev');
     const rename = s.name !== '' && s.name !== node.name;
     if (rename) checkNewName(s.name);
-    const parent = fid.parent;
     // All or nothing: refuse before touching anything what cannot be done.
-    if (rename && (!parent || !parent.rename)) throw E.notSupported;
+    if (rename && (!fid.parent || !fid.parent.rename)) throw E.notSupported;
     if (Object.keys(change).length > 0 && !node.setattr) throw E.notSupported;
-    if (rename && parent?.lookup && await parent.lookup(s.name)) throw E.exists;
+    // The entry renamed is checked to be still the fid's file (see Fid.entry).
+    const entry = rename ? await fid.entry() : undefined;
+    if (entry?.parent.lookup && await entry.parent.lookup(s.name)) throw E.exists;
     if (Object.keys(change).length > 0) await node.setattr!(change);
-    if (rename) await parent!.rename!(node.name, parent!, s.name);
+    // In place: the parent stays, and the node carries its new name, so no fid path changes.
+    if (entry) await entry.parent.rename!(entry.name, entry.parent, s.name);
     return { type: 'Rwstat', tag: m.tag };
   },
 };

@@ -18,10 +18,13 @@ let authPath = 0n;
 
 /** Removes the node a fid points at through its parent (Tremove, ORCLOSE). */
 export async function removeNode(fid: Fid): Promise<void> {
-  const parent = fid.parent;
-  if (!parent) throw E.perm.withText('cannot remove the root');
-  if (!parent.unlink) throw E.notSupported;
-  await parent.unlink(fid.node.name);
+  if (!fid.parent) throw E.perm.withText('cannot remove the root');
+  if (!fid.parent.unlink) throw E.notSupported;
+  // The entry is checked to be still the fid's file (see Fid.entry); no await in between when
+  // the tree answers synchronously.
+  const e = fid.entry();
+  const { parent, name } = isPromise(e) ? await e : e;
+  await parent.unlink!(name);
 }
 
 async function walk(fid: Fid, names: readonly string[], req: Req): Promise<{ path: Node[]; qids: Qid[] }> {

@@ -177,13 +177,14 @@ export const linux: HandlerTable = {
     const fid = ctx.use(req, m.fid);
     const to = dirFid(ctx, req, m.dfid);
     checkNewName(m.name);
-    const parent = fid.parent;
-    if (!parent) throw E.perm.withText('cannot rename the root');
-    if (!parent.rename) throw E.notSupported;
-    await parent.rename(fid.node.name, to.node, m.name);
-    // The fid now lives in the destination directory: a later Tremove, ORCLOSE or ".." must go
-    // through its new parent, not the one it was walked through.
-    fid.path = [...to.path, fid.node];
+    if (!fid.parent) throw E.perm.withText('cannot rename the root');
+    if (!fid.parent.rename) throw E.notSupported;
+    const node = fid.node;
+    const { parent, name } = await fid.entry(); // still the fid's file (see Fid.entry)
+    await parent.rename!(name, to.node, m.name);
+    // The fid (and any other on the file or below it) now lives in the destination directory:
+    // a later Tremove, ORCLOSE, Trename or ".." must go through its new parent.
+    if (to.node !== parent) ctx.fids.moved(node, parent, to.path);
     return { type: 'Rrename', tag: m.tag };
   },
 
@@ -192,8 +193,22 @@ export const linux: HandlerTable = {
     const to = dirFid(ctx, req, m.newdirfid);
     checkNewName(m.oldname);
     checkNewName(m.newname);
-    if (!from.node.rename) throw E.notSupported;
-    await from.node.rename(m.oldname, to.node, m.newname);
+    const dir = from.node;
+    if (!dir.rename) throw E.notSupported;
+    await dir.rename(m.oldname, to.node, m.newname);
+    // Fids walked to the moved entry (or into it) through the old directory follow it, as after
+    // Trename. Which node that is: the one now at the new name (a lookup, made only when some
+    // fid goes through the old directory). The rename is done: a failing lookup only leaves those
+    // fids on their old path, where Fid.entry() refuses what goes through the old parent.
+    if (to.node !== dir && ctx.fids.walkedThrough(dir) && to.node.lookup) {
+      let moved: Node | undefined;
+      try {
+        moved = await to.node.lookup(m.newname);
+      } catch {
+        moved = undefined;
+      }
+      if (moved) ctx.fids.moved(moved, dir, to.path);
+    }
     return { type: 'Rrenameat', tag: m.tag };
   },
 
