@@ -11,13 +11,16 @@ import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import {
   CodecError, decode, decodeDirents, decodeStats, DMDIR, encode, FrameSplitter, IOHDRSZ, L_O_APPEND, L_O_RDONLY,
-  L_O_RDWR, L_O_TRUNC, L_O_WRONLY, MAXWELEM, NOFID, NONUNAME, NOTAG, OREAD, ORDWR, OTRUNC, OWRITE, P9_GETATTR_BASIC,
+  L_O_RDWR, L_O_TRUNC, L_O_WRONLY, MAXWELEM, MSG, NOFID, NONUNAME, NOTAG, OREAD, ORDWR, OTRUNC, OWRITE, P9_GETATTR_BASIC,
   QTDIR, S_IFDIR, VERSION_9P2000_L,
 } from '../codec/index.ts';
 import type { Dialect, Msg, Qid, Rgetattr, RMsg, Stat, Tcreate, TMsg } from '../codec/index.ts';
 import { errnoText, FsError, RemoteError } from '../errors.ts';
 
 type Body<T> = T extends unknown ? Omit<T, 'tag'> : never;
+
+/** Size of the reused read buffer: a whole 64 KiB-msize reply and what follows it. */
+const READ_BUFFER = 128 * 1024;
 export type Request = Body<TMsg>;
 type ReplyTo<T extends Request['type']> = Extract<RMsg, { type: `R${T extends `T${infer R}` ? R : never}` }>;
 
@@ -77,7 +80,6 @@ export class Client {
     this.msize = msize;
     this.splitter = new FrameSplitter(msize);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.drop(new FsError('CHS_ERR_9P_CLOSED', `connection error: ${err.message}`, { cause: err })));
     socket.on('close', () => this.drop(new FsError('CHS_ERR_9P_CLOSED', 'connection closed')));
   }
@@ -88,8 +90,25 @@ export class Client {
     const version = opts.version ?? VERSION_9P2000_L;
     const msize = opts.msize ?? 1 << 20;
     const timeoutMs = opts.timeoutMs ?? 5000;
-    const socket = netConnect({ host, port: opts.port });
-    socket.setNoDelay(true);
+    // Replies are read into one reused buffer (net's `onread`), not a fresh Buffer per read; a
+    // read that carried an Rread/Rreaddir (whose data the caller gets as a view) hands the
+    // buffer over and the next read gets a new one.
+    let client: Client | undefined;
+    let readBuf = Buffer.allocUnsafe(READ_BUFFER);
+    let kept = false;
+    const socket = netConnect({
+      host, port: opts.port, noDelay: true,
+      onread: {
+        buffer: () => {
+          if (kept) { readBuf = Buffer.allocUnsafe(READ_BUFFER); kept = false; }
+          return readBuf;
+        },
+        callback: (n: number, buf: Uint8Array) => {
+          if (client && client.onData(Buffer.from(buf.buffer, buf.byteOffset, n))) kept = true;
+          return true;
+        },
+      },
+    });
     let timer: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -97,7 +116,7 @@ export class Client {
         socket.once('connect', resolve);
         socket.once('error', (err) => reject(new FsError('CHS_ERR_9P_CLOSED', `cannot connect to ${host}:${opts.port}: ${err.message}`, { cause: err })));
       });
-      const client = new Client(socket, version, msize);
+      client = new Client(socket, version, msize);
       const r = await Promise.race([
         client.rpcTagged({ type: 'Tversion', msize, version }, NOTAG).catch((err: unknown) => {
           if (!(err instanceof RemoteError)) throw err;
@@ -112,9 +131,10 @@ export class Client {
         throw new FsError('CHS_ERR_9P_VERSION', `${host}:${opts.port} answered version ${JSON.stringify(r.version)} to ${version}`);
       }
       if (r.msize > msize || r.msize < 4096) throw new FsError('CHS_ERR_9P_PROTOCOL', `server msize ${r.msize} outside 4096..${msize}`);
-      client.msize = r.msize;
-      client.splitter.maxSize = r.msize;
-      return client;
+      const c = client;
+      c.msize = r.msize;
+      c.splitter.maxSize = r.msize;
+      return c;
     } catch (err) {
       socket.destroy();
       throw err;
@@ -198,15 +218,22 @@ export class Client {
     });
   }
 
-  private onData(chunk: Buffer): void {
+  /**
+   * Handles bytes read into the connection's reused buffer; true when a reply handed out a view
+   * of them (Rread/Rreaddir data), so the buffer must not be reused.
+   */
+  private onData(chunk: Buffer): boolean {
     let frames: Uint8Array[];
     try {
       frames = this.splitter.push(chunk);
+      this.splitter.detach(chunk.buffer);
     } catch (err) {
       this.fatal(`bad frame from server: ${(err as Error).message}`);
-      return;
+      return false;
     }
+    let kept = false;
     for (const f of frames) {
+      if ((f[4] === MSG.Rread || f[4] === MSG.Rreaddir) && f.buffer === chunk.buffer) kept = true;
       let m: Msg;
       try {
         m = this.decodeReply(f);
@@ -223,6 +250,7 @@ export class Client {
       else if (m.type !== `R${p.request.slice(1)}`) this.settle(m.tag, p, new FsError('CHS_ERR_9P_PROTOCOL', `${m.type} in reply to ${p.request}`));
       else this.settle(m.tag, p, m as RMsg);
     }
+    return kept;
   }
 
   /**

@@ -35,7 +35,7 @@ export interface Ctx {
   /** Binds a fid reserved by this request, unless the request was abandoned (session reset). */
   bind(req: Req, fid: Fid): void;
   /** Ends a fid taken out of the table: aborts its requests, ORCLOSE, closes its handle. */
-  retire(fid: Fid): Promise<void>;
+  retire(fid: Fid): MaybePromise<void>;
   /** Reports a tree fault (answered as EIO) to the server's onError hook. */
   fault(err: unknown, request: string): void;
 }

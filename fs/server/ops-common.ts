@@ -27,31 +27,61 @@ export async function removeNode(fid: Fid): Promise<void> {
   await parent.unlink!(name);
 }
 
-async function walk(fid: Fid, names: readonly string[], req: Req): Promise<{ path: Node[]; qids: Qid[] }> {
-  const path = fid.path.slice();
-  const qids: Qid[] = [];
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i]!;
-    const cur = path[path.length - 1]!;
-    try {
-      if (name === '' || name.includes('/')) throw E.badName;
-      if (!isDir(cur.qid)) throw E.walkNotDir;
-      if (name === '..') {
-        if (path.length > 1) path.pop();
-      } else if (name !== '.') {
-        if (!cur.lookup) throw E.notFound;
-        const next = await cur.lookup(name);
-        if (req.aborted) throw E.interrupted;
-        if (!next || next.removed) throw E.notFound;
-        path.push(next);
+interface Walked { path: Node[]; qids: Qid[] }
+
+/**
+ * Walks `names` from the fid. Synchronous while the tree's lookups are (an export answering from
+ * a listing it just made, memfs, synthetic trees), so Twalk can be answered in place; the first
+ * lookup that returns a promise continues asynchronously. A failing first name is an error, a
+ * later one ends the walk short (the qids so far).
+ */
+function walk(fid: Fid, names: readonly string[], req: Req): MaybePromise<Walked> {
+  const w: Walked = { path: fid.path.slice(), qids: [] };
+  const from = (i: number): MaybePromise<Walked> => {
+    for (; i < names.length; i++) {
+      const name = names[i]!;
+      const cur = w.path[w.path.length - 1]!;
+      try {
+        if (name === '' || name.includes('/')) throw E.badName;
+        if (!isDir(cur.qid)) throw E.walkNotDir;
+        if (name === '..') {
+          if (w.path.length > 1) w.path.pop();
+        } else if (name !== '.') {
+          if (!cur.lookup) throw E.notFound;
+          const next = cur.lookup(name);
+          if (isPromise(next)) {
+            const at = i;
+            return next.then((n) => {
+              try {
+                step(n);
+              } catch (err) {
+                return stop(at, err);
+              }
+              return from(at + 1);
+            }, (err: unknown) => stop(at, err));
+          }
+          step(next);
+          continue;
+        }
+        w.qids.push({ ...w.path[w.path.length - 1]!.qid });
+      } catch (err) {
+        return stop(i, err);
       }
-      qids.push({ ...path[path.length - 1]!.qid });
-    } catch (err) {
-      if (i === 0) throw err; // first name fails: an error; a later one: a short Rwalk
-      break;
     }
-  }
-  return { path, qids };
+    return w;
+  };
+  /** One name resolved to `next`. */
+  const step = (next: Node | undefined): void => {
+    if (req.aborted) throw E.interrupted;
+    if (!next || next.removed) throw E.notFound;
+    w.path.push(next);
+    w.qids.push({ ...next.qid });
+  };
+  const stop = (i: number, err: unknown): Walked => {
+    if (i === 0) throw err;
+    return w;
+  };
+  return from(0);
 }
 
 function rread(tag: number, data: MaybePromise<Uint8Array>, count: number): MaybePromise<RMsg> {
@@ -106,15 +136,15 @@ export const common: HandlerTable = {
     }
   },
 
-  async Twalk(ctx, m, req) {
+  // Answered synchronously when the walk is (see walk()).
+  Twalk(ctx, m, req) {
     const fid = ctx.use(req, m.fid);
     if (fid.auth) throw E.badFid;
     if (m.wnames.length > MAXWELEM) throw E.tooManyNames;
     if (fid.open && ctx.dialect !== '9P2000.L') throw E.walkOpen;
     const same = m.newfid === m.fid;
     if (!same) ctx.fids.reserve(m.newfid);
-    try {
-      const { path, qids } = await walk(fid, m.wnames, req);
+    const done = ({ path, qids }: Walked): RMsg => {
       if (qids.length === m.wnames.length) {
         if (same) fid.path = path;
         else ctx.bind(req, new Fid(m.newfid, path, fid.uname, fid.nUname));
@@ -122,9 +152,16 @@ export const common: HandlerTable = {
         ctx.fids.release(m.newfid);
       }
       return { type: 'Rwalk', tag: m.tag, wqids: qids };
-    } catch (err) {
+    };
+    const failed = (err: unknown): never => {
       if (!same) ctx.fids.release(m.newfid);
       throw err;
+    };
+    try {
+      const w = walk(fid, m.wnames, req);
+      return isPromise(w) ? w.then(done, failed) : done(w);
+    } catch (err) {
+      return failed(err);
     }
   },
 
@@ -158,10 +195,12 @@ export const common: HandlerTable = {
     return rwrite(m.tag, open.handle.write(m.offset, m.data, open.handle.ignoresSignal ? NEVER_ABORTED : req.signal), m.data.length);
   },
 
-  async Tclunk(ctx, m) {
+  // Answered synchronously when nothing has to be waited for (see Session.retire).
+  Tclunk(ctx, m) {
     const fid = ctx.fids.take(m.fid);
-    await ctx.retire(fid);
-    return { type: 'Rclunk', tag: m.tag };
+    const r = ctx.retire(fid);
+    const reply: RMsg = { type: 'Rclunk', tag: m.tag };
+    return isPromise(r) ? r.then(() => reply) : reply;
   },
 
   async Tremove(ctx, m) {

@@ -11,7 +11,7 @@
 import { CodecError, decode, encode, IOHDRSZ, MSG, VERSION_9P2000, VERSION_9P2000_L, VERSION_9P2000_U, VERSION_UNKNOWN } from '../codec/index.ts';
 import type { Dialect, Msg, RMsg, TMsg, Tflush, Tversion } from '../codec/index.ts';
 import { E, FsError, NineError, toNineError } from '../errors.ts';
-import type { AttachFn } from '../tree/types.ts';
+import type { AttachFn, MaybePromise } from '../tree/types.ts';
 import type { AuthProvider } from './auth.ts';
 import { encodeDataHeader } from '../codec/encode.ts';
 import { dispatch } from './dispatch.ts';
@@ -143,7 +143,35 @@ export class Session implements Ctx {
     this.fids.bind(fid);
   }
 
-  async retire(fid: Fid): Promise<void> {
+  /**
+   * Ends a fid's life: aborts its requests and waits for them, ORCLOSE, then closes its handle.
+   * Synchronous in the common case (no request on it, no ORCLOSE, no handle or one that closes
+   * synchronously), so a Tclunk is answered in place.
+   */
+  retire(fid: Fid): MaybePromise<void> {
+    if (fid.users.size > 0 || fid.open?.removeOnClunk) return this.retireSlowly(fid);
+    let closing: MaybePromise<void> | undefined;
+    try {
+      closing = fid.open?.handle.close?.();
+    } catch (err) {
+      this.fault(err, 'close');
+    }
+    if (!isPromise(closing)) {
+      this.closeAuth(fid);
+      return undefined;
+    }
+    return closing.then(() => this.closeAuth(fid), (err: unknown) => { this.fault(err, 'close'); this.closeAuth(fid); });
+  }
+
+  private closeAuth(fid: Fid): void {
+    try {
+      fid.auth?.close?.();
+    } catch (err) {
+      this.fault(err, 'close');
+    }
+  }
+
+  private async retireSlowly(fid: Fid): Promise<void> {
     const users = [...fid.users];
     for (const u of users) u.abort();
     if (users.length > 0) await this.within(Promise.all(users.map((u) => u.settled)));

@@ -158,6 +158,26 @@ export class Jail {
     }
   }
 
+  /**
+   * dir()'s fast path alone, for an operation that cannot block (an lstat of a hot entry on a
+   * local disk, an fstat of the held fd): when the directory's fd is held and its magic link
+   * still reads `full`, runs fn(base, fd) now and returns its result; otherwise runs nothing and
+   * returns undefined, and the caller takes dir(), which re-verifies (and drops a stale fd).
+   */
+  dirNow<T>(full: string, key: string, fn: (base: string, fd: number) => T): { value: T } | undefined {
+    if (!PROC) return undefined;
+    const h = this.held.get(key);
+    if (!h || linkOf(h.base) !== full) return undefined;
+    h.users++;
+    try {
+      this.held.delete(key);
+      if (!h.evicted) this.held.set(key, h);
+      return { value: fn(h.base, h.fd) };
+    } finally {
+      this.release(h);
+    }
+  }
+
   private keep(key: string, h: Held): void {
     h.evicted = false;
     this.held.set(key, h);
