@@ -15,48 +15,68 @@
 // caller then reads through 'data' events as before. Checked on Node 20, 22 and 24.
 //
 // Ownership: the bytes passed to `onRead` live in the reused buffer and are overwritten by the
-// next read, unless `retained()` (asked after each onRead) says some of them were kept: then the
-// next read goes into a fresh buffer and the old one belongs to whoever kept a view of it.
+// next read, unless onRead returns true (a view of them was kept: a partial message, a queued
+// write): then the next read goes into a fresh buffer and the old one belongs to whoever kept it.
+//
+// A socket handed to a newer version of a module (a reload) keeps its reused buffer; the new
+// version takes the reads over with retargetReusedRead().
 
 import { Socket } from 'node:net';
 
-export interface ReusedReadOptions {
-  /** Size of the read buffer (the most one read returns). */
-  size: number;
-  /** Called with each chunk read (a view of the reused buffer). Must not throw. */
-  onRead(chunk: Buffer): void;
-  /** Asked after each onRead: true when a view of that chunk was kept beyond the call. */
-  retained(): boolean;
+export interface ReusedReader {
+  /**
+   * Called with each chunk read (a view of the reused buffer). Returns true when a view of it
+   * was kept past the call (the next read then gets a fresh buffer). Must not throw.
+   */
+  onRead(chunk: Buffer): boolean;
 }
 
-interface NativeHandle { useUserBuffer?: unknown; reading?: boolean }
-interface SocketInternals { _handle?: NativeHandle | null }
+interface NativeHandle { useUserBuffer?: unknown; constructor?: { name?: string } }
+interface SocketInternals { _handle?: NativeHandle | null; encrypted?: boolean }
+
+/** The reader of each adopted socket, replaceable (retargetReusedRead). */
+const readers = new WeakMap<Socket, { reader: ReusedReader }>();
 
 /**
- * Moves an accepted, not yet read socket onto a reused read buffer. Returns the socket to use
- * from now on (the old one is destroyed, the connection is not), or undefined when this is not
- * possible (already read from, not a libuv stream, an unexpected Node): keep using `socket`.
+ * Moves an accepted, not yet read plain TCP socket onto a reused read buffer of `size` bytes.
+ * Returns the socket to use from now on (the old one is destroyed, the connection is not), or
+ * undefined when this is not possible (already read from, TLS, not TCP, an unexpected Node):
+ * keep using `socket` with 'data' events.
  */
-export function readIntoReusedBuffer(socket: Socket, opts: ReusedReadOptions): Socket | undefined {
+export function readIntoReusedBuffer(socket: Socket, size: number, reader: ReusedReader): Socket | undefined {
   const old = socket as unknown as SocketInternals;
   const handle = old._handle;
-  if (!handle || typeof handle.useUserBuffer !== 'function') return undefined;
+  if (!handle || typeof handle.useUserBuffer !== 'function' || handle.constructor?.name !== 'TCP' || old.encrypted) return undefined;
   if (socket.bytesRead !== 0 || socket.readableLength !== 0 || socket.destroyed) return undefined;
-  let buf = Buffer.allocUnsafe(opts.size);
+  const slot = { reader };
+  let buf = Buffer.allocUnsafe(size);
+  let kept = false;
   const next = (): Buffer => {
-    if (opts.retained()) buf = Buffer.allocUnsafe(opts.size);
+    if (kept) {
+      buf = Buffer.allocUnsafe(size);
+      kept = false;
+    }
     return buf;
   };
   let fresh: Socket;
   try {
     fresh = new Socket({
       handle,
-      onread: { buffer: next, callback: (n: number, b: Uint8Array) => { opts.onRead((b as Buffer).subarray(0, n)); } },
+      onread: { buffer: next, callback: (n: number, b: Uint8Array) => { kept = slot.reader.onRead((b as Buffer).subarray(0, n)); } },
     } as ConstructorParameters<typeof Socket>[0]);
   } catch {
     return undefined;
   }
   old._handle = null;
   socket.destroy();
+  readers.set(fresh, slot);
   return fresh;
+}
+
+/** Gives the reads of a socket adopted by readIntoReusedBuffer to `reader`; false if it was not adopted. */
+export function retargetReusedRead(socket: Socket, reader: ReusedReader): boolean {
+  const slot = readers.get(socket);
+  if (!slot) return false;
+  slot.reader = reader;
+  return true;
 }

@@ -118,9 +118,9 @@ export class NineServer {
     const maybeResume = (): void => { if (!busy() && socket.isPaused()) socket.resume(); };
     session.onSettled = maybeResume;
 
-    /** A frame viewing the reused read buffer went to a request still in flight (it keeps the view). */
-    let kept = false;
-    const onChunk = (chunk: Buffer, borrowed: boolean): void => {
+    /** Handles one read; true when a request still in flight keeps a view of `chunk` (borrowed). */
+    const onChunk = (chunk: Buffer, borrowed: boolean): boolean => {
+      let kept = false;
       let frames: Uint8Array[];
       try {
         frames = splitter.push(chunk);
@@ -129,7 +129,7 @@ export class NineServer {
       } catch {
         // size[4] out of range: no later byte can be trusted to start a frame.
         socket.destroy();
-        return;
+        return false;
       }
       receiving = true;
       try {
@@ -146,23 +146,20 @@ export class NineServer {
         // A bug in the session itself: this connection is in an unknown state, the others are not.
         session.fault(err, 'session');
         socket.destroy();
-        return;
+        return false;
       } finally {
         receiving = false;
       }
       flush();
       if (busy()) socket.pause();
+      return kept;
     };
-    const adopted = readIntoReusedBuffer(socket, {
-      size: READ_BUFFER,
-      onRead: (chunk) => onChunk(chunk, true),
-      retained: () => { const k = kept; kept = false; return k; },
-    });
+    const adopted = readIntoReusedBuffer(socket, READ_BUFFER, { onRead: (chunk) => onChunk(chunk, true) });
     if (adopted) {
       socket = adopted;
       conn.socket = adopted;
     } else {
-      socket.on('data', (chunk: Buffer) => onChunk(chunk, false));
+      socket.on('data', (chunk: Buffer) => { onChunk(chunk, false); });
     }
     socket.setNoDelay(true);
     socket.on('drain', () => { writeBlocked = false; maybeResume(); });

@@ -2,6 +2,7 @@
 // in-memory entry, written as pre-built bytes, resolved targets memoized by Host + target), and
 // `nodeHandler` for node:http (everything else: uploads, ranges, streamed files, errors), plus
 // the WebSocket upgrade for upload progress.
+import type { ChunkPool } from './chunks.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -109,7 +110,8 @@ export interface NodeDeps {
   stats: HttpStats;
   upload: UploadDeps;
   uploadPath: string;
-  chunkBytes: number;
+  /** Buffers for files streamed from disk (their size is the read size). */
+  chunks: ChunkPool;
 }
 
 export function nodeHandler(d: NodeDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> | void {
@@ -126,7 +128,7 @@ export function nodeHandler(d: NodeDeps): (req: IncomingMessage, res: ServerResp
     const answer = (x: Resolved): Promise<void> | void => {
       if (isMiss(x)) { sendText(res, x.status, x.message); return; }
       if (req.headers['if-none-match'] !== undefined && noneMatch(req.headers['if-none-match'], x.sha)) d.stats.notModified++;
-      return sendEntry(req, res, x, d.chunkBytes);
+      return sendEntry(req, res, x, d.chunks);
     };
     return r instanceof Promise ? r.then(answer) : answer(r);
   };

@@ -14,6 +14,7 @@ import { chsError } from '../../core/errors.ts';
 import { serveHttp } from '../../core/sdk/http.ts';
 import { loadAssets, type AssetSet } from './assets.ts';
 import { installFastLane } from './fastlane.ts';
+import { ChunkPool } from './chunks.ts';
 import { fastHandler, nodeHandler, RouteCache, upgradeHandler, type HttpStats } from './http.ts';
 import { compressible, contentType } from './mime.ts';
 import { SHA256_RE, checkName } from './paths.ts';
@@ -118,7 +119,9 @@ export async function start(ctx: ModuleContext<FileserverConfig>): Promise<Files
   const stats = shared.stats;
   const upload = { store, tokens, progress, maxBytes: cfg.uploadMaxBytes, syncBytes: cfg.uploadSyncBytes, log: ctx.log, stats };
 
-  const server = await serveHttp(ctx, cfg.host, cfg.port, nodeHandler({ router, stats, upload, uploadPath: cfg.uploadPath, chunkBytes: cfg.streamChunkBytes }));
+  const chunks = new ChunkPool(cfg.streamChunkBytes);
+  ctx.onStop(() => chunks.close());
+  const server = await serveHttp(ctx, cfg.host, cfg.port, nodeHandler({ router, stats, upload, uploadPath: cfg.uploadPath, chunks }));
   server.requestTimeout = 0; // uploads may take long; idle and header deadlines still apply
   const lane = installFastLane(server, fastHandler(router, routes, stats, cfg.uploadPath));
   server.removeAllListeners('upgrade');

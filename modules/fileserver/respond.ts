@@ -8,6 +8,7 @@
 import { read } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Entry, Variant } from './entry.ts';
+import type { ChunkPool } from './chunks.ts';
 import { chooseCoding, ifRangeHolds, noneMatch, parseRange } from './negotiate.ts';
 
 export function pickVariant(e: Entry, acceptEncoding: string | undefined): Variant {
@@ -21,7 +22,7 @@ export function sendText(res: ServerResponse, status: number, text: string, extr
   res.end(body);
 }
 
-export async function sendEntry(req: IncomingMessage, res: ServerResponse, e: Entry, chunkBytes: number): Promise<void> {
+export async function sendEntry(req: IncomingMessage, res: ServerResponse, e: Entry, chunks: ChunkPool): Promise<void> {
   const head = req.method === 'HEAD';
   if (noneMatch(req.headers['if-none-match'], e.sha)) {
     res.writeHead(304, e.headers304);
@@ -45,17 +46,18 @@ export async function sendEntry(req: IncomingMessage, res: ServerResponse, e: En
       if (e.vary) h.push('Vary', 'Accept-Encoding');
       res.writeHead(206, h);
       if (head) { res.end(); return; }
-      await sendBody(res, v, r.start, r.end, chunkBytes);
+      await sendBody(res, v, r.start, r.end, chunks);
       return;
     }
   }
   const v = pickVariant(e, req.headers['accept-encoding']);
   res.writeHead(200, v.headers);
   if (head) { res.end(); return; }
-  await sendBody(res, v, 0, v.size - 1, chunkBytes);
+  await sendBody(res, v, 0, v.size - 1, chunks);
 }
 
-async function sendBody(res: ServerResponse, v: Variant, start: number, end: number, chunkBytes: number): Promise<void> {
+async function sendBody(res: ServerResponse, v: Variant, start: number, end: number, chunks: ChunkPool): Promise<void> {
+  const chunkBytes = chunks.size;
   if (v.body) {
     res.end(start === 0 && end === v.size - 1 ? v.body : v.body.subarray(start, end + 1));
     return;
@@ -65,14 +67,16 @@ async function sendBody(res: ServerResponse, v: Variant, start: number, end: num
   let next: Promise<Buffer> | null = null;
   try {
     let pos = start;
-    next = readAt(fd, Math.min(chunkBytes, end - pos + 1), pos);
+    next = readAt(fd, chunks, Math.min(chunkBytes, end - pos + 1), pos);
     while (next) {
       const b = await next;
       if (b.length === 0) throw new Error(`${v.file!.path}: shorter than its size`);
       pos += b.length;
-      next = pos <= end && !res.destroyed ? readAt(fd, Math.min(chunkBytes, end - pos + 1), pos) : null;
+      next = pos <= end && !res.destroyed ? readAt(fd, chunks, Math.min(chunkBytes, end - pos + 1), pos) : null;
       if (res.destroyed) break;
-      if (!res.write(b)) await drained(res);
+      // The buffer goes back to the pool once this write has handed its bytes to the kernel.
+      const whole = Buffer.from(b.buffer, b.byteOffset, chunkBytes);
+      if (!res.write(b, (err) => { if (!err) chunks.give(whole); })) await drained(res);
     }
     if (!res.destroyed) res.end();
   } catch {
@@ -83,10 +87,11 @@ async function sendBody(res: ServerResponse, v: Variant, start: number, end: num
   }
 }
 
-function readAt(fd: number, n: number, pos: number): Promise<Buffer> {
+/** Up to n bytes at pos, in a pool buffer (a view of it: its first `got` bytes). */
+function readAt(fd: number, chunks: ChunkPool, n: number, pos: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const buf = Buffer.allocUnsafeSlow(n);
-    read(fd, buf, 0, n, pos, (err, got) => (err ? reject(err) : resolve(got === n ? buf : buf.subarray(0, got))));
+    const buf = chunks.take();
+    read(fd, buf, 0, n, pos, (err, got) => (err ? reject(err) : resolve(buf.subarray(0, got))));
   });
 }
 

@@ -11,12 +11,15 @@
 // backpressure both ways. Upstream connections are kept alive per node (pool.ts). See
 // bench/http-proxy.ts and bench/http.md for the figures this buys.
 import type net from 'node:net';
+import { readIntoReusedBuffer, retargetReusedRead } from '../../core/sdk/reused-read.ts';
 import { ChunkedScanner } from './chunked.ts';
 import { CHUNKED, HeadError, idempotent, parseRequest, parseResponse, UNTIL_CLOSE, type RequestHead } from './head.ts';
 import type { Pool, Upstream, UpstreamOwner } from './pool.ts';
 import type { Route, RouteTable, Target } from './routes.ts';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** Client reads go into a reused buffer of this size. */
+const READ_BUFFER = 64 * 1024;
 /** Responses up to this size that arrive in one chunk go out as one buffer (head + body). */
 const SMALL_BODY = 16 * 1024;
 
@@ -74,13 +77,23 @@ export class ClientConn implements UpstreamOwner {
   private stopping = false;
   private readonly remote: string;
 
-  constructor(readonly sock: net.Socket, private readonly x: RelayContext, private readonly onGone: (c: ClientConn) => void, initial: Buffer | null = null) {
+  readonly sock: net.Socket;
+
+  constructor(sock: net.Socket, private readonly x: RelayContext, private readonly onGone: (c: ClientConn) => void, initial: Buffer | null = null) {
+    // Client reads land in one reused buffer (core/sdk/reused-read.ts), as upstream reads do
+    // (pool.ts); a socket handed over by the previous version keeps its buffer and reads here now.
+    const reader = { onRead: (chunk: Buffer) => this.onRead(chunk) };
+    if (!retargetReusedRead(sock, reader)) {
+      const adopted = readIntoReusedBuffer(sock, READ_BUFFER, reader);
+      if (adopted) sock = adopted;
+      else sock.on('data', this.onData);
+    }
+    this.sock = sock;
     this.buf = initial;
     this.remote = sock.remoteAddress ?? 'unknown';
     x.stats.connections++;
     sock.setNoDelay(true);
     sock.setTimeout(x.idleTimeoutMs);
-    sock.on('data', this.onData);
     sock.on('drain', this.onDrain);
     sock.on('timeout', this.onTimeout);
     sock.on('end', this.onEnd);
@@ -116,6 +129,17 @@ export class ClientConn implements UpstreamOwner {
   }
 
   // ---- client side ----
+
+  /**
+   * A read into the reused buffer. What would keep a view of it: the unparsed rest (a partial
+   * head, body bytes before the node answers), copied out here (usually a few bytes); or a write
+   * upstream still queued, which keeps the buffer (true: the next read gets a fresh one).
+   */
+  private onRead(chunk: Buffer): boolean {
+    this.onData(chunk);
+    if (this.buf && this.buf.buffer === chunk.buffer) this.buf = Buffer.from(this.buf);
+    return (this.up?.sock.writableLength ?? 0) > 0;
+  }
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.resp === TUNNEL) {

@@ -194,6 +194,34 @@ test('big store files stream from disk (a small memoryMaxFileBytes): whole, rang
   assert.ok(st.store.openFiles >= 1, 'its descriptor is cached');
 });
 
+test('concurrent streams of different files reuse read buffers without mixing bytes', async () => {
+  await th.host.setConfig('fileserver', { port: 0, assetsDir, memoryMaxFileBytes: 1024, streamChunkBytes: 64 * 1024 });
+  base = service(th).url();
+  const files = [1, 2].map((k) => {
+    const d = Buffer.alloc(12 * 1024 * 1024 + 17 * k);
+    for (let i = 0; i < d.length; i++) d[i] = (i * (k + 2) + k) & 0xff;
+    return d;
+  });
+  const puts = await Promise.all(files.map((d, k) => service(th).put(d, `mix${k}.bin`)));
+  // Slow readers: each waits before reading, so the server's writes queue behind full socket
+  // buffers while it goes on reading the next chunks (the case where a reused buffer would be
+  // overwritten before its bytes were sent).
+  const slowGet = (url: string, waitMs: number): Promise<Buffer> => new Promise((resolve, reject) => {
+    http.get(url, { agent: false }, (res) => {
+      res.pause();
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve(Buffer.concat(parts)));
+      res.on('error', reject);
+      setTimeout(() => res.resume(), waitMs);
+    }).on('error', reject);
+  });
+  for (let round = 0; round < 2; round++) {
+    const got = await Promise.all(Array.from({ length: 6 }, (_, i) => slowGet(`${base}/static/${puts[i % 2]!.sha256}/mix${i % 2}.bin`, 100 + 50 * i)));
+    got.forEach((b, i) => assert.ok(b.equals(files[i % 2]!), `stream ${i} of round ${round} differs from its file`));
+  }
+});
+
 test('virtual hosts: Host + key -> object, from config; other hosts get the assets', async () => {
   const svc = service(th);
   const home = await svc.put('<h1>example</h1>\n', 'index.html');
