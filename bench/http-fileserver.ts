@@ -207,7 +207,7 @@ http {
       const t = await token();
       t0 = performance.now();
       const { stdout } = await run('curl', ['-sS', '--fail-with-body', '-X', 'POST', '-H', `Authorization: Bearer ${t}`, '-H', 'Content-Type: application/octet-stream', '-H', 'Expect:',
-        '--data-binary', `@${big}`, `${ours}/upload?name=upload.bin&sha256=${expected}`], { timeout: 600_000, maxBuffer: 1 << 20 });
+        '-T', big, `${ours}/upload?name=upload.bin&sha256=${expected}`], { timeout: 600_000, maxBuffer: 1 << 20 });
       ups.push(mb / ((performance.now() - t0) / 1000));
       const info = JSON.parse(stdout) as { sha256: string };
       if (info.sha256 !== expected) throw new Error(`upload stored ${info.sha256}, sha256sum says ${expected}`);
@@ -215,7 +215,7 @@ http {
     const leftovers = await readdir(join(storeDir, 'tmp'));
     stopping = true;
     const ratio = med(ups) / med(sums);
-    console.log(`\nupload ${UPLOAD_MIB} MiB (curl --data-binary, fsync + commit included), ${ROUNDS} rounds, medians:`);
+    console.log(`\nupload ${UPLOAD_MIB} MiB (curl -X POST -T file, fsync + commit included), ${ROUNDS} rounds, medians:`);
     console.log(`  sha256sum ${f(med(sums))} MB/s   upload ${f(med(ups))} MB/s   ratio ${ratio.toFixed(2)}x   target >= 1x ${ratio >= 1 ? 'met' : 'NOT met'}   (temp files left: ${leftovers.length})`);
   } catch (err) {
     for (const c of children) console.error(`--- output of ${c.proc.spawnargs.slice(0, 3).join(' ')}:\n${c.output().slice(-4000)}`);
