@@ -29,7 +29,8 @@ export function toSafeNumber(v: bigint, field = 'u64'): number {
 
 export class Reader {
   private readonly bytes: Uint8Array;
-  private readonly view: DataView;
+  /** Made on first use: most messages need no u64, and a DataView per frame shows in profiles. */
+  private dv: DataView | undefined;
   private pos: number;
   private readonly limit: number;
   /** Prefixed to every reason, e.g. "Twalk"; carries tag/type into errors. */
@@ -38,7 +39,6 @@ export class Reader {
   /** Reads bytes[start, end); offsets in errors are relative to `bytes` (the whole frame). */
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
     this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
     this.limit = end;
   }
@@ -63,9 +63,21 @@ export class Reader {
     return at;
   }
 
-  u8(field: string): number { return this.view.getUint8(this.need(1, field)); }
-  u16(field: string): number { return this.view.getUint16(this.need(2, field), true); }
-  u32(field: string): number { return this.view.getUint32(this.need(4, field), true); }
+  private get view(): DataView {
+    return this.dv ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+  }
+
+  u8(field: string): number { return this.bytes[this.need(1, field)]!; }
+  u16(field: string): number {
+    const at = this.need(2, field);
+    const b = this.bytes;
+    return b[at]! | (b[at + 1]! << 8);
+  }
+  u32(field: string): number {
+    const at = this.need(4, field);
+    const b = this.bytes;
+    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+  }
   u64(field: string): bigint { return this.view.getBigUint64(this.need(8, field), true); }
   /** A u64 that the caller needs as a number (e.g. a length used to slice). */
   u64n(field: string): number { return toSafeNumber(this.u64(field), field); }

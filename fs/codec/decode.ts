@@ -19,17 +19,16 @@ export function decode(frame: Uint8Array, dialect: Dialect): Msg {
   const size = r.u32('size');
   const type = r.u8('type');
   const tag = r.u16('tag');
-  const detail = { tag, msgType: type, offset: 0 };
   if (size !== frame.length) {
-    throw new CodecError('size', `size field says ${size} bytes but the frame has ${frame.length}`, detail);
+    throw new CodecError('size', `size field says ${size} bytes but the frame has ${frame.length}`, { tag, msgType: type, offset: 0 });
   }
   const name = msgName(type);
   if (name === undefined || name === 'Tlerror' || name === 'Terror') {
     // Tlerror/Terror are reserved numbers that no peer may send.
-    throw new CodecError('unknown-type', `type ${type} is not a 9P message type`, { ...detail, offset: 4 });
+    throw new CodecError('unknown-type', `type ${type} is not a 9P message type`, { tag, msgType: type, offset: 4 });
   }
   if (!inDialect(name, dialect)) {
-    throw new CodecError('wrong-dialect', `${name} (type ${type}) is not a ${dialect} message`, { ...detail, offset: 4 });
+    throw new CodecError('wrong-dialect', `${name} (type ${type}) is not a ${dialect} message`, { tag, msgType: type, offset: 4 });
   }
   r.context = { label: name, tag, msgType: type };
   const msg = readBody(r, name, tag, dialect);
