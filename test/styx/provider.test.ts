@@ -96,6 +96,14 @@ test('file: a tree from a .ts file, hot-reloaded when the file changes; old fids
   }
 });
 
+test('file: a save that empties the file, then writes it 20 ms later, still ends on the new tree', async () => {
+  const c = await node.connect('9P2000.L');
+  await writeFile(join(tmp, 'tree.ts'), '');
+  await new Promise((r) => setTimeout(r, 20));
+  await writeFile(join(tmp, 'tree.ts'), treeFile('three'));
+  await waitFor('the tree after the second write', async () => (await text(c, '/files/t/word')) === 'three\n');
+});
+
 test('reloading a provider while a client holds fids: errors on the old fids, new walks work', async () => {
   const c = await node.connect('9P2000.L');
   const fid = await c.walkPath('/export/docs/readme.txt');

@@ -1,8 +1,11 @@
 // `server: "file"`: a .ts file whose `tree(ctx)` (or default export) returns the tree to export.
 // It is loaded through the evictable loader and reloaded, like a module, whenever it changes;
 // the new tree replaces the old one at the same path (fids on the old one get ESTALE).
-import { watch } from 'chokidar';
+// Watched with the core's Watcher (coalescing, and the settle check for the change chokidar
+// drops 50 ms after another: a save that truncates then writes would otherwise leave the
+// empty file's failed load as the last word).
 import { loadCodeFile } from '../../../core/loader.ts';
+import { Watcher } from '../../../core/watcher.ts';
 import type { ModuleContext } from '../../../core/types.ts';
 import type { Node } from '../../../fs/tree/types.ts';
 
@@ -18,23 +21,19 @@ async function loadTree(ctx: ModuleContext<any>, file: string): Promise<{ hash: 
 export async function serveFileTree(ctx: ModuleContext<any>, file: string, path: string): Promise<void> {
   let current = await loadTree(ctx, file);
   ctx.mount(path, current.tree);
-  const watcher = ctx.own(watch(file, { ignoreInitial: true }));
-  let queue = Promise.resolve();
-  const reload = () => {
-    queue = queue.then(async () => {
-      if (ctx.signal.aborted) return;
-      const t0 = performance.now();
-      try {
-        const next = await loadTree(ctx, file);
-        if (next.hash === current.hash) return;
-        current = next;
-        ctx.mount(path, next.tree);
-        ctx.log.info(`${file} reloaded #${next.hash} in ${Math.round(performance.now() - t0)} ms`);
-      } catch (err) {
-        ctx.log.error({ err }, `${file}: reload refused, the previous tree keeps serving: ${(err as Error).message}`);
-      }
-    });
-  };
-  watcher.on('change', reload);
-  watcher.on('add', reload);
+  const watcher = ctx.own(new Watcher(async () => {
+    if (ctx.signal.aborted) return;
+    const t0 = performance.now();
+    try {
+      const next = await loadTree(ctx, file);
+      if (next.hash === current.hash) return;
+      current = next;
+      ctx.mount(path, next.tree);
+      ctx.log.info(`${file} reloaded #${next.hash} in ${Math.round(performance.now() - t0)} ms`);
+    } catch (err) {
+      ctx.log.error({ err }, `${file}: reload refused, the previous tree keeps serving: ${(err as Error).message}`);
+    }
+  }, 5));
+  watcher.setTargets([{ key: file, path: file, accepts: () => true }]);
+  await watcher.ready;
 }
