@@ -404,6 +404,29 @@ test('read-ahead of a sequential reader: writes through the export and growth of
   assert.equal(Buffer.from(await cl.read(r, 10, 5)), content.subarray(10, 15));
 });
 
+test('a long sequential read (read-ahead blocks read synchronously once the file shows cached) is exact, writes included', async () => {
+  const chunk = 65536 - 24; // the iounit at msize 64 KiB, as diodcat reads
+  const content = Buffer.alloc(chunk * 64);
+  for (let i = 0; i < content.length; i += 4) content.writeUInt32LE(i, i);
+  writeFileSync(join(dir, 'long'), content);
+  const cl = await connect();
+  const r = await walk(cl, 'long');
+  await cl.open(r, 'r');
+  const w = await walk(cl, 'long');
+  await cl.open(w, 'w');
+  const expect = Buffer.from(content);
+  for (let i = 0; i < 64; i++) {
+    if (i === 20) {
+      // Written through the export while blocks beyond it are read ahead: seen when reached.
+      await cl.write(w, 40 * chunk + 100, Buffer.alloc(1000, 'z'));
+      expect.fill('z', 40 * chunk + 100, 40 * chunk + 1100);
+    }
+    const got = Buffer.from(await cl.read(r, i * chunk, chunk));
+    assert.ok(got.equals(expect.subarray(i * chunk, (i + 1) * chunk)), `chunk ${i} differs`);
+  }
+  assert.is((await cl.read(r, 64 * chunk, chunk)).length, 0);
+});
+
 test('a walk right after a listing answers from it; the getattr after it still sees a replaced file', async () => {
   const cl = await connect();
   assert.ok((await cl.ls('sub', { attrs: false })).some((e) => e.name === 'b.txt'));

@@ -341,7 +341,7 @@ export class ExportNode implements Node {
     if (this.kind === 'special') throw X.special;
     if (mode.write || mode.truncate) this.writable();
     const p = this.takePending();
-    if (p) return fileHandle(p, mode, this, mode.append);
+    if (p) return fileHandle(p, mode, this, mode.append, this.id.dev === this.tree.syncDev);
     const flags = (mode.read && mode.write ? K.O_RDWR : mode.write ? K.O_WRONLY : K.O_RDONLY) |
       (mode.append ? K.O_APPEND : 0) | SAFE_OPEN;
     const fh = await this.atSelf((path) => open(path, flags).catch((err: unknown) => {
@@ -362,7 +362,7 @@ export class ExportNode implements Node {
       if (err === E.removed) this.drop();
       throw err;
     }
-    return fileHandle(fh, mode, this, false);
+    return fileHandle(fh, mode, this, false, this.id.dev === this.tree.syncDev);
   }
 
   statfs(): Promise<StatFs> {
