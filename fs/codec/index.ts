@@ -8,6 +8,8 @@ export { Reader, Writer, toSafeNumber } from './buffer.ts';
 export { DIALECTS, DIALECT_MESSAGES, inDialect, hasNumericIds } from './messages.ts';
 export type * from './messages.ts';
 export { encode } from './encode.ts';
+export { encodeRgetattrNumbers, RGETATTR_SIZE } from './getattr.ts';
+export type { GetattrNumbers } from './getattr.ts';
 export { decode } from './decode.ts';
 export { FrameSplitter } from './frame.ts';
 export { statSize, encodeStat, decodeStats, packStats, nullStat, readStat, writeStat } from './stat.ts';

@@ -5,7 +5,9 @@ import {
   DMAPPEND, DMDIR, DMEXCL, DMSYMLINK, DT_DIR, DT_LNK, DT_REG, NONUNAME, P9_GETATTR_BASIC,
   QTAPPEND, QTDIR, QTEXCL, QTSYMLINK, S_IFDIR, S_IFLNK, S_IFREG,
 } from '../codec/constants.ts';
-import type { Dialect, Qid, Rgetattr, Stat } from '../codec/messages.ts';
+import type { Dialect, Qid, Stat } from '../codec/messages.ts';
+import { encodeRgetattrNumbers } from '../codec/getattr.ts';
+import type { Encoded } from './dispatch.ts';
 import { E } from '../errors.ts';
 import type { Attr, Node } from '../tree/types.ts';
 
@@ -49,18 +51,22 @@ export function direntType(qid: Qid): number {
 
 // A tree may hand back any number: anything not a sane epoch time shows as 0.
 const okMs = (ms: number): number => (Number.isFinite(ms) && ms >= 0 && ms < 8.64e15 ? ms : 0);
-const sec = (ms: number): bigint => BigInt(Math.floor(okMs(ms) / 1000));
-const nsec = (ms: number): bigint => BigInt(Math.floor((okMs(ms) % 1000) * 1e6));
+const sec = (ms: number): number => Math.floor(okMs(ms) / 1000);
+const nsec = (ms: number): number => Math.floor((okMs(ms) % 1000) * 1e6);
+const MAX_BLOCKS = BigInt(Number.MAX_SAFE_INTEGER);
 
-export function toGetattr(tag: number, node: Node, a: Attr): Rgetattr {
+/** The Rgetattr for `a`, encoded from numbers (codec/getattr.ts: no BigInt per field). */
+export function toGetattr(tag: number, node: Node, a: Attr): Encoded {
   const qid = node.qid;
   const size = isDir(qid) ? 0n : a.size;
-  return {
-    type: 'Rgetattr', tag, valid: BigInt(P9_GETATTR_BASIC), qid: { ...qid }, mode: linuxMode(qid, a.mode),
-    uid: a.nUid >>> 0, gid: a.nGid >>> 0, nlink: BigInt(a.nlink), rdev: 0n, size, blksize: 4096n,
-    blocks: (size + 511n) / 512n,
+  const blocks = (size + 511n) / 512n;
+  const frame = encodeRgetattrNumbers(tag, {
+    valid: P9_GETATTR_BASIC, qid, mode: linuxMode(qid, a.mode),
+    uid: a.nUid >>> 0, gid: a.nGid >>> 0, nlink: a.nlink, rdev: 0, size, blksize: 4096,
+    blocks: blocks > MAX_BLOCKS ? Number.MAX_SAFE_INTEGER : Number(blocks),
     atimeSec: sec(a.atimeMs), atimeNsec: nsec(a.atimeMs), mtimeSec: sec(a.mtimeMs), mtimeNsec: nsec(a.mtimeMs),
-    ctimeSec: sec(a.ctimeMs), ctimeNsec: nsec(a.ctimeMs), btimeSec: 0n, btimeNsec: 0n, gen: 0n,
-    dataVersion: BigInt(qid.version),
-  };
+    ctimeSec: sec(a.ctimeMs), ctimeNsec: nsec(a.ctimeMs), btimeSec: 0, btimeNsec: 0, gen: 0,
+    dataVersion: qid.version,
+  });
+  return { type: 'Encoded', of: 'Rgetattr', tag, frame };
 }

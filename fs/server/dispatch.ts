@@ -40,15 +40,22 @@ export interface Ctx {
   fault(err: unknown, request: string): void;
 }
 
+/**
+ * A reply a handler encoded itself (Tgetattr: from numbers, without an Rgetattr object's BigInts;
+ * see codec/getattr.ts). `of` names the message for errors and logs.
+ */
+export interface Encoded { type: 'Encoded'; of: RMsg['type']; tag: number; frame: Uint8Array }
+export type Reply = RMsg | Encoded;
+
 type TType = TMsg['type'];
-export type Handler<K extends TType> = (ctx: Ctx, m: MsgOf<K>, req: Req) => MaybePromise<RMsg>;
+export type Handler<K extends TType> = (ctx: Ctx, m: MsgOf<K>, req: Req) => MaybePromise<Reply>;
 export type HandlerTable = { [K in TType]?: Handler<K> };
 
 export const handlers: HandlerTable = { ...common, ...classic, ...linux };
 
 /** The handler's reply (or a promise of it); throws what a synchronous handler throws. */
-export function dispatch(ctx: Ctx, m: TMsg, req: Req): MaybePromise<RMsg> {
-  const h = handlers[m.type] as ((c: Ctx, m: TMsg, r: Req) => MaybePromise<RMsg>) | undefined;
+export function dispatch(ctx: Ctx, m: TMsg, req: Req): MaybePromise<Reply> {
+  const h = handlers[m.type] as ((c: Ctx, m: TMsg, r: Req) => MaybePromise<Reply>) | undefined;
   if (!h) throw E.notSupported;
   return h(ctx, m, req);
 }

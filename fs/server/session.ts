@@ -9,14 +9,14 @@
 // hostage (its eventual result is dropped, and its tag is free for reuse from the Rflush on).
 
 import { CodecError, decode, encode, IOHDRSZ, MSG, VERSION_9P2000, VERSION_9P2000_L, VERSION_9P2000_U, VERSION_UNKNOWN } from '../codec/index.ts';
-import type { Dialect, Msg, RMsg, TMsg, Tflush, Tversion } from '../codec/index.ts';
+import type { Dialect, Msg, TMsg, Tflush, Tversion } from '../codec/index.ts';
 import { E, FsError, NineError, toNineError } from '../errors.ts';
 import type { AttachFn, MaybePromise } from '../tree/types.ts';
 import type { AuthProvider } from './auth.ts';
 import { encodeDataHeader } from '../codec/encode.ts';
 import { dispatch } from './dispatch.ts';
 import { isPromise } from './maybe.ts';
-import type { Ctx } from './dispatch.ts';
+import type { Ctx, Reply } from './dispatch.ts';
 import { FidTable } from './fids.ts';
 import type { Fid } from './fids.ts';
 import { removeNode } from './ops-common.ts';
@@ -117,7 +117,7 @@ export class Session implements Ctx {
     if (m.type === 'Tflush') { this.flush(m); return; }
     const req = new Req(tag, m.type);
     this.inflight.set(tag, req);
-    let r: RMsg | Promise<RMsg>;
+    let r: Reply | Promise<Reply>;
     try {
       r = dispatch(this, m as TMsg, req);
     } catch (err) {
@@ -285,7 +285,7 @@ export class Session implements Ctx {
 
   // ---- answering ----
 
-  private finish(req: Req, reply: RMsg): void {
+  private finish(req: Req, reply: Reply): void {
     if (req.abandoned || req.finished) return;
     this.inflight.delete(req.tag);
     req.done();
@@ -334,8 +334,13 @@ export class Session implements Ctx {
     else this.send({ type: 'Rerror', tag, ename: err.ename });
   }
 
-  private send(msg: RMsg): void {
+  private send(msg: Reply): void {
     if (this.ended) return;
+    if (msg.type === 'Encoded') {
+      // Encoded by its handler (fixed-size Rgetattr: always within the minimum msize).
+      this.transport.send(msg.frame);
+      return;
+    }
     let frame: Uint8Array;
     let payload: Uint8Array | undefined;
     try {
