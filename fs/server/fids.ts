@@ -100,6 +100,12 @@ export class FidTable {
     this.fids.set(id, RESERVED);
   }
 
+  /** The bound fid `id`, or undefined (unknown or only reserved); never throws. */
+  peek(id: number): Fid | undefined {
+    const f = this.fids.get(id);
+    return f === undefined || f === RESERVED ? undefined : f;
+  }
+
   /** Binds a reserved number, or rebinds a fid to itself (walk with newfid == fid). */
   bind(fid: Fid): void { this.fids.set(fid.id, fid); }
 

@@ -15,10 +15,10 @@ export class Req implements FidUser {
   /** Dropped without an answer (session reset or ended, flush gave up waiting). */
   abandoned = false;
   finished = false;
-  /** Tflush requests to answer right after this one is answered or abandoned. */
-  readonly flushes: Req[] = [];
-  /** Fids this request uses: clunking one of them aborts the request. */
-  readonly fids: Fid[] = [];
+  /** Tflush requests to answer right after this one is answered or abandoned (made when needed). */
+  flushes: Req[] | undefined;
+  /** Fids this request uses: clunking one of them aborts the request (made when needed). */
+  fids: Fid[] | undefined;
   flushTimer: NodeJS.Timeout | undefined;
   private settle: (() => void) | undefined;
   private settledP: Promise<void> | undefined;
@@ -55,7 +55,7 @@ export class Req implements FidUser {
   done(): void {
     this.finished = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
-    for (const f of this.fids) f.users.delete(this);
+    if (this.fids) for (const f of this.fids) f.users.delete(this);
     this.settle?.();
     this.settle = undefined;
   }

@@ -93,7 +93,15 @@ export class NineServer {
     let writeBlocked = false;
     const flush = (): void => {
       scheduled = false;
-      if (out.length === 0 || socket.destroyed) { out = []; return; }
+      const n = out.length;
+      if (n === 0) return;
+      if (socket.destroyed) { out.length = 0; return; }
+      if (n === 1) { // the common single reply: no batch array
+        const f = out[0]!;
+        out.length = 0;
+        if (!socket.write(f)) writeBlocked = true;
+        return;
+      }
       const frames = out;
       out = [];
       // cork/uncork: one syscall (writev) for the batch without copying big Rreads together.

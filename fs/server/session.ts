@@ -11,7 +11,8 @@
 import { CodecError, decode, encode, IOHDRSZ, MSG, VERSION_9P2000, VERSION_9P2000_L, VERSION_9P2000_U, VERSION_UNKNOWN } from '../codec/index.ts';
 import type { Dialect, Msg, TMsg, Tflush, Tversion } from '../codec/index.ts';
 import { E, FsError, NineError, toNineError } from '../errors.ts';
-import type { AttachFn, MaybePromise } from '../tree/types.ts';
+import type { Attr, AttachFn, MaybePromise } from '../tree/types.ts';
+import { toGetattr } from './attrs.ts';
 import type { AuthProvider } from './auth.ts';
 import { encodeDataHeader } from '../codec/encode.ts';
 import { dispatch } from './dispatch.ts';
@@ -23,6 +24,8 @@ import { removeNode } from './ops-common.ts';
 import { Req } from './request.ts';
 
 export const MIN_MSIZE = 4096;
+/** size[4] type[1] tag[2] fid[4] request_mask[8] */
+const TGETATTR_SIZE = 19;
 export const DEFAULT_MAX_MSIZE = 1 << 20;
 
 export interface SessionOptions {
@@ -103,6 +106,7 @@ export class Session implements Ctx {
     const tag = frame[5]! | (frame[6]! << 8);
     if (type === MSG.Tversion) { this.version(frame, tag); return; }
     if (!this.negotiated) { this.sendError(tag, E.noVersion); return; }
+    if (type === MSG.Tgetattr && frame.length === TGETATTR_SIZE && this.dialect === '9P2000.L' && this.getattrNow(frame, tag)) return;
     let m: Msg;
     try {
       m = decode(frame, this.dialect);
@@ -128,13 +132,48 @@ export class Session implements Ctx {
     else this.finish(req, r);
   }
 
+  /**
+   * Tgetattr, the commonest request there is (every stat, ls -l, a Linux mount's revalidation),
+   * answered without the generic machinery when nothing can go wrong: a well-formed frame (the
+   * splitter checked its size; a Tgetattr is 19 bytes), a free tag, a bound fid that is not an
+   * auth fid, on a node not removed. Anything else returns false and takes the generic path, so
+   * every error is answered there, the same way. A getattr that returns a promise continues as
+   * a tracked request (in flight, flushable, aborted by a clunk of its fid) like any other.
+   * Saves the decode, the request object and the bookkeeping of a request answered in place:
+   * in bench/9p.ts's one-connection getattr loop that was ~5% of the time per request.
+   */
+  private getattrNow(frame: Uint8Array, tag: number): boolean {
+    if (this.inflight.has(tag)) return false;
+    const id = (frame[7]! | (frame[8]! << 8) | (frame[9]! << 16)) + frame[10]! * 0x1000000;
+    const fid = this.fids.peek(id);
+    if (!fid || fid.auth || (fid.path.length > 0 && fid.node.removed)) return false;
+    const node = fid.node;
+    let a: MaybePromise<Attr>;
+    let reply: Reply;
+    try {
+      a = node.getattr();
+      if (isPromise(a)) {
+        const req = new Req(tag, 'Tgetattr');
+        this.inflight.set(tag, req);
+        this.use(req, id);
+        a.then((attr) => toGetattr(tag, node, attr)).then((r) => this.finish(req, r), (err: unknown) => this.fail(req, err));
+        return true;
+      }
+      reply = toGetattr(tag, node, a);
+    } catch {
+      return false; // the generic path asks again and answers the error (and reports a fault)
+    }
+    this.send(reply);
+    return true;
+  }
+
   // ---- Ctx ----
 
   use(req: Req, id: number): Fid {
     const fid = this.fids.get(id);
     if (fid.path.length > 0 && fid.node.removed) throw E.removed;
     fid.users.add(req);
-    req.fids.push(fid);
+    (req.fids ??= []).push(fid);
     return fid;
   }
 
@@ -262,7 +301,7 @@ export class Session implements Ctx {
     this.inflight.set(m.tag, fr);
     const old = this.inflight.get(m.oldtag);
     if (!old || old === fr) { this.finish(fr, { type: 'Rflush', tag: m.tag }); return; }
-    old.flushes.push(fr);
+    (old.flushes ??= []).push(fr);
     if (old.type === 'Tflush') return; // flushing a flush: answered right after it
     old.flushed = true;
     old.abort();
@@ -279,7 +318,9 @@ export class Session implements Ctx {
   }
 
   private answerFlushes(req: Req): void {
-    const fs = req.flushes.splice(0);
+    const fs = req.flushes;
+    if (!fs) return;
+    req.flushes = undefined;
     for (const f of fs) this.finish(f, { type: 'Rflush', tag: f.tag });
   }
 
