@@ -18,11 +18,14 @@
 // Synchronous read-ahead (local disk file systems only, `readNow`): a block whose data is in the
 // page cache is a ~30 us copy, while the thread pool costs two thread wake-ups and competes for
 // the same two cores; in bench/export.ts's diodcat loop, reading blocks synchronously took our
-// rate from ~0.65-0.75x to ~0.8x of diod's with a third less CPU per read. A handle reads its
-// blocks synchronously only after an asynchronous block came back fast (under FAST_ASYNC_MS:
-// the file is cached), and goes back to the thread pool as soon as one synchronous read takes
-// over SLOW_SYNC_NS (it waited for the disk). So the event loop waits for the disk at most once
-// per switch, and never for a file that is not in the cache to begin with.
+// rate from ~0.65-0.75x to ~0.8x of diod's with a third less CPU per read. A handle starts
+// reading its blocks synchronously and goes to the thread pool as soon as one synchronous read
+// takes over SLOW_SYNC_NS (it waited for the disk); it comes back after an asynchronous block
+// returned within FAST_ASYNC_MS (the file is cached again). So the event loop waits for the disk
+// at most once per switch to synchronous reads: once for a file that is not cached, like
+// nginx without aio, which blocks on every such read. (Starting asynchronous instead, and
+// switching on a fast async block, left the switch to chance on a loaded box, where the thread
+// pool's own latency passes 1 ms: bench/export.md.)
 
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -66,8 +69,8 @@ interface Block {
  * to the current end of file found by fstat.
  */
 export function fileHandle(fh: FileHandle, mode: OpenMode, sink: WriteSink, appendByHand: boolean, readNow = false): Handle {
-  /** Read-ahead blocks are read synchronously (see the header): set by a fast async block, cleared by a slow sync one. */
-  let syncBlocks = false;
+  /** Read-ahead blocks are read synchronously (see the header): cleared by a slow sync read, set again by a fast async one. */
+  let syncBlocks = readNow;
   let closed: Promise<void> | undefined;
   /** Read ahead, in file order (at most two). */
   let blocks: Block[] = [];
