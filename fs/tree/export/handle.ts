@@ -19,13 +19,13 @@
 // page cache is a ~30 us copy, while the thread pool costs two thread wake-ups and competes for
 // the same two cores; in bench/export.ts's diodcat loop, reading blocks synchronously took our
 // rate from ~0.65-0.75x to ~0.8x of diod's with a third less CPU per read. A handle starts
-// reading its blocks synchronously and goes to the thread pool as soon as one synchronous read
-// takes over SLOW_SYNC_NS (it waited for the disk); it comes back after an asynchronous block
-// returned within FAST_ASYNC_MS (the file is cached again). So the event loop waits for the disk
-// at most once per switch to synchronous reads: once for a file that is not cached, like
-// nginx without aio, which blocks on every such read. (Starting asynchronous instead, and
-// switching on a fast async block, left the switch to chance on a loaded box, where the thread
-// pool's own latency passes 1 ms: bench/export.md.)
+// reading its blocks synchronously and goes to the thread pool when two synchronous reads in a
+// row took over SLOW_SYNC_NS (they waited for the disk: one alone may just have been preempted
+// on a busy box); it comes back after an asynchronous block returned within FAST_ASYNC_MS (the
+// file is cached again). So the event loop waits for the disk at most twice per switch to
+// synchronous reads: twice for a file that is not cached, where nginx without aio blocks on
+// every such read. (Starting asynchronous and switching on a fast async block, or going back
+// after one slow read, left the mode to chance on a loaded box: bench/export.md.)
 
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -50,7 +50,7 @@ export interface WriteSink {
  */
 const AHEAD_BYTES = 512 << 10;
 /** An asynchronous read-ahead block back within this (thread-pool hop included) came from the cache. */
-const FAST_ASYNC_MS = 1;
+const FAST_ASYNC_MS = 3;
 /** A synchronous read-ahead block slower than this waited for the disk. */
 const SLOW_SYNC_NS = 200_000n;
 
@@ -71,6 +71,8 @@ interface Block {
 export function fileHandle(fh: FileHandle, mode: OpenMode, sink: WriteSink, appendByHand: boolean, readNow = false): Handle {
   /** Read-ahead blocks are read synchronously (see the header): cleared by a slow sync read, set again by a fast async one. */
   let syncBlocks = readNow;
+  /** Synchronous block reads in a row slower than SLOW_SYNC_NS. */
+  let slow = 0;
   let closed: Promise<void> | undefined;
   /** Read ahead, in file order (at most two). */
   let blocks: Block[] = [];
@@ -95,13 +97,17 @@ export function fileHandle(fh: FileHandle, mode: OpenMode, sink: WriteSink, appe
       } catch {
         b.got = null; // the caller reads afresh (asynchronously) and reports the error
       }
-      if (process.hrtime.bigint() - t0 > SLOW_SYNC_NS) syncBlocks = false;
+      slow = process.hrtime.bigint() - t0 > SLOW_SYNC_NS ? slow + 1 : 0;
+      if (slow >= 2) syncBlocks = false;
       return b;
     }
     const t0 = performance.now();
     b.done = fh.read(whole, 0, whole.length, offset).then((r) => {
       b.got = { bufs, bytes: r.bytesRead };
-      if (readNow && performance.now() - t0 < FAST_ASYNC_MS) syncBlocks = true;
+      if (readNow && performance.now() - t0 < FAST_ASYNC_MS) {
+        syncBlocks = true;
+        slow = 0;
+      }
     }, () => { b.got = null; });
     return b;
   };
