@@ -45,7 +45,9 @@ export interface Ctx {
  * see codec/getattr.ts). `of` names the message for errors and logs.
  */
 export interface Encoded { type: 'Encoded'; of: RMsg['type']; tag: number; frame: Uint8Array }
-export type Reply = RMsg | Encoded;
+/** An Rread whose data a tree wants to hear about once it was written (Handle.released). */
+export type SentRread = Extract<RMsg, { type: 'Rread' }> & { sent?: () => void };
+export type Reply = RMsg | Encoded | SentRread;
 
 type TType = TMsg['type'];
 export type Handler<K extends TType> = (ctx: Ctx, m: MsgOf<K>, req: Req) => MaybePromise<Reply>;

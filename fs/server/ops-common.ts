@@ -3,12 +3,12 @@
 import { MAXWELEM, NOFID, NONUNAME, QTAUTH } from '../codec/constants.ts';
 import type { Qid, RMsg } from '../codec/messages.ts';
 import { E } from '../errors.ts';
-import type { MaybePromise, Node } from '../tree/types.ts';
+import type { Handle, MaybePromise, Node } from '../tree/types.ts';
 import { isDir } from './attrs.ts';
 import { readDirectory } from './ops-classic.ts';
 import { Fid } from './fids.ts';
 import { isPromise } from './maybe.ts';
-import type { HandlerTable } from './dispatch.ts';
+import type { HandlerTable, Reply, SentRread } from './dispatch.ts';
 import type { Req } from './request.ts';
 
 /** Given to handles that declare `ignoresSignal`: saves an AbortController per Tread/Twrite. */
@@ -84,9 +84,11 @@ function walk(fid: Fid, names: readonly string[], req: Req): MaybePromise<Walked
   return from(0);
 }
 
-function rread(tag: number, data: MaybePromise<Uint8Array>, count: number): MaybePromise<RMsg> {
-  if (isPromise(data)) return data.then((d) => rread(tag, d, count));
-  return { type: 'Rread', tag, data: data.length > count ? data.subarray(0, count) : data };
+function rread(tag: number, data: MaybePromise<Uint8Array>, count: number, h?: Handle): MaybePromise<Reply> {
+  if (isPromise(data)) return data.then((d) => rread(tag, d, count, h));
+  const r: SentRread = { type: 'Rread', tag, data: data.length > count ? data.subarray(0, count) : data };
+  if (h?.released) r.sent = () => h.released!(data);
+  return r;
 }
 
 function rwrite(tag: number, n: MaybePromise<number>, sent: number): MaybePromise<RMsg> {
@@ -178,7 +180,7 @@ export const common: HandlerTable = {
       return readDirectory(ctx, fid, open, m.offset, count).then((data): RMsg => ({ type: 'Rread', tag: m.tag, data }));
     }
     if (!open.handle.read) throw E.notSupported;
-    return rread(m.tag, open.handle.read(m.offset, count, open.handle.ignoresSignal ? NEVER_ABORTED : req.signal), count);
+    return rread(m.tag, open.handle.read(m.offset, count, open.handle.ignoresSignal ? NEVER_ABORTED : req.signal), count, open.handle);
   },
 
   Twrite(ctx, m, req) {

@@ -102,6 +102,8 @@ export class NineServer {
     }
     const splitter = new FrameSplitter(this.opts.maxMsize ?? DEFAULT_MAX_MSIZE);
     let out: Uint8Array[] = [];
+    /** Write callbacks by index in `out` (Transport.send's `sent`, for payloads a tree reuses). */
+    let hooks: Map<number, () => void> | undefined;
     let scheduled = false;
     /** Inside the 'data' handler: replies made there are flushed when it returns, without a microtask. */
     let receiving = false;
@@ -110,7 +112,7 @@ export class NineServer {
       scheduled = false;
       const n = out.length;
       if (n === 0) return;
-      if (socket.destroyed) { out.length = 0; return; }
+      if (socket.destroyed) { out.length = 0; hooks = undefined; return; }
       if (n === 1) { // the common single reply: no batch array
         const f = out[0]!;
         out.length = 0;
@@ -119,18 +121,27 @@ export class NineServer {
         return;
       }
       const frames = out;
+      const hk = hooks;
       out = [];
+      hooks = undefined;
       // cork/uncork: one syscall (writev) for the batch without copying big Rreads together.
-      if (frames.length > 1) socket.cork();
-      for (const f of frames) socket.write(f);
-      if (frames.length > 1) socket.uncork();
+      socket.cork();
+      for (let i = 0; i < frames.length; i++) {
+        const cb = hk?.get(i);
+        if (cb) socket.write(frames[i]!, () => cb());
+        else socket.write(frames[i]!);
+      }
+      socket.uncork();
       if (socket.writableLength > WRITE_QUEUE_MAX) writeBlocked = true;
     };
     const transport: Transport = {
       remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
-      send(frame, payload) {
+      send(frame, payload, sent) {
         out.push(frame);
-        if (payload) out.push(payload);
+        if (payload) {
+          out.push(payload);
+          if (sent) (hooks ??= new Map()).set(out.length - 1, sent);
+        }
         if (!scheduled && !receiving) { scheduled = true; queueMicrotask(flush); }
       },
       setMaxFrame(size) { splitter.maxSize = size; },

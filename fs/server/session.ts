@@ -17,7 +17,7 @@ import type { AuthProvider } from './auth.ts';
 import { encodeDataHeader } from '../codec/encode.ts';
 import { dispatch } from './dispatch.ts';
 import { isPromise } from './maybe.ts';
-import type { Ctx, Reply } from './dispatch.ts';
+import type { Ctx, Reply, SentRread } from './dispatch.ts';
 import { FidTable } from './fids.ts';
 import type { Fid } from './fids.ts';
 import { removeNode } from './ops-common.ts';
@@ -56,8 +56,10 @@ export interface Transport {
    * Sends one whole frame: `frame`, then `payload` when given (the data of an Rread/Rreaddir,
    * not copied: a tree's read result must not change once returned, which memfs, the devices and
    * the synthetic tree's snapshots all guarantee). Both must go out together and in order.
+   * `sent` (with a payload only) is called once the payload was written to the socket, or its
+   * write failed; not at all if the connection closed before it was written.
    */
-  send(frame: Uint8Array, payload?: Uint8Array): void;
+  send(frame: Uint8Array, payload?: Uint8Array, sent?: () => void): void;
   /** "ip:port" of the peer, for attach and logs. */
   readonly remote: string;
   /** The largest frame the transport should accept from now on (the negotiated msize). */
@@ -384,6 +386,8 @@ export class Session implements Ctx {
     }
     let frame: Uint8Array;
     let payload: Uint8Array | undefined;
+    /** Handle.released for an Rread's data: after the write, or now when the data was copied or dropped. */
+    const sent = msg.type === 'Rread' ? (msg as SentRread).sent : undefined;
     try {
       if (msg.type === 'Rread' || msg.type === 'Rreaddir') {
         frame = encodeDataHeader(msg);
@@ -398,12 +402,18 @@ export class Session implements Ctx {
       if (size > this.msize) throw new FsError('CHS_ERR_9P_PROTOCOL', `${msg.type} of ${size} bytes exceeds msize ${this.msize}`);
     } catch (err) {
       // A tree handed us something the wire cannot carry (a name with NUL, a huge stat...).
+      sent?.();
       this.fault(err, msg.type);
       if (msg.type === 'Rerror' || msg.type === 'Rlerror') return;
       this.sendError(msg.tag, E.io);
       return;
     }
-    this.transport.send(frame, payload);
+    if (payload) {
+      this.transport.send(frame, payload, sent);
+    } else {
+      this.transport.send(frame);
+      sent?.();
+    }
   }
 }
 

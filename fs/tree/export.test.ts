@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   DMDIR, DMSYMLINK, EEXIST, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS,
-  ESTALE, EXDEV, L_O_RDONLY, L_O_RDWR, L_O_TRUNC, L_O_WRONLY, nullStat, OREAD, ORDWR, OWRITE, P9_SETATTR_ATIME,
+  ESTALE, EXDEV, L_O_RDONLY, L_O_RDWR, L_O_TRUNC, L_O_WRONLY, NOFID, nullStat, OREAD, ORDWR, OWRITE, P9_SETATTR_ATIME,
   P9_SETATTR_ATIME_SET, P9_SETATTR_GID, P9_SETATTR_MODE, P9_SETATTR_MTIME, P9_SETATTR_MTIME_SET, P9_SETATTR_SIZE,
   P9_SETATTR_UID, QTDIR, QTFILE, QTSYMLINK, S_IFDIR, S_IFLNK, S_IFREG,
 } from '../codec/index.ts';
@@ -17,6 +17,7 @@ import { Client } from '../client/client.ts';
 import { RemoteError } from '../errors.ts';
 import type { NineServer } from '../server/server.ts';
 import { serveTrees } from '../testing/serve-trees.ts';
+import { RawConn } from '../testing/raw.ts';
 import { exportTree } from './export.ts';
 import type { ExportNode } from './export.ts';
 import type { Node } from './types.ts';
@@ -425,6 +426,50 @@ test('a long sequential read (read-ahead blocks read synchronously once the file
     assert.ok(got.equals(expect.subarray(i * chunk, (i + 1) * chunk)), `chunk ${i} differs`);
   }
   assert.is((await cl.read(r, 64 * chunk, chunk)).length, 0);
+});
+
+test('pooled read-ahead buffers: replies queued behind a slow reader keep their bytes while another file streams', async () => {
+  const size = 24 << 20; // more than the socket buffers hold, so replies queue in the server
+  const pattern = (k: number): Buffer => {
+    const b = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4) b.writeUInt32LE((i * k) >>> 0, i);
+    return b;
+  };
+  const fa = pattern(3);
+  const fb = pattern(7);
+  writeFileSync(join(dir, 'fa'), fa);
+  writeFileSync(join(dir, 'fb'), fb);
+  const raw = await RawConn.negotiated(port, '9P2000.L', 65536);
+  try {
+    assert.is((await raw.call({ type: 'Tattach', fid: 1, afid: NOFID, uname: 'u', aname: '', nUname: 0 })).type, 'Rattach');
+    assert.is((await raw.call({ type: 'Twalk', fid: 1, newfid: 2, wnames: ['fa'] })).type, 'Rwalk');
+    assert.is((await raw.call({ type: 'Tlopen', fid: 2, flags: L_O_RDONLY })).type, 'Rlopen');
+    const count = 65512;
+    const n = Math.ceil(size / count);
+    // A few reads one at a time start the read-ahead; then the reader asks for all the rest at
+    // once and reads nothing yet: its replies (views of read-ahead blocks) queue behind full
+    // socket buffers while the blocks they come from are dropped.
+    const first = 4;
+    for (let i = 0; i < first; i++) {
+      const r = await raw.call({ type: 'Tread', fid: 2, offset: BigInt(i * count), count });
+      assert.ok(Buffer.from((r as { data: Uint8Array }).data).equals(fa.subarray(i * count, (i + 1) * count)));
+    }
+    raw.socket.pause();
+    for (let i = first; i < n; i++) raw.send({ type: 'Tread', tag: 100 + i, fid: 2, offset: BigInt(i * count), count });
+    await new Promise((r) => setTimeout(r, 100));
+    // Meanwhile fb streams through the same pool of block buffers.
+    const cl = await connect();
+    assert.ok(Buffer.from(await cl.readFile('fb')).equals(fb), 'fb read intact');
+    raw.socket.resume();
+    for (let i = first; i < n; i++) {
+      const r = await raw.reply(100 + i, `Rread ${i}`, 10_000);
+      assert.is(r.type, 'Rread');
+      const got = Buffer.from((r as { data: Uint8Array }).data);
+      assert.ok(got.equals(fa.subarray(i * count, Math.min(size, (i + 1) * count))), `fa chunk ${i} changed while it waited to be sent`);
+    }
+  } finally {
+    raw.close();
+  }
 });
 
 test('a walk right after a listing answers from it; the getattr after it still sees a replaced file', async () => {

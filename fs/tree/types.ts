@@ -88,6 +88,13 @@ export interface Handle {
    * per request (~3 µs each in Node 20, ~6% of the server's CPU on a 64 KiB read).
    */
   readonly ignoresSignal?: boolean;
+  /**
+   * Called once for each array `read` returned, when the server no longer refers to it: its
+   * Rread was written to the socket (or copied into a small frame). Lets a handle reuse its
+   * buffers (the export's read-ahead blocks). Not called for a reply that was never sent (a
+   * flushed request, a closed connection): those arrays are left to the GC.
+   */
+  released?(data: Uint8Array): void;
 }
 
 export interface CreateRequest {

@@ -14,7 +14,7 @@ import { chsError } from '../../core/errors.ts';
 import { serveHttp } from '../../core/sdk/http.ts';
 import { loadAssets, type AssetSet } from './assets.ts';
 import { installFastLane } from './fastlane.ts';
-import { ChunkPool } from './chunks.ts';
+import { ChunkPool } from '../../core/sdk/chunk-pool.ts';
 import { fastHandler, nodeHandler, RouteCache, upgradeHandler, type HttpStats } from './http.ts';
 import { compressible, contentType } from './mime.ts';
 import { SHA256_RE, checkName } from './paths.ts';

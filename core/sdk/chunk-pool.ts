@@ -1,11 +1,12 @@
-// Reusable buffers for files streamed from disk (respond.ts). A fresh 512 KiB Buffer per read is
-// a fresh mmap: the kernel faults in and zeroes every page before pread fills it, then unmaps it
-// when the GC frees it, and that costs as much as the copies themselves. A buffer goes back to
-// the pool only from the write callback of the response write that sent it (the kernel has the
-// bytes by then); one whose write never completes (client gone) is simply left to the GC.
-// The pool is bounded (POOL_BYTES) and shrinks when unused for a while.
+// Reusable fixed-size buffers for file data on its way to a socket: the fileserver's streamed
+// files (modules/fileserver/respond.ts) and the 9P export's read-ahead blocks
+// (fs/tree/export/handle.ts). A fresh buffer of a few hundred KiB is a fresh mapping: the kernel
+// faults in and zeroes every page before the read fills it, then unmaps it when the GC frees it,
+// and that costs as much as the copies themselves. A buffer goes back only once nothing refers to
+// its bytes: from the write callback of the socket write that sent them (the kernel has them by
+// then). One whose write never completes (client gone) is simply left to the GC.
+// The pool is bounded (maxBytes) and halves when unused for TRIM_MS.
 
-const POOL_BYTES = 32 * 1024 * 1024;
 const TRIM_MS = 10_000;
 
 export class ChunkPool {
@@ -13,7 +14,7 @@ export class ChunkPool {
   private usedSinceTrim = false;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(readonly size: number) {
+  constructor(readonly size: number, private readonly maxBytes = 32 * 1024 * 1024) {
     this.timer = setInterval(() => this.trim(), TRIM_MS);
     this.timer.unref();
   }
@@ -26,7 +27,7 @@ export class ChunkPool {
 
   /** Returns a buffer taken from this pool, once nothing refers to its bytes any more. */
   give(b: Buffer): void {
-    if (b.length === this.size && (this.free.length + 1) * this.size <= POOL_BYTES) this.free.push(b);
+    if (b.length === this.size && (this.free.length + 1) * this.size <= this.maxBytes) this.free.push(b);
   }
 
   /** Buffers held for reuse (tests, stats). */
