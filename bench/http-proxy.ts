@@ -3,7 +3,7 @@
 // wrk, 32 connections, 2 threads, DURATION seconds per run, ROUNDS rounds (direct, nginx, ours in
 // turn); median requests/s and p99, the ratio of each proxy to direct, and ours to nginx (target:
 // >= 0.8x nginx req/s).
-// Usage: npx tsx bench/http-proxy.ts [DURATION=4] [ROUNDS=3]
+// Usage: npx tsx bench/http-proxy.ts [DURATION=4] [ROUNDS=3] [BODY_BYTES=0]
 // Needs nginx and wrk on PATH (Debian: apt-get install -y nginx wrk).
 //
 // The backend is a child process (`http.createServer((q, s) => s.end('hello world\n'))`, keep-alive
@@ -51,9 +51,14 @@ async function waitHttp(url: string, child: Child, want: string, timeoutMs = 30_
   }
 }
 
+// BODY_BYTES (third argument, default 0): the backend answers that many bytes instead of the
+// 12-byte hello (big responses exercise the body relay and its flow control).
+const BODY_BYTES = intArg(2, 0, 0, 64 << 20);
+const BODY = BODY_BYTES > 0 ? 'x'.repeat(BODY_BYTES) : 'hello world\n';
 const BACKEND = `
 const http = require('node:http');
-const server = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('hello world\\n'); });
+const body = ${BODY_BYTES > 0 ? `Buffer.alloc(${BODY_BYTES}, 'x')` : "'hello world\\n'"};
+const server = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(body); });
 server.keepAliveTimeout = 5000;
 server.listen(Number(process.argv[1]), '127.0.0.1', () => console.log('backend up'));
 `;
@@ -116,9 +121,9 @@ http {
     const direct = `http://127.0.0.1:${backendPort}/`;
     const viaNginx = `http://127.0.0.1:${nginxPort}/`;
     const viaOurs = `http://127.0.0.1:${proxyPort}/`;
-    await waitHttp(direct, backend, 'hello world\n');
-    await waitHttp(viaNginx, nginx, 'hello world\n');
-    await waitHttp(viaOurs, node, 'hello world\n');
+    await waitHttp(direct, backend, BODY);
+    await waitHttp(viaNginx, nginx, BODY);
+    await waitHttp(viaOurs, node, BODY);
 
     console.log(`wrk -t2 -c32 -d${DURATION}s --latency, ${ROUNDS} rounds (direct, nginx proxy_pass, Cheshire proxy in turn), medians; node ${process.version}`);
     await wrk(viaOurs); // warm-up: JIT and the upstream pool
