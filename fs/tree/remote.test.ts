@@ -368,6 +368,34 @@ test('reconnect: close() stops the retries and the state is closed; operations t
 
 // ---- cost ----
 
+test('read-ahead: a sequential read through the relay is exact and sees writes made through the relay', async () => {
+  const mem = memfs({ maxBytes: 16 << 20 });
+  const data = Buffer.alloc(2 << 20);
+  for (let i = 0; i < data.length; i += 4) data.writeUInt32LE(i, i);
+  (mem.create({ name: 'f', dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, data);
+  const inner = await serve(mem);
+  const rt = await relay({ port: inner.port });
+  const outer = await serve(rt.root);
+  const cl = await Client.connect({ port: outer.port, msize: 65536, timeoutMs: 3000 });
+  later(() => cl.close());
+  await cl.attach({ uname: 'u' });
+  const r = await cl.walkPath('f');
+  await cl.open(r, 'r');
+  const w = await cl.walkPath('f');
+  await cl.open(w, 'w');
+  const chunk = cl.iounit;
+  const expect = Buffer.from(data);
+  for (let at = 0, i = 0; at < data.length; at += chunk, i++) {
+    if (i === 6) {
+      // Through another fid of the relay, into the range already read ahead.
+      await cl.write(w, at + 2 * chunk + 10, Buffer.alloc(100, 0x5a));
+      expect.fill(0x5a, at + 2 * chunk + 10, at + 2 * chunk + 110);
+    }
+    const got = Buffer.from(await cl.read(r, at, chunk));
+    assert.ok(got.equals(expect.subarray(at, Math.min(data.length, at + chunk))), `chunk at ${at} differs`);
+  }
+});
+
 test('bulk read of 16 MiB: through the relay vs directly (printed, not asserted)', async () => {
   const mem = memfs({ maxBytes: 32 << 20 });
   const data = Buffer.alloc(16 << 20);

@@ -1,6 +1,15 @@
 // An open remote file: a fid of its own, opened, until the session closes the handle. Reads
 // bigger than the remote's iounit are split over parallel requests where that is safe; writes go
 // out in order.
+//
+// Read-ahead: a reader that has read a regular file sequentially twice (each read starting where
+// the last full one ended) gets the next AHEAD reads of the same size sent to the remote before it
+// asks, so the remote's round trip overlaps the reader's. Only where a regular file is known to
+// have data (its size from the last getattr, like the split above): a stream or a synthetic file
+// sees exactly one remote read per read. Writes through the relay to the same file (any handle of
+// the node) drop what was read ahead; what may be seen late, by up to AHEAD reads, is a change
+// made on the remote's side while the file is being streamed (the export's read-ahead has the
+// same rule). A read that is not the next one, or a short one, drops the rest.
 
 import { setMaxListeners } from 'node:events';
 import { nullStat } from '../../codec/index.ts';
@@ -11,9 +20,18 @@ import type { RemoteNode } from './node.ts';
 
 /** Reads bigger than the remote's iounit are split into at most this many parallel requests. */
 const MAX_SPLIT = 16;
+/** Reads kept in flight ahead of a sequential reader. */
+const AHEAD = 4;
+
+/** A read sent ahead: [offset, offset + count), and the node's write count when it was sent. */
+interface Ahead { offset: bigint; count: number; writes: number; data: Promise<Uint8Array | undefined> }
 
 export class RemoteHandle implements Handle {
   private readonly iounit: number;
+  /** Where the last full read ended (-1n: none); two sequential reads in a row start the read-ahead. */
+  private end = -1n;
+  private streak = 0;
+  private ahead: Ahead[] = [];
 
   constructor(private readonly node: RemoteNode, private readonly l: Link, private readonly fid: number, iounit: number) {
     const max = l.client.iounit;
@@ -30,6 +48,44 @@ export class RemoteHandle implements Handle {
   }
 
   read(offset: bigint, count: number, signal: AbortSignal): Promise<Uint8Array> {
+    const first = this.ahead[0];
+    if (first && first.offset === offset && first.count === count && first.writes === this.node.writeCount && this.node.relay.current === this.l) {
+      this.ahead.shift();
+      return first.data.then((d) => (d ? this.served(offset, count, d) : this.readNow(offset, count, signal)));
+    }
+    this.ahead = [];
+    return this.readNow(offset, count, signal);
+  }
+
+  /** A read sent now (not read ahead), then the read-ahead bookkeeping. */
+  private readNow(offset: bigint, count: number, signal: AbortSignal): Promise<Uint8Array> {
+    return this.readRemote(offset, count, signal).then((d) => this.served(offset, count, d));
+  }
+
+  /** After answering [offset, offset + count) with `data`: keeps AHEAD reads in flight for a sequential reader. */
+  private served(offset: bigint, count: number, data: Uint8Array): Uint8Array {
+    this.streak = offset === this.end ? this.streak + 1 : 0;
+    this.end = data.length === count ? offset + BigInt(count) : -1n;
+    const size = this.node.sizeHint;
+    if (this.end < 0n || this.streak < 1 || size === undefined || count > this.iounit) {
+      this.ahead = [];
+      return data;
+    }
+    let next = this.ahead.length > 0 ? this.ahead[this.ahead.length - 1]!.offset + BigInt(count) : this.end;
+    while (this.ahead.length < AHEAD && next + BigInt(count) <= size) {
+      const at = next;
+      const a: Ahead = {
+        offset: at, count, writes: this.node.writeCount,
+        // Not tied to a request: a failure is dropped here and the read that wanted it asks again.
+        data: this.l.client.read(this.fid, at, count).then((d) => (d.length === count ? d : undefined), () => undefined),
+      };
+      this.ahead.push(a);
+      next += BigInt(count);
+    }
+    return data;
+  }
+
+  private readRemote(offset: bigint, count: number, signal: AbortSignal): Promise<Uint8Array> {
     return this.run(async () => {
       const c = this.l.client;
       const n = this.iounit;
@@ -62,7 +118,9 @@ export class RemoteHandle implements Handle {
   }
 
   write(offset: bigint, data: Uint8Array, signal: AbortSignal): Promise<number> {
-    return this.run(async () => {
+    this.node.wrote();
+    this.ahead = [];
+    const writing = this.run(async () => {
       // In order, one piece after the other: a ctl file takes each write as one command.
       let done = 0;
       while (done < data.length || data.length === 0) {
@@ -73,6 +131,8 @@ export class RemoteHandle implements Handle {
       }
       return done;
     }, signal);
+    // Reads sent ahead while the write was in flight may have seen the old bytes.
+    return writing.finally(() => this.node.wrote());
   }
 
   fsync(): Promise<void> {
@@ -83,6 +143,7 @@ export class RemoteHandle implements Handle {
   }
 
   async close(): Promise<void> {
+    this.ahead = [];
     // A fid of a dead connection died with it.
     if (this.node.relay.current !== this.l) return;
     await this.l.client.clunk(this.fid).catch(() => undefined);

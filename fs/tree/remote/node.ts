@@ -47,6 +47,11 @@ export class RemoteNode implements Node {
   private created: { link: Link; fid: number; iounit: number; rw: boolean; timer: NodeJS.Timeout } | undefined;
   /** The size the remote last reported, for splitting big reads (undefined: never split). */
   sizeHint: bigint | undefined;
+  /** Writes through the relay to this node begun or ended so far: read-ahead is only valid for the same count. */
+  writeCount = 0;
+
+  /** A write through the relay starts or ends (RemoteHandle): what was read ahead is stale. */
+  wrote(): void { this.writeCount++; }
 
   /** `linkId` undefined makes the root: it follows whatever link is current. */
   constructor(readonly relay: Relay, readonly linkId: number | undefined, parent: RemoteNode | undefined, name: string, qid: Qid) {
