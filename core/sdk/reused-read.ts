@@ -22,6 +22,7 @@
 // version takes the reads over with retargetReusedRead().
 
 import { Socket } from 'node:net';
+import type { OnReadOpts } from 'node:net';
 
 export interface ReusedReader {
   /**
@@ -33,6 +34,30 @@ export interface ReusedReader {
 
 interface NativeHandle { useUserBuffer?: unknown; constructor?: { name?: string } }
 interface SocketInternals { _handle?: NativeHandle | null; encrypted?: boolean }
+
+/**
+ * An `onread` option (for `net.connect`, `new net.Socket`) that reads into one buffer of `size`
+ * bytes, reused from read to read until `onRead` says it kept a view of a chunk; the next read
+ * then goes into a fresh buffer. The one piece behind the server sockets adopted below, the 9P
+ * client and the proxy's upstream connections.
+ */
+export function reusedOnread(size: number, onRead: (chunk: Buffer) => boolean): OnReadOpts {
+  let buf = Buffer.allocUnsafe(size);
+  let kept = false;
+  return {
+    buffer: () => {
+      if (kept) {
+        buf = Buffer.allocUnsafe(size);
+        kept = false;
+      }
+      return buf;
+    },
+    callback: (n, b) => {
+      kept = onRead((b as Buffer).subarray(0, n));
+      return true; // keep reading (pausing is the socket's pause())
+    },
+  };
+}
 
 /** The reader of each adopted socket, replaceable (retargetReusedRead). */
 const readers = new WeakMap<Socket, { reader: ReusedReader }>();
@@ -49,20 +74,11 @@ export function readIntoReusedBuffer(socket: Socket, size: number, reader: Reuse
   if (!handle || typeof handle.useUserBuffer !== 'function' || handle.constructor?.name !== 'TCP' || old.encrypted) return undefined;
   if (socket.bytesRead !== 0 || socket.readableLength !== 0 || socket.destroyed) return undefined;
   const slot = { reader };
-  let buf = Buffer.allocUnsafe(size);
-  let kept = false;
-  const next = (): Buffer => {
-    if (kept) {
-      buf = Buffer.allocUnsafe(size);
-      kept = false;
-    }
-    return buf;
-  };
   let fresh: Socket;
   try {
     fresh = new Socket({
       handle,
-      onread: { buffer: next, callback: (n: number, b: Uint8Array) => { kept = slot.reader.onRead((b as Buffer).subarray(0, n)); } },
+      onread: reusedOnread(size, (chunk) => slot.reader.onRead(chunk)),
     } as ConstructorParameters<typeof Socket>[0]);
   } catch {
     return undefined;

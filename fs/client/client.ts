@@ -16,6 +16,7 @@ import {
 } from '../codec/index.ts';
 import type { Dialect, Msg, Qid, Rgetattr, RMsg, Stat, Tcreate, TMsg } from '../codec/index.ts';
 import { errnoText, FsError, RemoteError } from '../errors.ts';
+import { reusedOnread } from '../../core/sdk/reused-read.ts';
 
 type Body<T> = T extends unknown ? Omit<T, 'tag'> : never;
 
@@ -94,20 +95,9 @@ export class Client {
     // read that carried an Rread/Rreaddir (whose data the caller gets as a view) hands the
     // buffer over and the next read gets a new one.
     let client: Client | undefined;
-    let readBuf = Buffer.allocUnsafe(READ_BUFFER);
-    let kept = false;
     const socket = netConnect({
       host, port: opts.port, noDelay: true,
-      onread: {
-        buffer: () => {
-          if (kept) { readBuf = Buffer.allocUnsafe(READ_BUFFER); kept = false; }
-          return readBuf;
-        },
-        callback: (n: number, buf: Uint8Array) => {
-          if (client && client.onData(Buffer.from(buf.buffer, buf.byteOffset, n))) kept = true;
-          return true;
-        },
-      },
+      onread: reusedOnread(READ_BUFFER, (chunk) => client?.onData(chunk) ?? false),
     });
     let timer: NodeJS.Timeout | undefined;
     try {

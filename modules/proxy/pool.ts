@@ -3,6 +3,7 @@
 // per node (most recently used first) and dropped before the node's own keep-alive timeout would
 // close them under us (upstreamIdleMs, default 4 s < Node's 5 s).
 import net from 'node:net';
+import { reusedOnread } from '../../core/sdk/reused-read.ts';
 import type { Target } from './routes.ts';
 
 const READ_BUFFER = 64 * 1024;
@@ -26,8 +27,7 @@ export class Upstream {
   idleSince = 0;
   private error: Error | undefined;
 
-  /** The buffer reads land in (net's `onread`): reused unless a queued write still points into it. */
-  private readBuf = Buffer.allocUnsafe(READ_BUFFER);
+  /** Set by pin() during onUpData: a queued write still points into the read buffer. */
   private pinned = false;
 
   constructor(readonly target: Target, private readonly pool: Pool, timeouts: { connectMs: number; responseMs: number }) {
@@ -35,21 +35,13 @@ export class Upstream {
     // stream's bookkeeping per read; owners copy what they keep or call pin() (see relay.ts).
     const sock = net.connect({
       host: target.host, port: target.port, noDelay: true,
-      onread: {
-        buffer: () => {
-          if (this.pinned) {
-            this.readBuf = Buffer.allocUnsafe(READ_BUFFER);
-            this.pinned = false;
-          }
-          return this.readBuf;
-        },
-        callback: (n: number, buf: Uint8Array) => {
-          const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
-          if (this.owner) this.owner.onUpData(this, chunk);
-          else this.destroy(); // bytes nobody asked for: the connection is out of step
-          return true;
-        },
-      },
+      onread: reusedOnread(READ_BUFFER, (chunk) => {
+        if (this.owner) this.owner.onUpData(this, chunk);
+        else this.destroy(); // bytes nobody asked for: the connection is out of step
+        const kept = this.pinned;
+        this.pinned = false;
+        return kept;
+      }),
     });
     this.sock = sock;
     // One idle timer per connection, set twice: connecting, then waiting on (or between) answers.
