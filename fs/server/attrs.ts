@@ -68,5 +68,5 @@ export function toGetattr(tag: number, node: Node, a: Attr): Encoded {
     ctimeSec: sec(a.ctimeMs), ctimeNsec: nsec(a.ctimeMs), btimeSec: 0, btimeNsec: 0, gen: 0,
     dataVersion: qid.version,
   });
-  return { type: 'Encoded', of: 'Rgetattr', tag, frame };
+  return { type: 'Encoded', tag, frame };
 }

@@ -42,9 +42,9 @@ export interface Ctx {
 
 /**
  * A reply a handler encoded itself (Tgetattr: from numbers, without an Rgetattr object's BigInts;
- * see codec/getattr.ts). `of` names the message for errors and logs.
+ * see codec/getattr.ts).
  */
-export interface Encoded { type: 'Encoded'; of: RMsg['type']; tag: number; frame: Uint8Array }
+export interface Encoded { type: 'Encoded'; tag: number; frame: Uint8Array }
 /** An Rread whose data a tree wants to hear about once it was written (Handle.released). */
 export type SentRread = Extract<RMsg, { type: 'Rread' }> & { sent?: () => void };
 export type Reply = RMsg | Encoded | SentRread;

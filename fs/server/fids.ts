@@ -53,6 +53,8 @@ export class Fid {
 
   get node(): Node { return this.path[this.path.length - 1]!; }
   get parent(): Node | undefined { return this.path.length > 1 ? this.path[this.path.length - 2] : undefined; }
+  /** Its node was removed: every request on it answers ESTALE (auth fids have no path). */
+  get stale(): boolean { return this.path.length > 0 && this.node.removed === true; }
 
   /**
    * The directory holding the fid's file and the file's name there, for what acts on the file

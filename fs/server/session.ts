@@ -148,7 +148,7 @@ export class Session implements Ctx {
     if (this.inflight.has(tag)) return false;
     const id = (frame[7]! | (frame[8]! << 8) | (frame[9]! << 16)) + frame[10]! * 0x1000000;
     const fid = this.fids.peek(id);
-    if (!fid || fid.auth || (fid.path.length > 0 && fid.node.removed)) return false;
+    if (!fid || fid.auth || fid.stale) return false;
     const node = fid.node;
     let a: MaybePromise<Attr>;
     let reply: Reply;
@@ -173,7 +173,7 @@ export class Session implements Ctx {
 
   use(req: Req, id: number): Fid {
     const fid = this.fids.get(id);
-    if (fid.path.length > 0 && fid.node.removed) throw E.removed;
+    if (fid.stale) throw E.removed;
     fid.users.add(req);
     (req.fids ??= []).push(fid);
     return fid;
