@@ -247,7 +247,11 @@ export async function clusterDown(dir: string, graceMs = 8_000): Promise<string[
   for (const n of nodes) if (alive(n.pid, n.configFile)) { group(n.pid, 'SIGTERM'); stopped.push(n.name); }
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && nodes.some((n) => alive(n.pid, n.configFile))) await sleep(50);
-  for (const n of nodes) if (alive(n.pid, n.configFile)) group(n.pid, 'SIGKILL');
+  const stubborn = nodes.filter((n) => alive(n.pid, n.configFile));
+  for (const n of stubborn) group(n.pid, 'SIGKILL');
+  // SIGKILL is not instant either (the kernel tears the process down): wait until they are gone.
+  const killDeadline = Date.now() + 2_000;
+  while (Date.now() < killDeadline && stubborn.some((n) => alive(n.pid, n.configFile))) await sleep(20);
   await rm(infoFile(dir), { force: true });
   return stopped;
 }
