@@ -12,7 +12,7 @@ import type { HandlerTable, Reply, SentRread } from './dispatch.ts';
 import type { Req } from './request.ts';
 
 /** Given to handles that declare `ignoresSignal`: saves an AbortController per Tread/Twrite. */
-const NEVER_ABORTED = new AbortController().signal;
+export const NEVER_ABORTED = new AbortController().signal;
 
 let authPath = 0n;
 
@@ -84,7 +84,7 @@ function walk(fid: Fid, names: readonly string[], req: Req): MaybePromise<Walked
   return from(0);
 }
 
-function rread(tag: number, data: MaybePromise<Uint8Array>, count: number, h?: Handle): MaybePromise<Reply> {
+export function rread(tag: number, data: MaybePromise<Uint8Array>, count: number, h?: Handle): MaybePromise<Reply> {
   if (isPromise(data)) return data.then((d) => rread(tag, d, count, h));
   const r: SentRread = { type: 'Rread', tag, data: data.length > count ? data.subarray(0, count) : data };
   if (h?.released) r.sent = () => h.released!(data);
