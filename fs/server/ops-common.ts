@@ -91,7 +91,7 @@ export function rread(tag: number, data: MaybePromise<Uint8Array>, count: number
   return r;
 }
 
-function rwrite(tag: number, n: MaybePromise<number>, sent: number): MaybePromise<RMsg> {
+export function rwrite(tag: number, n: MaybePromise<number>, sent: number): MaybePromise<RMsg> {
   if (isPromise(n)) return n.then((k) => rwrite(tag, k, sent));
   return { type: 'Rwrite', tag, count: Math.max(0, Math.min(n, sent)) };
 }

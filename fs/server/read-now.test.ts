@@ -1,13 +1,15 @@
-// The Tread fast path (Session.readNow) against the generic one: every scenario runs twice, on a
+// The Tread and Twrite fast paths (Session.readNow, writeNow) against the generic handlers: every
+// scenario runs twice, on a
 // file whose handle declares `ignoresSignal` (taken by the fast path) and on the same file
 // without it (the generic Tread handler), and the two transcripts must be the same. Also checks
 // what both must do: counts clamped to the request and to the iounit, offsets above 2^53 passed
 // exactly, sync throws answered (NineError as itself, anything else EIO and a fault), promises
 // tracked (flushable, a duplicate tag refused while one is in flight, a clunk waits for them),
-// and Handle.released called once per array returned.
+// and Handle.released called once per array returned; for writes, data held by a write that
+// returns a promise stays intact while later pipelined writes arrive on the connection.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EACCES, EIO, L_O_RDONLY, NOFID, QTDIR, QTFILE } from '../codec/index.ts';
+import { EACCES, EIO, encode, L_O_RDONLY, L_O_RDWR, NOFID, QTDIR, QTFILE } from '../codec/index.ts';
 import type { Msg } from '../codec/index.ts';
 import { E } from '../errors.ts';
 import { errorOf, RawConn, withDeadline } from '../testing/raw.ts';
@@ -21,11 +23,12 @@ const attr = (mode: number): Attr => ({
   mode, size: 0n, atimeMs: 0, mtimeMs: 0, ctimeMs: 0, uid: 'u', gid: 'g', muid: 'u', nUid: 0, nGid: 0, nlink: 1,
 });
 
-interface World { root: Node; released: Map<string, number>; handedOut: Map<string, number> }
+interface World { root: Node; released: Map<string, number>; handedOut: Map<string, number>; written: Map<string, string[]> }
 
 function world(): World {
   const released = new Map<string, number>();
   const handedOut = new Map<string, number>();
+  const written = new Map<string, string[]>();
   let path = 1;
   const file = (kind: Kind, fast: boolean): Node => {
     const name = `${fast ? 'fast' : 'slow'}-${kind}`;
@@ -47,6 +50,20 @@ function world(): World {
         }
       },
       released() { bump(released); },
+      write(offset, data) {
+        const log = (): number => {
+          written.set(name, [...(written.get(name) ?? []), `${offset}:${Buffer.from(data).toString()}`]);
+          return data.length;
+        };
+        switch (kind) {
+          case 'echo': return log();
+          // Looks at the bytes only when it settles: they must still be the ones sent.
+          case 'later': return new Promise((resolve) => setTimeout(() => resolve(log()), 20));
+          case 'reject': return new Promise((_, reject) => setTimeout(() => reject(E.notFound), 10));
+          case 'boom': throw new TypeError('a bug in a handle');
+          case 'deny': throw E.perm;
+        }
+      },
     };
     return { name, qid: { type: QTFILE, version: 0, path: BigInt(++path) }, getattr: () => attr(0o644), open: () => handle };
   };
@@ -55,7 +72,7 @@ function world(): World {
     name: '/', qid: { type: QTDIR, version: 0, path: 1n }, getattr: () => attr(0o755),
     lookup: (n) => files.find((f) => f.name === n), list: () => files,
   };
-  return { root, released, handedOut };
+  return { root, released, handedOut, written };
 }
 
 interface Fixture { port: number; faults: unknown[]; w: World }
@@ -73,27 +90,28 @@ async function withServer(body: (f: Fixture) => Promise<void>): Promise<void> {
 }
 
 /** A connection with `name` open on fid 2. */
-async function opened(f: Fixture, name: string): Promise<RawConn> {
+async function opened(f: Fixture, name: string, flags = L_O_RDONLY): Promise<RawConn> {
   const c = await RawConn.negotiated(f.port, '9P2000.L', 8192);
   assert.is((await c.call({ type: 'Tattach', fid: 1, afid: NOFID, uname: 'u', aname: '', nUname: 0 })).type, 'Rattach');
   assert.is((await c.call({ type: 'Twalk', fid: 1, newfid: 2, wnames: [name] })).type, 'Rwalk');
-  assert.is((await c.call({ type: 'Tlopen', fid: 2, flags: L_O_RDONLY })).type, 'Rlopen');
+  assert.is((await c.call({ type: 'Tlopen', fid: 2, flags })).type, 'Rlopen');
   return c;
 }
 
 /** A reply as comparable text. */
 function show(m: Msg): string {
+  if (m.type === 'Rwrite') return `${m.tag} Rwrite ${m.count}`;
   if (m.type === 'Rread') return `${m.tag} Rread ${m.data.length} ${Buffer.from(m.data.subarray(0, 40)).toString()}`;
   const e = errorOf(m);
   return e === undefined ? `${m.tag} ${m.type}` : `${m.tag} error ${e}`;
 }
 
 /** Runs `script` against fast-KIND and slow-KIND; returns both transcripts (replies in arrival order). */
-async function both(kind: Kind, script: (c: RawConn) => Promise<number>): Promise<{ fast: string[]; slow: string[] }> {
-  const out = { fast: [] as string[], slow: [] as string[] };
+async function both(kind: Kind, script: (c: RawConn) => Promise<number>, flags = L_O_RDONLY): Promise<{ fast: string[]; slow: string[]; written: { fast: string[]; slow: string[] } }> {
+  const out = { fast: [] as string[], slow: [] as string[], written: { fast: [] as string[], slow: [] as string[] } };
   await withServer(async (f) => {
     for (const side of ['fast', 'slow'] as const) {
-      const c = await opened(f, `${side}-${kind}`);
+      const c = await opened(f, `${side}-${kind}`, flags);
       try {
         const replies = await script(c);
         for (let i = 0; i < replies; i++) out[side].push(show(await c.next(`reply ${i + 1} of ${replies}`)));
@@ -101,9 +119,11 @@ async function both(kind: Kind, script: (c: RawConn) => Promise<number>): Promis
       } finally {
         c.close();
       }
+      out.written[side] = f.w.written.get(`${side}-${kind}`) ?? [];
     }
   });
   assert.equal(out.fast, out.slow, `${kind}: the fast path answers as the generic one`);
+  assert.equal(out.written.fast, out.written.slow, `${kind}: the fast path writes as the generic one`);
   return out;
 }
 
@@ -183,6 +203,47 @@ test('a clunk of the fid waits for a pending read', async () => {
     return 2;
   });
   assert.is(fast[1], '12 Rclunk', 'Rclunk comes after the read settled');
+});
+
+const twrite = (tag: number, offset: bigint, text: string): Msg => ({ type: 'Twrite', tag, fid: 2, offset, data: Buffer.from(text) });
+
+test('writes: answered in place with the count; offsets above 2^53 exact; errors as for reads', async () => {
+  const big = (1n << 60n) + 7n;
+  const ok = await both('echo', async (c) => {
+    c.send(twrite(1, big, 'hello'));
+    c.send(twrite(2, 0n, 'x'.repeat(5000)));
+    return 2;
+  }, L_O_RDWR);
+  assert.equal(ok.fast, ['1 Rwrite 5', '2 Rwrite 5000']);
+  assert.equal(ok.written.fast, [`${big}:hello`, `0:${'x'.repeat(5000)}`]);
+  const boom = await both('boom', async (c) => { c.send(twrite(3, 0n, 'a')); return 1; }, L_O_RDWR);
+  assert.is(boom.fast[0], `3 error ${EIO}`);
+  const deny = await both('deny', async (c) => { c.send(twrite(4, 0n, 'a')); return 1; }, L_O_RDWR);
+  assert.is(deny.fast[0], `4 error ${EACCES}`);
+  const reject = await both('reject', async (c) => { c.send(twrite(5, 0n, 'a')); return 1; }, L_O_RDWR);
+  assert.match(reject.fast[0]!, /^5 error \d+$/);
+});
+
+test('a write still running keeps its bytes while pipelined writes arrive behind it', async () => {
+  const texts = Array.from({ length: 8 }, (_, i) => String.fromCharCode(97 + i).repeat(3000 + i));
+  const over = 'Z'.repeat(8000); // within msize 8192
+  const { fast, written } = await both('later', async (c) => {
+    c.socket.setNoDelay(true);
+    c.sendBytes(Buffer.concat(texts.map((t, i) => encode(twrite(20 + i, BigInt(i), t)))));
+    // A later read on the connection, while those writes still run: it would land in the same
+    // reused buffer, over their bytes, if the server did not know they were held.
+    await new Promise((r) => setTimeout(r, 5));
+    c.send(twrite(40, 99n, over));
+    return texts.length + 1;
+  }, L_O_RDWR);
+  assert.equal(fast, [...texts.map((t, i) => `${20 + i} Rwrite ${t.length}`), `40 Rwrite ${over.length}`]);
+  assert.equal(written.fast, [...texts.map((t, i) => `${i}:${t}`), `99:${over}`]);
+});
+
+test('a file open read-only takes no write and one open write-only no read (generic answers)', async () => {
+  const ro = await both('echo', async (c) => { c.send(twrite(6, 0n, 'a')); return 1; });
+  assert.match(ro.fast[0]!, /^6 error \d+$/);
+  assert.equal(ro.written.fast, []);
 });
 
 test.run();
