@@ -7,6 +7,8 @@
 // then). One whose write never completes (client gone) is simply left to the GC.
 // The pool is bounded (maxBytes) and halves when unused for TRIM_MS.
 
+import { skewedBuffer } from './skewed-buffer.ts';
+
 const TRIM_MS = 10_000;
 
 export class ChunkPool {
@@ -19,10 +21,10 @@ export class ChunkPool {
     this.timer.unref();
   }
 
-  /** A buffer of `size` bytes (contents undefined). */
+  /** A buffer of `size` bytes (contents undefined), skewed in its page (core/sdk/skewed-buffer.ts). */
   take(): Buffer {
     this.usedSinceTrim = true;
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+    return this.free.pop() ?? skewedBuffer(this.size);
   }
 
   /** Returns a buffer taken from this pool, once nothing refers to its bytes any more. */

@@ -168,10 +168,16 @@ export class Writer {
   private view: DataView;
   private pos = 0;
 
-  /** Pass the exact size when known (e.g. Rread: header + data) to avoid any regrowth. */
+  /**
+   * Pass the exact size when known (e.g. Rread: header + data) to avoid any regrowth.
+   * The memory is Buffer.allocUnsafe's (small sizes come from Node's shared pool): every byte
+   * handed out by room() is written before finish(), so nothing uninitialised leaves. A plain
+   * `new Uint8Array(64)` lives on V8's heap, and asking for its `.buffer` (the DataView) moves it
+   * off-heap: an allocation, a copy and external memory for the GC on every small reply.
+   */
   constructor(capacity = 64) {
-    this.buf = new Uint8Array(Math.max(16, capacity));
-    this.view = new DataView(this.buf.buffer);
+    this.buf = Buffer.allocUnsafe(Math.max(16, capacity));
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   get length(): number { return this.pos; }
@@ -180,10 +186,10 @@ export class Writer {
     if (this.pos + n > this.buf.length) {
       let cap = this.buf.length * 2;
       while (cap < this.pos + n) cap *= 2;
-      const next = new Uint8Array(cap);
+      const next = Buffer.allocUnsafe(cap);
       next.set(this.buf.subarray(0, this.pos));
       this.buf = next;
-      this.view = new DataView(next.buffer);
+      this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
     }
     const at = this.pos;
     this.pos += n;
