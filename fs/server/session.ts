@@ -11,8 +11,7 @@
 import { CodecError, decode, encode, IOHDRSZ, MSG, VERSION_9P2000, VERSION_9P2000_L, VERSION_9P2000_U, VERSION_UNKNOWN } from '../codec/index.ts';
 import type { Dialect, Msg, TMsg, Tflush, Tversion } from '../codec/index.ts';
 import { E, FsError, NineError, toNineError } from '../errors.ts';
-import type { Attr, AttachFn, Handle, MaybePromise } from '../tree/types.ts';
-import { toGetattr } from './attrs.ts';
+import type { AttachFn, MaybePromise } from '../tree/types.ts';
 import type { AuthProvider } from './auth.ts';
 import { encodeDataHeader } from '../codec/encode.ts';
 import { dispatch } from './dispatch.ts';
@@ -20,22 +19,12 @@ import { isPromise } from './maybe.ts';
 import type { Ctx, Reply, SentRread } from './dispatch.ts';
 import { FidTable } from './fids.ts';
 import type { Fid } from './fids.ts';
-import { NEVER_ABORTED, removeNode, rread, rwrite } from './ops-common.ts';
+import { answerInPlace } from './in-place.ts';
+import type { Tracked } from './in-place.ts';
+import { removeNode } from './ops-common.ts';
 import { Req } from './request.ts';
 
 export const MIN_MSIZE = 4096;
-/** size[4] type[1] tag[2] fid[4] request_mask[8] */
-const TGETATTR_SIZE = 19;
-/** size[4] type[1] tag[2] fid[4] offset[8] count[4]; also a Twrite's header (data[count] follows). */
-const TREAD_SIZE = 23;
-
-const u32At = (f: Uint8Array, i: number): number => (f[i]! | (f[i + 1]! << 8) | (f[i + 2]! << 16)) + f[i + 3]! * 0x1000000;
-/** A little-endian u64 as a bigint, through a Number when it fits (no BigInt arithmetic). */
-function u64At(f: Uint8Array, i: number): bigint {
-  const lo = u32At(f, i);
-  const hi = u32At(f, i + 4);
-  return hi < 0x200000 ? BigInt(hi * 0x100000000 + lo) : (BigInt(hi) << 32n) | BigInt(lo);
-}
 export const DEFAULT_MAX_MSIZE = 1 << 20;
 
 export interface SessionOptions {
@@ -118,9 +107,7 @@ export class Session implements Ctx {
     const tag = frame[5]! | (frame[6]! << 8);
     if (type === MSG.Tversion) { this.version(frame, tag); return; }
     if (!this.negotiated) { this.sendError(tag, E.noVersion); return; }
-    if (type === MSG.Tgetattr && frame.length === TGETATTR_SIZE && this.dialect === '9P2000.L' && this.getattrNow(frame, tag)) return;
-    if (type === MSG.Tread && frame.length === TREAD_SIZE && this.readNow(frame, tag)) return;
-    if (type === MSG.Twrite && frame.length >= TREAD_SIZE && this.writeNow(frame, tag)) return;
+    if (answerInPlace(this, frame, type, tag)) return;
     let m: Msg;
     try {
       m = decode(frame, this.dialect);
@@ -146,113 +133,14 @@ export class Session implements Ctx {
     else this.finish(req, r);
   }
 
-  /**
-   * Tgetattr, the commonest request there is (every stat, ls -l, a Linux mount's revalidation),
-   * answered without the generic machinery when nothing can go wrong: a well-formed frame (the
-   * splitter checked its size; a Tgetattr is 19 bytes), a free tag, a bound fid that is not an
-   * auth fid, on a node not removed. Anything else returns false and takes the generic path, so
-   * every error is answered there, the same way. A getattr that returns a promise continues as
-   * a tracked request (in flight, flushable, aborted by a clunk of its fid) like any other.
-   * Saves the decode, the request object and the bookkeeping of a request answered in place:
-   * in bench/9p.ts's one-connection getattr loop that was ~5% of the time per request.
-   */
-  private getattrNow(frame: Uint8Array, tag: number): boolean {
-    if (this.inflight.has(tag)) return false;
-    const id = u32At(frame, 7);
-    const fid = this.fids.peek(id);
-    if (!fid || fid.auth || fid.stale) return false;
-    const node = fid.node;
-    let a: MaybePromise<Attr>;
-    let reply: Reply;
-    try {
-      a = node.getattr();
-      if (isPromise(a)) {
-        const t = this.track(tag, 'Tgetattr', id);
-        a.then((attr) => toGetattr(tag, node, attr)).then(t.finish, t.fail);
-        return true;
-      }
-      reply = toGetattr(tag, node, a);
-    } catch {
-      return false; // the generic path asks again and answers the error (and reports a fault)
-    }
-    this.send(reply);
-    return true;
-  }
+  // ---- for the requests answered in place (in-place.ts) ----
 
-  /**
-   * Tread of an open file whose handle needs no abort signal (ignoresSignal: the export, memfs),
-   * the request of every bulk transfer, taken the way getattrNow takes a Tgetattr: only when
-   * nothing before the handle's read can fail (a well-formed frame, a free tag, a bound fid that
-   * is not an auth fid, on a node not removed, open for reading, not a directory). Otherwise it
-   * returns false and the generic path answers. Errors of the read itself, and reads that return
-   * a promise, become a tracked request (in flight, flushable, aborted by a clunk of its fid), so
-   * they are answered exactly as through Tread's handler. Saves the decode, the dispatch, and the
-   * request object of a read answered in place.
-   */
-  private readNow(frame: Uint8Array, tag: number): boolean {
-    const h = this.plainHandle(frame, tag, false);
-    if (!h?.read) return false;
-    const offset = u64At(frame, 11);
-    const count = Math.min(u32At(frame, 19), this.iounit);
-    let data: MaybePromise<Uint8Array>;
-    try {
-      data = h.read(offset, count, NEVER_ABORTED);
-    } catch (err) {
-      this.track(tag, 'Tread', u32At(frame, 7)).fail(err);
-      return true;
-    }
-    if (isPromise(data)) {
-      const t = this.track(tag, 'Tread', u32At(frame, 7));
-      data.then((d) => t.finish(rread(tag, d, count, h) as Reply), (err: unknown) => t.fail(err));
-      return true;
-    }
-    this.send(rread(tag, data, count, h) as Reply);
-    return true;
-  }
+  tagFree(tag: number): boolean { return !this.inflight.has(tag); }
 
-  /**
-   * Twrite, the other half of a bulk transfer, taken like readNow: a free tag, a bound plain fid
-   * open for writing with a handle that ignores the signal, and a count matching the frame.
-   * `data` is a view of the connection's read buffer, as through the generic path: a write that
-   * returns a promise is tracked, and the server keeps the buffer (Session.pending grew).
-   */
-  private writeNow(frame: Uint8Array, tag: number): boolean {
-    if (u32At(frame, 19) !== frame.length - TREAD_SIZE) return false;
-    const h = this.plainHandle(frame, tag, true);
-    if (!h?.write) return false;
-    const data = frame.subarray(TREAD_SIZE);
-    let n: MaybePromise<number>;
-    try {
-      n = h.write(u64At(frame, 11), data, NEVER_ABORTED);
-    } catch (err) {
-      this.track(tag, 'Twrite', u32At(frame, 7)).fail(err);
-      return true;
-    }
-    if (isPromise(n)) {
-      const t = this.track(tag, 'Twrite', u32At(frame, 7));
-      n.then((k) => t.finish(rwrite(tag, k, data.length) as Reply), (err: unknown) => t.fail(err));
-      return true;
-    }
-    this.send(rwrite(tag, n, data.length) as Reply);
-    return true;
-  }
+  reply(r: Reply): void { this.send(r); }
 
-  /**
-   * For the fast paths: the handle of the fid named at frame[7..11] when nothing before its
-   * read or write can fail (a free tag, a bound fid that is not an auth fid, on a node not
-   * removed, open for that, not a directory, a handle that ignores the signal); else undefined.
-   */
-  private plainHandle(frame: Uint8Array, tag: number, write: boolean): Handle | undefined {
-    if (this.inflight.has(tag)) return undefined;
-    const fid = this.fids.peek(u32At(frame, 7));
-    if (!fid || fid.auth || fid.stale) return undefined;
-    const open = fid.open;
-    if (!open || open.dir || !(write ? open.write : open.read)) return undefined;
-    return open.handle.ignoresSignal ? open.handle : undefined;
-  }
-
-  /** A request of a fast path that has to be tracked after all: in flight and using its fid. */
-  private track(tag: number, type: string, fidId: number): { finish: (r: Reply) => void; fail: (err: unknown) => void } {
+  /** A request answered in place that has to be tracked after all: in flight and using its fid. */
+  track(tag: number, type: string, fidId: number): Tracked {
     const req = new Req(tag, type);
     this.inflight.set(tag, req);
     this.use(req, fidId);

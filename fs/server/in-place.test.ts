@@ -1,12 +1,12 @@
-// The Tread and Twrite fast paths (Session.readNow, writeNow) against the generic handlers: every
-// scenario runs twice, on a
-// file whose handle declares `ignoresSignal` (taken by the fast path) and on the same file
-// without it (the generic Tread handler), and the two transcripts must be the same. Also checks
-// what both must do: counts clamped to the request and to the iounit, offsets above 2^53 passed
-// exactly, sync throws answered (NineError as itself, anything else EIO and a fault), promises
-// tracked (flushable, a duplicate tag refused while one is in flight, a clunk waits for them),
-// and Handle.released called once per array returned; for writes, data held by a write that
-// returns a promise stays intact while later pipelined writes arrive on the connection.
+// The Tread and Twrite fast paths (fs/server/in-place.ts) against the generic handlers: every
+// scenario runs twice, on a file whose handle declares `ignoresSignal` (taken by the fast path)
+// and on the same file without it (the generic Tread/Twrite handlers), and the two transcripts
+// must be the same. Also checks what both must do: counts clamped to the request and to the
+// iounit, offsets above 2^53 passed exactly, sync throws answered (NineError as itself, anything
+// else EIO and a fault), promises tracked (flushable, a duplicate tag refused while one is in
+// flight, a clunk waits for them), Handle.released called once per array returned; for writes,
+// data held by a write that returns a promise stays intact while later pipelined writes arrive
+// on the connection.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EACCES, EIO, encode, L_O_RDONLY, L_O_RDWR, NOFID, QTDIR, QTFILE } from '../codec/index.ts';
