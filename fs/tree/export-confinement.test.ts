@@ -4,10 +4,9 @@
 // counts, mtimes and ctimes must be unchanged, and (where the file system updates atime on read)
 // its atimes too: nothing was even read. No reply may carry the sentinel text.
 import {
-  closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync,
+  closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -19,27 +18,29 @@ import {
 import type { Dialect, Msg, Rsetattr, Tsetattr } from '../codec/index.ts';
 import { Client } from '../client/client.ts';
 import { NineError, RemoteError } from '../errors.ts';
-import type { NineServer } from '../server/server.ts';
-import { serveTrees } from '../testing/serve-trees.ts';
+import { exportSuite } from '../testing/export-suite.ts';
 import { errorOf, RawConn } from '../testing/raw.ts';
 import { exportTree } from './export.ts';
 import type { ExportNode } from './export.ts';
 import { memfs } from './memfs.ts';
-import type { Node } from './types.ts';
 
 const SECRET = 'TOP SECRET sentinel\n';
 const t = suite('export confinement');
-let base = '';
 let root = '';
 let outside = '';
-let server: NineServer | undefined;
-let port = 0;
-let trees: Record<string, Node> = {};
 let atimeWorks = false;
 let snap = new Map<string, string>();
-const clients: Client[] = [];
 const conns: RawConn[] = [];
-const faults: unknown[] = [];
+// Does this file system record reads in atime (not noatime)? Then atimes prove nothing was read.
+const fx = exportSuite(t, 'cheshire-confine-', (base) => {
+  const probe = join(base, 'probe');
+  writeFileSync(probe, 'x');
+  utimesSync(probe, new Date(1_000_000_000_000), new Date());
+  readFileSync(probe);
+  atimeWorks = lstatSync(probe).atimeMs !== 1_000_000_000_000;
+  rmSync(probe);
+});
+const { clients, faults } = fx;
 /** Every byte any reply carried, to check the sentinel never left. */
 const seen: Buffer[] = [];
 
@@ -81,27 +82,10 @@ function ageAtimes(d: string): void {
   }
 }
 
-t.before(async () => {
-  base = mkdtempSync(join(tmpdir(), 'cheshire-confine-'));
-  // Does this file system record reads in atime (not noatime)? Then atimes prove nothing was read.
-  const probe = join(base, 'probe');
-  writeFileSync(probe, 'x');
-  utimesSync(probe, new Date(1_000_000_000_000), new Date());
-  readFileSync(probe);
-  atimeWorks = lstatSync(probe).atimeMs !== 1_000_000_000_000;
-  rmSync(probe);
-  ({ server, port } = await serveTrees(() => trees, faults));
-});
-const disposeTrees = (): void => { for (const tree of Object.values(trees)) (tree as ExportNode).dispose(); };
-t.after(async () => {
-  disposeTrees();
-  await server?.close();
-  rmSync(base, { recursive: true, force: true });
-});
 t.before.each(() => {
-  rmSync(join(base, 'x'), { recursive: true, force: true });
-  root = join(base, 'x', 'root');
-  outside = join(base, 'x', 'outside');
+  rmSync(join(fx.base, 'x'), { recursive: true, force: true });
+  root = join(fx.base, 'x', 'root');
+  outside = join(fx.base, 'x', 'outside');
   mkdirSync(join(root, 'd'), { recursive: true });
   mkdirSync(join(root, 'a', 'b'), { recursive: true });
   writeFileSync(join(root, 'd', 'f'), 'inside\n');
@@ -117,14 +101,11 @@ t.before.each(() => {
   symlinkSync('../outside', join(root, 'esc-dir'));
   symlinkSync('..', join(root, 'esc-dotdot'));
   ageAtimes(outside);
-  disposeTrees();
-  trees = { '': exportTree(root, { writable: true }), other: exportTree(outside) };
+  fx.setTrees({ '': exportTree(root, { writable: true }), other: exportTree(outside) });
   snap = snapshot();
 });
-// Hooks only clean up: uvu loses a failing test's report when an after.each hook throws too.
-t.after.each(async () => {
+t.after.each(() => {
   for (const c of conns.splice(0)) c.close();
-  await Promise.all(clients.splice(0).map((c) => c.close()));
 });
 
 /** A test whose end checks that nothing outside was touched or shown. */
@@ -140,7 +121,7 @@ function attempt(name: string, body: () => Promise<void>): void {
 }
 
 async function connect(version: Dialect = '9P2000.L'): Promise<Client> {
-  const cl = await Client.connect({ port, version, msize: 65536 });
+  const cl = await Client.connect({ port: fx.port, version, msize: 65536 });
   clients.push(cl);
   const rpc = cl.rpc.bind(cl);
   // Record every reply's bytes (reads, readlink, stat names...).
@@ -318,16 +299,16 @@ attempt('hard links: only nodes of this export (EXDEV otherwise); linking a syml
   assert.is(lstatSync(join(root, 'hl')).ino, lstatSync(join(root, 'esc-rel')).ino);
   await fails(cl.open(await walk(cl, 'hl'), 'r'), ELOOP, 'open of the linked symlink');
   // the Node API refuses foreign nodes the same way
-  const tree = trees['']! as ExportNode;
+  const tree = fx.trees['']! as ExportNode;
   const foreign = memfs();
   await fails(tree.link('x', foreign), EXDEV, 'link of a memfs node');
   await fails(tree.rename('d', foreign, 'x'), EXDEV, 'rename to a memfs dir');
-  const otherSecret = await (trees.other! as ExportNode).lookup('secret');
+  const otherSecret = await (fx.trees.other! as ExportNode).lookup('secret');
   await fails(tree.link('x', otherSecret!), EXDEV, 'link of a node of another export');
 });
 
 attempt('names: NUL, "/", "..", ".", "" and over 255 bytes are refused by the tree and on the wire', async () => {
-  const tree = trees['']! as ExportNode;
+  const tree = fx.trees['']! as ExportNode;
   const owner = { nUid: 0, nGid: 0, uid: 'u' };
   for (const [name, errno] of [
     ['a\0b', EINVAL], ['../outside', EINVAL], ['/etc', EINVAL], [join(outside, 'secret'), EINVAL], ['..', EINVAL], ['.', EINVAL], ['', EINVAL],
@@ -354,7 +335,7 @@ attempt('names: NUL, "/", "..", ".", "" and over 255 bytes are refused by the tr
     await fails(cl.rpc({ type: 'Tlink', dfid: cl.root!, fid: await walk(cl, 'd/f'), name }), undefined, `Tlink ${name}`);
   }
   // A NUL inside a wire string: the codec refuses it before the tree sees it.
-  const c = await RawConn.negotiated(port, '9P2000.L');
+  const c = await RawConn.negotiated(fx.port, '9P2000.L');
   conns.push(c);
   const att: Msg = await c.call({ type: 'Tattach', fid: 1, afid: 0xffffffff, uname: 'u', aname: '', nUname: 0 });
   assert.is(att.type, 'Rattach');
@@ -366,14 +347,14 @@ attempt('names: NUL, "/", "..", ".", "" and over 255 bytes are refused by the tr
 });
 
 attempt('the root: reached through a symlink it is resolved once; replaced by a symlink, every fid is stale', async () => {
-  symlinkSync(root, join(base, 'x', 'rootlink'));
-  trees.viaLink = exportTree(join(base, 'x', 'rootlink'), { writable: true });
-  const cl = await Client.connect({ port, msize: 65536 });
+  symlinkSync(root, join(fx.base, 'x', 'rootlink'));
+  fx.trees.viaLink = exportTree(join(fx.base, 'x', 'rootlink'), { writable: true });
+  const cl = await Client.connect({ port: fx.port, msize: 65536 });
   clients.push(cl);
   await cl.attach({ aname: 'viaLink', uname: 'u' });
   assert.is((await cl.readFile('d/f')).toString(), 'inside\n');
   const d = await walk(cl, 'd');
-  renameSync(root, join(base, 'x', 'root.old'));
+  renameSync(root, join(fx.base, 'x', 'root.old'));
   symlinkSync(outside, root);
   // the export stays on the directory it resolved; a root replaced under it is stale
   await fails(cl.getattr(cl.root!), ESTALE, 'getattr of the root');
@@ -384,7 +365,7 @@ attempt('the root: reached through a symlink it is resolved once; replaced by a 
   await fails(c2.rpc({ type: 'Tlopen', fid: c2.root!, flags: L_O_RDONLY }), ESTALE, 'open of the root');
   // put things back so the after-hook's outside check sees the real outside dir
   rmSync(root);
-  renameSync(join(base, 'x', 'root.old'), root);
+  renameSync(join(fx.base, 'x', 'root.old'), root);
 });
 
 t.run();

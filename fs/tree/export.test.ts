@@ -1,8 +1,7 @@
 // The local export through our client over a real NineServer (both dialects), checked against
 // the disk: reads, writes, create/mkdir/rename/remove, symlinks and hard links, truncate and
 // setattr, statfs, fsync, read-only refusal, qid stability and versions, cross-export EXDEV.
-import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,51 +14,29 @@ import {
 import type { Dialect, Rsetattr, Tsetattr } from '../codec/index.ts';
 import { Client } from '../client/client.ts';
 import { RemoteError } from '../errors.ts';
-import type { NineServer } from '../server/server.ts';
-import { serveTrees } from '../testing/serve-trees.ts';
+import { exportSuite } from '../testing/export-suite.ts';
 import { RawConn } from '../testing/raw.ts';
 import { exportTree } from './export.ts';
-import type { ExportNode } from './export.ts';
-import type { Node } from './types.ts';
 
 const t = suite('export');
-let base = '';
 let dir = '';
 let other = '';
-let server: NineServer | undefined;
-let port = 0;
-let trees: Record<string, Node> = {};
-const clients: Client[] = [];
-const faults: unknown[] = [];
+const fx = exportSuite(t, 'cheshire-export-');
+const { clients, faults } = fx;
 
-t.before(async () => {
-  base = mkdtempSync(join(tmpdir(), 'cheshire-export-'));
-  ({ server, port } = await serveTrees(() => trees, faults));
-});
-const disposeTrees = (): void => { for (const tree of Object.values(trees)) (tree as ExportNode).dispose(); };
-t.after(async () => {
-  disposeTrees();
-  await server?.close();
-  rmSync(base, { recursive: true, force: true });
-});
 t.before.each(() => {
-  rmSync(join(base, 'x'), { recursive: true, force: true });
-  dir = join(base, 'x', 'root');
-  other = join(base, 'x', 'other');
+  rmSync(join(fx.base, 'x'), { recursive: true, force: true });
+  dir = join(fx.base, 'x', 'root');
+  other = join(fx.base, 'x', 'other');
   mkdirSync(join(dir, 'sub', 'deep'), { recursive: true });
   mkdirSync(other, { recursive: true });
   writeFileSync(join(dir, 'a.txt'), 'alpha\n');
   writeFileSync(join(dir, 'sub', 'b.txt'), 'bravo\n');
-  disposeTrees();
-  trees = {
+  fx.setTrees({
     '': exportTree(dir, { writable: true }),
     ro: exportTree(dir),
     other: exportTree(other, { writable: true }),
-  };
-});
-// Hooks only clean up: uvu loses a failing test's report when an after.each hook throws too.
-t.after.each(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
 });
 /** Each test ends by checking the trees reported no fault (an unexpected non-NineError). */
 const test = (name: string, body: () => Promise<void>): void => t(name, async () => {
@@ -69,7 +46,7 @@ const test = (name: string, body: () => Promise<void>): void => t(name, async ()
 });
 
 async function connect(version: Dialect = '9P2000.L', aname = ''): Promise<Client> {
-  const cl = await Client.connect({ port, version, msize: 65536 });
+  const cl = await Client.connect({ port: fx.port, version, msize: 65536 });
   clients.push(cl);
   await cl.attach({ aname, uname: 'u' });
   return cl;
@@ -439,7 +416,7 @@ test('pooled read-ahead buffers: replies queued behind a slow reader keep their 
   const fb = pattern(7);
   writeFileSync(join(dir, 'fa'), fa);
   writeFileSync(join(dir, 'fb'), fb);
-  const raw = await RawConn.negotiated(port, '9P2000.L', 65536);
+  const raw = await RawConn.negotiated(fx.port, '9P2000.L', 65536);
   try {
     assert.is((await raw.call({ type: 'Tattach', fid: 1, afid: NOFID, uname: 'u', aname: '', nUname: 0 })).type, 'Rattach');
     assert.is((await raw.call({ type: 'Twalk', fid: 1, newfid: 2, wnames: ['fa'] })).type, 'Rwalk');
