@@ -1,12 +1,12 @@
-// Requests answered in place (after the way diod and p9 special-case their hot paths): a
-// Tgetattr, Tread or Twrite that nothing before the tree's own call can fail skips the decode,
-// the dispatch table and the request object, and is answered before the session returns. Each
-// function here checks the conditions and returns false when any is not met; the session then
-// takes the generic path, which answers every error. What the tree's call itself throws, and a
-// promise it returns, become a tracked request (host.track: in flight, flushable, aborted by a
-// clunk of its fid), answered exactly as through the generic handlers.
-// fs/server/in-place.test.ts runs Tread and Twrite cases through both paths and compares them.
-// Measured effect: bench/9p.md (getattr: second round, item 4; Tread/Twrite: third round).
+// Requests answered in place: a Tgetattr, Tread or Twrite that nothing before the tree's own
+// call can fail skips the decode, the dispatch table and the request object, and is answered
+// before the session returns. Each function here checks the conditions and returns false when
+// any is not met; the session then takes the generic path, which answers every error. What the
+// tree's call itself throws, and a promise it returns, become a tracked request (host.track: in
+// flight, flushable, aborted by a clunk of its fid), answered exactly as through the generic
+// handlers. fs/server/in-place.test.ts runs Tread and Twrite cases through both paths and
+// compares them. Measured effect: bench/9p.md (getattr: second round, item 4; Tread/Twrite:
+// third round).
 
 import { MSG } from '../codec/index.ts';
 import type { Dialect } from '../codec/index.ts';
