@@ -44,8 +44,39 @@ export const idempotent = (method: string) => IDEMPOTENT.has(method);
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-function tokens(v: string): string[] {
-  return v.toLowerCase().split(',').map((t) => t.trim()).filter(Boolean);
+/** What the Connection headers of one message said (tokens lowercased). */
+interface ConnTokens { close: boolean; keepAlive: boolean; upgrade: boolean; /** Any other token (headers to drop), or null. */ others: string[] | null }
+
+const connTokens = (): ConnTokens => ({ close: false, keepAlive: false, upgrade: false, others: null });
+
+/** Adds the comma-separated tokens of a Connection value to `c` (no arrays for the usual values). */
+function addConnTokens(c: ConnTokens, v: string): void {
+  let from = 0;
+  while (from <= v.length) {
+    let comma = v.indexOf(',', from);
+    if (comma < 0) comma = v.length;
+    const t = v.slice(from, comma).trim().toLowerCase();
+    if (t === 'keep-alive') c.keepAlive = true;
+    else if (t === 'close') c.close = true;
+    else if (t === 'upgrade') c.upgrade = true;
+    else if (t !== '') (c.others ??= []).push(t);
+    from = comma + 1;
+  }
+}
+
+/** The header names a Connection header makes hop-by-hop: every token it named. */
+function connNamed(c: ConnTokens): Set<string> {
+  const drop = new Set(c.others);
+  if (c.close) drop.add('close');
+  if (c.keepAlive) drop.add('keep-alive');
+  if (c.upgrade) drop.add('upgrade');
+  return drop;
+}
+
+/** Whether the last of the comma-separated codings is `chunked`. */
+function endsChunked(v: string): boolean {
+  const comma = v.lastIndexOf(',');
+  return v.slice(comma + 1).trim().toLowerCase() === 'chunked';
 }
 
 /**
@@ -105,10 +136,9 @@ export function parseRequest(text: string, remote: string, proto: string): Reque
   let host: string | null = null;
   let length = -1;
   let te: string | null = null;
-  let conn: string[] = [];
+  const conn = connTokens(); // other tokens name more hop-by-hop headers: dropped in a second pass
   let upgrade: string | null = null;
   let xff: string | null = null;
-  let custom = false; // Connection names other hop-by-hop headers: dropped in a second pass
   let out = walkHeaders(text, REQUEST_LETTERS, 400, (name, _line, colon, eol) => {
     switch (name) {
       case 'host':
@@ -128,8 +158,7 @@ export function parseRequest(text: string, remote: string, proto: string): Reque
         te = (te ? te + ',' : '') + text.slice(colon + 1, eol);
         return false;
       case 'connection':
-        conn = conn.concat(tokens(text.slice(colon + 1, eol)));
-        if (conn.some((t) => t !== 'close' && t !== 'keep-alive' && t !== 'upgrade')) custom = true;
+        addConnTokens(conn, text.slice(colon + 1, eol));
         return true;
       case 'upgrade':
         upgrade = value(text, colon, eol);
@@ -150,14 +179,13 @@ export function parseRequest(text: string, remote: string, proto: string): Reque
   let body = 0;
   if (te !== null) {
     if (length !== -1) throw new HeadError(400, 'both Transfer-Encoding and Content-Length (refused: request smuggling)');
-    const codings = tokens(te);
-    if (codings[codings.length - 1] !== 'chunked') throw new HeadError(400, 'Transfer-Encoding must end with chunked');
+    if (!endsChunked(te)) throw new HeadError(400, 'Transfer-Encoding must end with chunked');
     body = CHUNKED;
   } else if (length > 0) body = length;
-  const keepAlive = minor === 1 ? !conn.includes('close') : conn.includes('keep-alive');
-  const isUpgrade = upgrade !== null && conn.includes('upgrade');
-  if (custom) {
-    const drop = new Set(conn);
+  const keepAlive = minor === 1 ? !conn.close : conn.keepAlive;
+  const isUpgrade = upgrade !== null && conn.upgrade;
+  if (conn.others) {
+    const drop = connNamed(conn);
     out = walkHeaders(out, 0, 400, (_n, line, colon) => {
       const name = out.slice(line, colon).toLowerCase();
       return drop.has(name) || DROP_REQUEST.has(name);
@@ -187,8 +215,7 @@ export function parseResponse(text: string, method: string): ResponseHead {
   if (!Number.isInteger(status) || status < 100 || status > 999) throw new HeadError(502, 'malformed status code');
   let length = -1;
   let chunked = false;
-  let conn: string[] = [];
-  let custom = false;
+  const conn = connTokens();
   let out = walkHeaders(text, RESPONSE_LETTERS, 502, (name, _line, colon, eol) => {
     switch (name) {
       case 'content-length': {
@@ -200,14 +227,11 @@ export function parseResponse(text: string, method: string): ResponseHead {
         length = n;
         return dup;
       }
-      case 'transfer-encoding': {
-        const codings = tokens(text.slice(colon + 1, eol));
-        chunked = codings[codings.length - 1] === 'chunked';
+      case 'transfer-encoding':
+        chunked = endsChunked(text.slice(colon + 1, eol));
         return false;
-      }
       case 'connection':
-        conn = conn.concat(tokens(text.slice(colon + 1, eol)));
-        if (conn.some((t) => t !== 'close' && t !== 'keep-alive' && t !== 'upgrade')) custom = true;
+        addConnTokens(conn, text.slice(colon + 1, eol));
         return true;
       case 'keep-alive': case 'proxy-connection':
         return true;
@@ -215,8 +239,8 @@ export function parseResponse(text: string, method: string): ResponseHead {
         return false;
     }
   });
-  if (custom) {
-    const drop = new Set(conn);
+  if (conn.others) {
+    const drop = connNamed(conn);
     out = walkHeaders(out, 0, 502, (_n, line, colon) => drop.has(out.slice(line, colon).toLowerCase()));
   }
   let body: number;
@@ -224,6 +248,6 @@ export function parseResponse(text: string, method: string): ResponseHead {
   else if (chunked) body = CHUNKED;
   else if (length >= 0) body = length;
   else body = UNTIL_CLOSE;
-  const keep = minor === 1 ? !conn.includes('close') : conn.includes('keep-alive');
+  const keep = minor === 1 ? !conn.close : conn.keepAlive;
   return { status, body, reusable: keep && body !== UNTIL_CLOSE, lines: out + '\r\n', minor };
 }
