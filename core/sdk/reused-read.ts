@@ -36,18 +36,29 @@ interface NativeHandle { useUserBuffer?: unknown; constructor?: { name?: string 
 interface SocketInternals { _handle?: NativeHandle | null; encrypted?: boolean }
 
 /**
+ * Where reusedOnread's buffers come from when not from Buffer.allocUnsafe: `take` gives one of
+ * the right size, `retire` gets back one that will not be read into again (views of it may
+ * still be in use: the source decides when it is free).
+ */
+export interface ReadBufferSource {
+  take(): Buffer;
+  retire(buf: Buffer): void;
+}
+
+/**
  * An `onread` option (for `net.connect`, `new net.Socket`) that reads into one buffer of `size`
  * bytes, reused from read to read until `onRead` says it kept a view of a chunk; the next read
  * then goes into a fresh buffer. The one piece behind the server sockets adopted below, the 9P
  * client and the proxy's upstream connections.
  */
-export function reusedOnread(size: number, onRead: (chunk: Buffer) => boolean): OnReadOpts {
-  let buf = Buffer.allocUnsafe(size);
+export function reusedOnread(size: number, onRead: (chunk: Buffer) => boolean, source?: ReadBufferSource): OnReadOpts {
+  let buf = source ? source.take() : Buffer.allocUnsafe(size);
   let kept = false;
   return {
     buffer: () => {
       if (kept) {
-        buf = Buffer.allocUnsafe(size);
+        source?.retire(buf);
+        buf = source ? source.take() : Buffer.allocUnsafe(size);
         kept = false;
       }
       return buf;

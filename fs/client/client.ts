@@ -17,11 +17,15 @@ import {
 import type { Dialect, Msg, Qid, Rgetattr, RMsg, Stat, Tcreate, TMsg } from '../codec/index.ts';
 import { errnoText, FsError, RemoteError } from '../errors.ts';
 import { reusedOnread } from '../../core/sdk/reused-read.ts';
+import { ChunkPool } from '../../core/sdk/chunk-pool.ts';
+import { LentBuffers } from './lent-buffers.ts';
 
 type Body<T> = T extends unknown ? Omit<T, 'tag'> : never;
 
 /** Size of the reused read buffer: a whole 64 KiB-msize reply and what follows it. */
 const READ_BUFFER = 128 * 1024;
+/** Read buffers shared by every client of the process (fs/client/lent-buffers.ts). */
+const READ_BUFFERS = new ChunkPool(READ_BUFFER, 16 << 20);
 export type Request = Body<TMsg>;
 type ReplyTo<T extends Request['type']> = Extract<RMsg, { type: `R${T extends `T${infer R}` ? R : never}` }>;
 
@@ -57,6 +61,8 @@ interface Pending {
   /** Rejected already by an abort; the tag stays reserved until the Rflush. */
   aborted: boolean;
   cleanup?: () => void;
+  /** An Rread whose data the caller gives back (readLent/recycle). */
+  lend?: boolean;
 }
 
 export class Client {
@@ -76,7 +82,7 @@ export class Client {
   /** Resolves when the connection has closed, for whatever reason. */
   readonly closed: Promise<void>;
 
-  private constructor(private readonly socket: Socket, dialect: Dialect, msize: number) {
+  private constructor(private readonly socket: Socket, dialect: Dialect, msize: number, private readonly lent: LentBuffers) {
     this.dialect = dialect;
     this.msize = msize;
     this.splitter = new FrameSplitter(msize);
@@ -95,9 +101,10 @@ export class Client {
     // read that carried an Rread/Rreaddir (whose data the caller gets as a view) hands the
     // buffer over and the next read gets a new one.
     let client: Client | undefined;
+    const lent = new LentBuffers(READ_BUFFERS);
     const socket = netConnect({
       host, port: opts.port, noDelay: true,
-      onread: reusedOnread(READ_BUFFER, (chunk) => client?.onData(chunk) ?? false),
+      onread: reusedOnread(READ_BUFFER, (chunk) => client?.onData(chunk) ?? false, lent),
     });
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -106,7 +113,7 @@ export class Client {
         socket.once('connect', resolve);
         socket.once('error', (err) => reject(new FsError('CHS_ERR_9P_CLOSED', `cannot connect to ${host}:${opts.port}: ${err.message}`, { cause: err })));
       });
-      client = new Client(socket, version, msize);
+      client = new Client(socket, version, msize, lent);
       const r = await Promise.race([
         client.rpcTagged({ type: 'Tversion', msize, version }, NOTAG).catch((err: unknown) => {
           if (!(err instanceof RemoteError)) throw err;
@@ -149,16 +156,20 @@ export class Client {
 
   /** Sends one request and resolves with its reply; Rerror/Rlerror reject with RemoteError. */
   async rpc<T extends Request>(msg: T, signal?: AbortSignal): Promise<ReplyTo<T['type']>> {
+    return this.request(msg, signal, false);
+  }
+
+  private async request<T extends Request>(msg: T, signal: AbortSignal | undefined, lend: boolean): Promise<ReplyTo<T['type']>> {
     if (this.closedError) throw this.closedError;
     if (signal?.aborted) throw abortError(msg.type);
     const tag = await this.allocTag(signal);
-    return this.rpcTagged(msg, tag, signal) as Promise<ReplyTo<T['type']>>;
+    return this.rpcTagged(msg, tag, signal, lend) as Promise<ReplyTo<T['type']>>;
   }
 
-  private rpcTagged<T extends Request>(msg: T, tag: number, signal?: AbortSignal): Promise<ReplyTo<T['type']>> {
+  private rpcTagged<T extends Request>(msg: T, tag: number, signal?: AbortSignal, lend = false): Promise<ReplyTo<T['type']>> {
     return new Promise<RMsg>((resolve, reject) => {
       if (this.closedError) { this.freeTag(tag); reject(this.closedError); return; }
-      const p: Pending = { request: msg.type, resolve, reject, aborted: false };
+      const p: Pending = { request: msg.type, resolve, reject, aborted: false, lend };
       if (signal) {
         const onAbort = (): void => this.abort(tag, p);
         signal.addEventListener('abort', onAbort, { once: true });
@@ -223,17 +234,24 @@ export class Client {
     }
     let kept = false;
     for (const f of frames) {
-      if ((f[4] === MSG.Rread || f[4] === MSG.Rreaddir) && f.buffer === chunk.buffer) kept = true;
+      // A reply whose data is handed out as a view of the read buffer: lent (readLent) or disowned.
+      const held = (f[4] === MSG.Rread || f[4] === MSG.Rreaddir) && f.buffer === chunk.buffer;
+      if (held) kept = true;
       let m: Msg;
       try {
         m = this.decodeReply(f);
       } catch (err) {
+        if (held) this.lent.disown(chunk.buffer);
         const tag = err instanceof CodecError ? err.tag : undefined;
         const p = tag === undefined ? undefined : this.pending.get(tag);
         if (p && tag !== undefined) this.settle(tag, p, new FsError('CHS_ERR_9P_PROTOCOL', `undecodable reply to ${p.request}: ${(err as Error).message}`));
         continue;
       }
       const p = this.pending.get(m.tag);
+      if (held) {
+        if (p?.lend && !p.aborted && m.type === 'Rread') this.lent.lend(m.data);
+        else this.lent.disown(chunk.buffer);
+      }
       if (!p) continue; // a reply to nothing (or a late one after a flush): ignore
       if (m.type === 'Rerror') this.settle(m.tag, p, new RemoteError(p.request, m.ename, m.errno));
       else if (m.type === 'Rlerror') this.settle(m.tag, p, new RemoteError(p.request, errnoText(m.ecode), m.ecode));
@@ -397,6 +415,21 @@ export class Client {
   async read(fid: number, offset: bigint | number, count: number, signal?: AbortSignal): Promise<Uint8Array> {
     const r = await this.rpc({ type: 'Tread', fid, offset: BigInt(offset), count: Math.min(count, this.iounit) }, signal);
     return r.data;
+  }
+
+  /**
+   * read(), for a caller that gives the data back with recycle() once nothing refers to it (its
+   * bytes are then reused for later replies). The data may be a view of the connection's read
+   * buffer; a caller that cannot promise to recycle uses read(), whose data is never reused.
+   */
+  async readLent(fid: number, offset: bigint | number, count: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const r = await this.request({ type: 'Tread', fid, offset: BigInt(offset), count: Math.min(count, this.iounit) }, signal, true);
+    return r.data;
+  }
+
+  /** Gives back data from readLent (once; anything else is ignored): the client may reuse its bytes. */
+  recycle(data: Uint8Array): void {
+    this.lent.recycle(data);
   }
 
   /** One Twrite of at most iounit bytes; returns the count the server took. */

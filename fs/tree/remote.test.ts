@@ -10,7 +10,8 @@ import * as assert from 'uvu/assert';
 import { startDiod } from '../../test/helpers/diod.ts';
 import type { DiodServer } from '../../test/helpers/diod.ts';
 import { Client } from '../client/client.ts';
-import { EEXIST, EIO, ENOENT, ENOTEMPTY, ESTALE } from '../codec/index.ts';
+import { EEXIST, EIO, ENOENT, ENOTEMPTY, ESTALE, L_O_RDONLY, NOFID } from '../codec/index.ts';
+import { RawConn } from '../testing/raw.ts';
 import type { Dialect } from '../codec/index.ts';
 import { FsError, RemoteError } from '../errors.ts';
 import { secretConversation } from '../server/secret-auth.ts';
@@ -394,6 +395,46 @@ test('read-ahead: a sequential read through the relay is exact and sees writes m
     const got = Buffer.from(await cl.read(r, at, chunk));
     assert.ok(got.equals(expect.subarray(at, Math.min(data.length, at + chunk))), `chunk at ${at} differs`);
   }
+});
+
+test('recycled read buffers: a reader that stops reading and one that keeps going both get exact bytes', async () => {
+  // The relay reads its remote's replies into pooled buffers and reuses one only after the
+  // replies made from it were written to their sockets (Client.readLent/recycle). A reader that
+  // stops reading keeps ~4 MiB of replies queued in the relay while another reader cycles the
+  // pool; a buffer reused too early would show up as wrong bytes here.
+  const size = 4 << 20;
+  const mem = memfs({ maxBytes: 16 << 20 });
+  const content = (seed: number): Buffer => {
+    const b = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4) b.writeUInt32LE((i * 2654435761 + seed) >>> 0, i);
+    return b;
+  };
+  const a = content(1);
+  const b = content(2);
+  (mem.create({ name: 'a', dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, a);
+  (mem.create({ name: 'b', dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, b);
+  const inner = await serve(mem);
+  const rt = await relay({ port: inner.port });
+  const outer = await serve(rt.root);
+  const slow = await RawConn.negotiated(outer.port, '9P2000.L', 65536);
+  later(async () => slow.close());
+  assert.is((await slow.call({ type: 'Tattach', fid: 1, afid: NOFID, uname: 'u', aname: '', nUname: 0 })).type, 'Rattach');
+  assert.is((await slow.call({ type: 'Twalk', fid: 1, newfid: 2, wnames: ['a'] })).type, 'Rwalk');
+  assert.is((await slow.call({ type: 'Tlopen', fid: 2, flags: L_O_RDONLY })).type, 'Rlopen');
+  const count = 65536 - 24;
+  const reads = Math.ceil(size / count);
+  slow.socket.pause();
+  for (let i = 0; i < reads; i++) slow.send({ type: 'Tread', tag: 100 + i, fid: 2, offset: BigInt(i * count), count });
+  const fast = await client(outer.port, '9P2000.L', 65536);
+  for (let round = 0; round < 3; round++) assert.ok((await fast.readFile('b')).equals(b), `the other reader's round ${round}`);
+  slow.socket.resume();
+  for (let i = 0; i < reads; i++) {
+    const r = await slow.reply(100 + i, `read ${i}`, 10_000);
+    assert.is(r.type, 'Rread');
+    const got = Buffer.from((r as { data: Uint8Array }).data);
+    assert.ok(got.equals(a.subarray(i * count, Math.min(size, (i + 1) * count))), `the stalled reader's read ${i}`);
+  }
+  assert.equal(faults, [], 'no tree faults');
 });
 
 test('bulk read of 16 MiB: through the relay vs directly (printed, not asserted)', async () => {

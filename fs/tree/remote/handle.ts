@@ -10,6 +10,10 @@
 // the node) drop what was read ahead; what may be seen late, by up to AHEAD reads, is a change
 // made on the remote's side while the file is being streamed (the export's read-ahead has the
 // same rule). A read that is not the next one, or a short one, drops the rest.
+//
+// Single reads use the client's readLent: the data goes back to the client (recycle) once the
+// session has written the reply (Handle.released), or when a read sent ahead is dropped, so the
+// client reuses its read buffers instead of taking a fresh one per reply.
 
 import { setMaxListeners } from 'node:events';
 import { nullStat } from '../../codec/index.ts';
@@ -53,8 +57,24 @@ export class RemoteHandle implements Handle {
       this.ahead.shift();
       return first.data.then((d) => (d ? this.served(offset, count, d) : this.readNow(offset, count, signal)));
     }
-    this.ahead = [];
+    this.dropAhead();
     return this.readNow(offset, count, signal);
+  }
+
+  /**
+   * Data comes from the client's readLent: the session calls this once the reply carrying it
+   * was written (Handle.released), and the client may reuse its bytes.
+   */
+  released(data: Uint8Array): void {
+    this.l.client.recycle(data);
+  }
+
+  /** Forgets what was read ahead; its data goes back to the client as it arrives. */
+  private dropAhead(): void {
+    if (this.ahead.length === 0) return;
+    const c = this.l.client;
+    for (const a of this.ahead) void a.data.then((d) => { if (d) c.recycle(d); });
+    this.ahead = [];
   }
 
   /** A read sent now (not read ahead), then the read-ahead bookkeeping. */
@@ -68,7 +88,7 @@ export class RemoteHandle implements Handle {
     this.end = data.length === count ? offset + BigInt(count) : -1n;
     const size = this.node.sizeHint;
     if (this.end < 0n || this.streak < 1 || size === undefined || count > this.iounit) {
-      this.ahead = [];
+      this.dropAhead();
       return data;
     }
     let next = this.ahead.length > 0 ? this.ahead[this.ahead.length - 1]!.offset + BigInt(count) : this.end;
@@ -77,7 +97,11 @@ export class RemoteHandle implements Handle {
       const a: Ahead = {
         offset: at, count, writes: this.node.writeCount,
         // Not tied to a request: a failure is dropped here and the read that wanted it asks again.
-        data: this.l.client.read(this.fid, at, count).then((d) => (d.length === count ? d : undefined), () => undefined),
+        data: this.l.client.readLent(this.fid, at, count).then((d) => {
+          if (d.length === count) return d;
+          this.l.client.recycle(d);
+          return undefined;
+        }, () => undefined),
       };
       this.ahead.push(a);
       next += BigInt(count);
@@ -93,7 +117,7 @@ export class RemoteHandle implements Handle {
       // see exactly one read per read (a second one could block, or consume out of order).
       const size = this.node.sizeHint;
       const avail = size === undefined ? 0n : size - offset;
-      if (count <= n || avail <= BigInt(n)) return c.read(this.fid, offset, Math.min(count, n), signal);
+      if (count <= n || avail <= BigInt(n)) return c.readLent(this.fid, offset, Math.min(count, n), signal);
       const want = Number(avail < BigInt(count) ? avail : BigInt(count));
       const parts = Math.min(MAX_SPLIT, Math.ceil(want / n));
       // One signal of our own for the pieces (each rpc listens on it; the session's gets one listener).
@@ -119,7 +143,7 @@ export class RemoteHandle implements Handle {
 
   write(offset: bigint, data: Uint8Array, signal: AbortSignal): Promise<number> {
     this.node.wrote();
-    this.ahead = [];
+    this.dropAhead();
     const writing = this.run(async () => {
       // In order, one piece after the other: a ctl file takes each write as one command.
       let done = 0;
@@ -143,7 +167,7 @@ export class RemoteHandle implements Handle {
   }
 
   async close(): Promise<void> {
-    this.ahead = [];
+    this.dropAhead();
     // A fid of a dead connection died with it.
     if (this.node.relay.current !== this.l) return;
     await this.l.client.clunk(this.fid).catch(() => undefined);
