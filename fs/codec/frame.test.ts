@@ -118,4 +118,27 @@ test('detach() copies held bytes out of a reused read buffer', () => {
   assert.is(Buffer.from(out[0]!).toString('hex'), f.toString('hex'));
 });
 
+test('detach(): a frame bigger than the read buffer is assembled once, frames after it in the same read too', () => {
+  const big = Buffer.alloc(1 << 20);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+  big.writeUInt32LE(big.length, 0);
+  big[4] = 117; // Rread, for the looks
+  const small = frames[3]!;
+  const stream = Buffer.concat([small, big, small, big, small]);
+  const s = new FrameSplitter(2 << 20);
+  const reused = Buffer.alloc(100_000);
+  const out: Buffer[] = [];
+  for (let sent = 0, i = 0; sent < stream.length; i++) {
+    const n = Math.min(i % 3 === 0 ? 100_000 : 61_111, stream.length - sent);
+    stream.copy(reused, 0, sent, sent + n);
+    for (const got of s.push(reused.subarray(0, n))) out.push(Buffer.from(got));
+    s.detach(reused.buffer);
+    reused.fill(0xee); // the next read overwrites the buffer
+    sent += n;
+  }
+  assert.is(out.length, 5);
+  assert.is(s.buffered, 0);
+  for (const [i, want] of [small, big, small, big, small].entries()) assert.ok(out[i]!.equals(want), `frame ${i}`);
+});
+
 test.run();
