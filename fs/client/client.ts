@@ -432,6 +432,13 @@ export class Client {
     this.lent.recycle(data);
   }
 
+  /**
+   * Read buffers this client still tracks: the one being read into and retired ones whose lent
+   * data has not all come back. A few when readLent's callers recycle; it climbs towards its
+   * bound (64) when they do not.
+   */
+  get readBuffersHeld(): number { return this.lent.tracked; }
+
   /** One Twrite of at most iounit bytes; returns the count the server took. */
   async write(fid: number, offset: bigint | number, data: Uint8Array, signal?: AbortSignal): Promise<number> {
     const r = await this.rpc({ type: 'Twrite', fid, offset: BigInt(offset), data: data.subarray(0, this.iounit) }, signal);

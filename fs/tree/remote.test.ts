@@ -427,6 +427,10 @@ test('recycled read buffers: a reader that stops reading and one that keeps goin
   for (let i = 0; i < reads; i++) slow.send({ type: 'Tread', tag: 100 + i, fid: 2, offset: BigInt(i * count), count });
   const fast = await client(outer.port, '9P2000.L', 65536);
   for (let round = 0; round < 3; round++) assert.ok((await fast.readFile('b')).equals(b), `the other reader's round ${round}`);
+  // ~200 replies went through the relay's client: its buffers came back (the stalled reader's
+  // queued replies and what was read ahead for it hold a handful).
+  const held = rt.status().readBuffers ?? 0;
+  assert.ok(held <= 16, `the relay's client holds ${held} read buffers`);
   slow.socket.resume();
   for (let i = 0; i < reads; i++) {
     const r = await slow.reply(100 + i, `read ${i}`, 10_000);

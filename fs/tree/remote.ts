@@ -61,6 +61,8 @@ export interface RemoteStatus {
   connections: number;
   /** Consecutive failed attempts. */
   failures: number;
+  /** Read buffers the live connection's client still tracks (Client.readBuffersHeld). */
+  readBuffers: number | undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => { setTimeout(r, ms).unref?.(); });
@@ -111,6 +113,7 @@ export class RemoteTree implements Relay {
     return {
       state: this.st, address: this.address, dialect: this.dialect, msize: this.current?.client.msize,
       lastError: this.lastError?.message, connections: this.linkSeq, failures: this.failures,
+      readBuffers: this.current?.client.readBuffersHeld,
     };
   }
 
