@@ -73,6 +73,14 @@ function connNamed(c: ConnTokens): Set<string> {
   return drop;
 }
 
+/** A Content-Length value, checked against the one seen before in the head (-1: none); `bad` is the status to refuse with. */
+function contentLength(v: string, before: number, bad: number): number {
+  if (!/^\d{1,15}$/.test(v)) throw new HeadError(bad, 'malformed Content-Length');
+  const n = Number(v);
+  if (before !== -1 && before !== n) throw new HeadError(bad, 'conflicting Content-Length headers');
+  return n;
+}
+
 /** Whether the last of the comma-separated codings is `chunked`. */
 function endsChunked(v: string): boolean {
   const comma = v.lastIndexOf(',');
@@ -146,13 +154,9 @@ export function parseRequest(text: string, remote: string, proto: string): Reque
         host = value(text, colon, eol);
         return false;
       case 'content-length': {
-        const v = value(text, colon, eol);
-        if (!/^\d{1,15}$/.test(v)) throw new HeadError(400, 'malformed Content-Length');
-        const n = Number(v);
-        if (length !== -1 && length !== n) throw new HeadError(400, 'conflicting Content-Length headers');
         const dup = length !== -1;
-        length = n;
-        return dup;
+        length = contentLength(value(text, colon, eol), length, 400);
+        return dup; // a repeat of the same length is dropped
       }
       case 'transfer-encoding':
         te = (te ? te + ',' : '') + text.slice(colon + 1, eol);
@@ -219,13 +223,9 @@ export function parseResponse(text: string, method: string): ResponseHead {
   let out = walkHeaders(text, RESPONSE_LETTERS, 502, (name, _line, colon, eol) => {
     switch (name) {
       case 'content-length': {
-        const v = value(text, colon, eol);
-        if (!/^\d{1,15}$/.test(v)) throw new HeadError(502, 'malformed Content-Length');
-        const n = Number(v);
-        if (length !== -1 && length !== n) throw new HeadError(502, 'conflicting Content-Length headers');
         const dup = length !== -1;
-        length = n;
-        return dup;
+        length = contentLength(value(text, colon, eol), length, 502);
+        return dup; // a repeat of the same length is dropped
       }
       case 'transfer-encoding':
         chunked = endsChunked(text.slice(colon + 1, eol));
