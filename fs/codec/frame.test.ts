@@ -100,22 +100,29 @@ test('partial frames stay buffered until complete', () => {
   assert.equal(s.push(new Uint8Array(0)), []);
 });
 
-test('detach() copies held bytes out of a reused read buffer', () => {
-  const s = new FrameSplitter(8192);
-  const f = frames[3]!;
-  const reused = Buffer.alloc(4096);
-  let sent = 0;
-  const out: Uint8Array[] = [];
-  while (sent < f.length) {
-    const n = Math.min(37, f.length - sent);
-    f.copy(reused, 0, sent, sent + n);
+/**
+ * Feeds `stream` to `s` the way a socket reading into one reused buffer does: each piece is
+ * copied into `reused`, pushed, detached, then overwritten. `piece(i)` is the i-th read's size.
+ * Returns copies of the frames as they came out.
+ */
+function throughReusedBuffer(s: FrameSplitter, stream: Buffer, reused: Buffer, piece: (i: number) => number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let sent = 0, i = 0; sent < stream.length; i++) {
+    const n = Math.min(piece(i), reused.length, stream.length - sent);
+    stream.copy(reused, 0, sent, sent + n);
     for (const got of s.push(reused.subarray(0, n))) out.push(Buffer.from(got));
     s.detach(reused.buffer);
     reused.fill(0xee); // the next read overwrites the buffer
     sent += n;
   }
+  return out;
+}
+
+test('detach() copies held bytes out of a reused read buffer', () => {
+  const f = frames[3]!;
+  const out = throughReusedBuffer(new FrameSplitter(8192), f, Buffer.alloc(4096), () => 37);
   assert.is(out.length, 1);
-  assert.is(Buffer.from(out[0]!).toString('hex'), f.toString('hex'));
+  assert.is(out[0]!.toString('hex'), f.toString('hex'));
 });
 
 test('detach(): a frame bigger than the read buffer is assembled once, frames after it in the same read too', () => {
@@ -124,18 +131,8 @@ test('detach(): a frame bigger than the read buffer is assembled once, frames af
   big.writeUInt32LE(big.length, 0);
   big[4] = 117; // Rread, for the looks
   const small = frames[3]!;
-  const stream = Buffer.concat([small, big, small, big, small]);
   const s = new FrameSplitter(2 << 20);
-  const reused = Buffer.alloc(100_000);
-  const out: Buffer[] = [];
-  for (let sent = 0, i = 0; sent < stream.length; i++) {
-    const n = Math.min(i % 3 === 0 ? 100_000 : 61_111, stream.length - sent);
-    stream.copy(reused, 0, sent, sent + n);
-    for (const got of s.push(reused.subarray(0, n))) out.push(Buffer.from(got));
-    s.detach(reused.buffer);
-    reused.fill(0xee); // the next read overwrites the buffer
-    sent += n;
-  }
+  const out = throughReusedBuffer(s, Buffer.concat([small, big, small, big, small]), Buffer.alloc(100_000), (i) => (i % 3 === 0 ? 100_000 : 61_111));
   assert.is(out.length, 5);
   assert.is(s.buffered, 0);
   for (const [i, want] of [small, big, small, big, small].entries()) assert.ok(out[i]!.equals(want), `frame ${i}`);
