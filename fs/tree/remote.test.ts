@@ -427,10 +427,12 @@ test('recycled read buffers: a reader that stops reading and one that keeps goin
   for (let i = 0; i < reads; i++) slow.send({ type: 'Tread', tag: 100 + i, fid: 2, offset: BigInt(i * count), count });
   const fast = await client(outer.port, '9P2000.L', 65536);
   for (let round = 0; round < 3; round++) assert.ok((await fast.readFile('b')).equals(b), `the other reader's round ${round}`);
-  // ~200 replies went through the relay's client: its buffers came back (the stalled reader's
-  // queued replies and what was read ahead for it hold a handful).
+  // ~200 replies went through the relay's client: its buffers came back. What may still hold
+  // some: the stalled reader's replies queued in the relay (up to the server's 1 MiB pause
+  // threshold, when the kernel's socket buffers are small) and what was read ahead for it. Here
+  // it reads 3; without recycling it reaches the bound, 64.
   const held = rt.status().readBuffers ?? 0;
-  assert.ok(held <= 16, `the relay's client holds ${held} read buffers`);
+  assert.ok(held <= 40, `the relay's client holds ${held} read buffers`);
   slow.socket.resume();
   for (let i = 0; i < reads; i++) {
     const r = await slow.reply(100 + i, `read ${i}`, 10_000);
