@@ -80,7 +80,7 @@ interface Fixture { port: number; faults: unknown[]; w: World }
 async function withServer(body: (f: Fixture) => Promise<void>): Promise<void> {
   const w = world();
   const faults: unknown[] = [];
-  const server = new NineServer({ attach: () => w.root, onError: (e) => faults.push(e), flushTimeoutMs: 500 });
+  const server = new NineServer({ attach: () => w.root, onError: (e) => faults.push(e), flushTimeoutMs: 5000 });
   try {
     const { port } = await server.listen(0, '127.0.0.1');
     await body({ port, faults, w });
