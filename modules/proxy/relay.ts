@@ -147,13 +147,8 @@ export class ClientConn implements UpstreamOwner {
       return;
     }
     if (this.req && this.headSent && !this.reqDone) {
-      let n: number;
-      try {
-        n = this.bodyBytes(chunk, 0);
-      } catch (err) {
-        this.broken(`malformed chunked request body: ${(err as Error).message}`);
-        return;
-      }
+      const n = this.bodyBytesOrBreak(chunk);
+      if (n === null) return;
       if (n > 0) {
         this.sentBody = true;
         this.writeUp(n === chunk.length ? chunk : chunk.subarray(0, n));
@@ -270,6 +265,16 @@ export class ClientConn implements UpstreamOwner {
     return avail;
   }
 
+  /** bodyBytes(b, 0), or null once a malformed chunked body has broken the exchange. */
+  private bodyBytesOrBreak(b: Buffer): number | null {
+    try {
+      return this.bodyBytes(b, 0);
+    } catch (err) {
+      this.broken(`malformed chunked request body: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
   private writeUp(data: Buffer): void {
     const up = this.up;
     if (!up) return;
@@ -308,13 +313,8 @@ export class ClientConn implements UpstreamOwner {
     if (this.reqDone || !b) {
       up.sock.write(this.req!.out, 'latin1');
     } else {
-      let n: number;
-      try {
-        n = this.bodyBytes(b, 0);
-      } catch (err) {
-        this.broken(`malformed chunked request body: ${(err as Error).message}`);
-        return;
-      }
+      const n = this.bodyBytesOrBreak(b);
+      if (n === null) return;
       this.buf = n < b.length ? b.subarray(n) : null;
       up.sock.cork();
       up.sock.write(this.req!.out, 'latin1');
