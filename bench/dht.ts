@@ -6,8 +6,8 @@
 //   npx tsx bench/dht.ts            # 50 and 200 nodes
 //   npx tsx bench/dht.ts 500 100    # node counts, then items per size (default 100)
 import { generateKeyPairSync } from 'node:crypto';
-import { DhtNode } from '../core/dht/node.ts';
-import { mutableTarget, sha1 } from '../core/dht/item.ts';
+import { DhtNode } from '../modules/dht/node.ts';
+import { mutableTarget, sha1 } from '../modules/dht/item.ts';
 import { identityFromKey } from '../core/identity.ts';
 
 const args = process.argv.slice(2).map(Number).filter((n) => n > 0);

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../core/sdk/free-port.ts';
+import { freePort } from '../base/free-port.ts';
 
 export { freePort };
 

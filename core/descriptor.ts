@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import semver from 'semver';
 import { ajv, describeAjvErrors } from './schema.ts';
 import { chsError } from './errors.ts';
-import type { Descriptor, Requirement } from './types.ts';
+import type { Descriptor, Requirement, TypecheckPolicy } from './types.ts';
 
 const requirementSchema = {
   type: 'object',
@@ -43,6 +43,7 @@ const fieldSchema = {
       additionalProperties: false,
       properties: { startMs: { type: 'integer', minimum: 1 }, stopMs: { type: 'integer', minimum: 1 } },
     },
+    typecheck: { enum: ['warn', 'refuse', 'off'] },
   },
 } as const;
 
@@ -56,6 +57,7 @@ interface RawField {
   watch?: string[];
   test?: { files?: string[]; beforeActivate?: boolean };
   timeouts?: { startMs?: number; stopMs?: number };
+  typecheck?: TypecheckPolicy;
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/;
@@ -102,6 +104,7 @@ export function readDescriptor(dir: string): Descriptor {
     watch: f.watch ?? ['**/*.ts', '**/*.js', '**/*.json'],
     test: { files: f.test?.files ?? [], beforeActivate: f.test?.beforeActivate ?? false },
     timeouts: { startMs: f.timeouts?.startMs ?? 10_000, stopMs: f.timeouts?.stopMs ?? 5_000 },
+    typecheck: f.typecheck ?? 'warn',
   };
 }
 

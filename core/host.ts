@@ -9,7 +9,7 @@ import { readDescriptor } from './descriptor.ts';
 import { discoverModules } from './discover.ts';
 import { chsError, errorText } from './errors.ts';
 import { findCycle } from './graph.ts';
-import { Instance, type Code, type ErrorInfo, type InstanceStatus } from './instance.ts';
+import { Instance, type Code, type ErrorInfo } from './instance.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { createLogging, type HostLogging } from './log.ts';
 import { Mutex } from './mutex.ts';
@@ -25,7 +25,9 @@ import { RevisionStore, type Revision, type RevisionSource } from './config/revi
 import { MountTable } from './mounts.ts';
 import { loadOrCreateIdentity, type Identity } from './identity.ts';
 import { hostControl } from './host-control.ts';
-import type { Descriptor, HostControl } from './types.ts';
+import type { Descriptor, HostControl, NodeStatus } from './types.ts';
+
+export type { NodeStatus };
 
 export interface HostOptions {
   /** Path of cheshire.json. */
@@ -35,17 +37,6 @@ export interface HostOptions {
   logging?: HostLogging;
   /** Overrides config.watch.enabled. */
   watch?: boolean;
-}
-
-export interface NodeStatus {
-  node: string;
-  role: string;
-  pid: number;
-  /** The node's public key (hex), once loaded. */
-  publicKey: string | null;
-  failsafe: ErrorInfo | null;
-  configError: ErrorInfo | null;
-  instances: InstanceStatus[];
 }
 
 export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; booted: [] }> {

@@ -6,12 +6,9 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from './config/atomic.ts';
 import { chsError } from './errors.ts';
+import type { Identity } from './types.ts';
 
-export interface Identity {
-  /** Raw 32-byte ed25519 public key, hex. */
-  readonly publicKey: string;
-  sign(data: Uint8Array): Buffer;
-}
+export type { Identity };
 
 /** Raw 32-byte public key from an ed25519 KeyObject (the last 32 bytes of its SPKI DER). */
 export function rawPublicKey(key: KeyObject): Buffer {

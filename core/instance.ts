@@ -4,36 +4,15 @@ import type { Logger } from 'pino';
 import type { LoadedCode } from './loader.ts';
 import type { Handed, Run } from './run.ts';
 import { CrashRecord, type SupervisorOptions } from './supervisor.ts';
-import type { Descriptor, InstanceState, ModuleExports, Requirement } from './types.ts';
+import type { Descriptor, ErrorInfo, InstanceState, InstanceStatus, ModuleExports } from './types.ts';
+
+export type { ErrorInfo, InstanceStatus };
 
 /** One loaded version of a module folder's code, shared by the instances of that folder. */
 export interface Code {
   desc: Descriptor;
   loaded: LoadedCode;
   exports: ModuleExports;
-}
-
-export interface ErrorInfo {
-  code: string;
-  message: string;
-  stack: string;
-  at: string;
-}
-
-export interface InstanceStatus {
-  id: string;
-  module: string;
-  version: string;
-  hash: string | null;
-  state: InstanceState;
-  waitingFor: string[];
-  restarts: number;
-  reloads: number;
-  uptimeMs: number | null;
-  lastError: ErrorInfo | null;
-  provides: string[];
-  requires: Array<Requirement & { boundTo: string[] }>;
-  config: Record<string, unknown>;
 }
 
 export class Instance {

@@ -3,16 +3,9 @@
 // `log` files and tests) and writes them out as readable lines or as JSON (CHESHIRE_LOG=json).
 import { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
+import type { LogRecord } from './types.ts';
 
-export interface LogRecord {
-  time: number;
-  level: number;
-  /** Instance id, or `host`. */
-  module: string;
-  msg: string;
-  err?: { type?: string; message?: string; stack?: string; code?: string };
-  [key: string]: unknown;
-}
+export type { LogRecord };
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 

@@ -37,12 +37,14 @@ export async function runModuleTests(desc: Descriptor, timeoutMs = 60_000): Prom
   return { ok, files, output };
 }
 
-// Resolved here, so module tests find tsx wherever the module folder lives.
+// Resolved here, so module tests find tsx wherever the module folder lives, and `cheshire/sdk`
+// (the host's copy, through a resolve hook) even when the folder has no node_modules/cheshire.
 const TSX = import.meta.resolve('tsx');
+const SDK_HOOK = new URL('./loader/sdk-register.ts', import.meta.url).href;
 
 function runOne(file: string, cwd: string, timeoutMs: number): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', TSX, file], { cwd, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', TSX, '--import', SDK_HOOK, file], { cwd, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => { output += d; });
     child.stderr.on('data', (d) => { output += d; });

@@ -3,17 +3,9 @@
 // disappears when that instance stops, so a reloaded module's subtree is replaced, not stale.
 import { EventEmitter } from 'node:events';
 import { chsError } from './errors.ts';
+import type { Mount } from './types.ts';
 
-export interface Mount {
-  /** Normalised absolute path: `/dht`, `/export/home`. */
-  path: string;
-  /** Instance id that owns it. */
-  owner: string;
-  /** The subtree (an fs/tree node); opaque to the core. */
-  tree: unknown;
-  /** Increases with every (re)mount, so servers can tell a replaced subtree from the old one. */
-  generation: number;
-}
+export type { Mount };
 
 const SEGMENT = /^[^/\0]+$/;
 

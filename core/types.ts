@@ -1,15 +1,12 @@
 // The module contract as types: the static descriptor (read without running module code),
-// the context a module's start(ctx) receives, and the states an instance moves through.
+// the context a module's start(ctx) receives, the states an instance moves through, and the
+// shapes of what ctx.host reports. This file imports nothing of the host: the host implements
+// these types, modules see them through cheshire/sdk.
 import type { Logger } from 'pino';
-import type { Revision } from './config/revisions.ts';
-import type { NodeStatus } from './host.ts';
-import type { LogRecord } from './log.ts';
-import type { TestResult } from './module-tests.ts';
-import type { Mount } from './mounts.ts';
-import type { Identity } from './identity.ts';
 
 export type Policy = 'static' | 'dynamic';
 export type Cardinality = '1' | '0..1' | '0..n' | '1..n';
+export type TypecheckPolicy = 'warn' | 'refuse' | 'off';
 
 /** One entry of a descriptor's `requires`. */
 export interface Requirement {
@@ -43,6 +40,9 @@ export interface Descriptor {
   /** Test files (relative to dir) and whether they gate activation of a new version. */
   test: { files: string[]; beforeActivate: boolean };
   timeouts: { startMs: number; stopMs: number };
+  /** Type-check policy of a reload (default `warn`): `warn` checks after activation and logs
+   *  the diagnostics; `refuse` checks before activation and a type error fails the reload. */
+  typecheck: TypecheckPolicy;
 }
 
 export type InstanceState =
@@ -58,7 +58,12 @@ export type InstanceState =
 /** A teardown step; registered ones run in reverse order of registration. */
 export type Teardown = () => void | Promise<void>;
 
-export interface ModuleContext<Config = Record<string, unknown>> {
+/**
+ * What start(ctx) receives. `Config` is the instance config's shape; `Deps` the shape of
+ * ctx.deps, keyed by each requirement's `as` (e.g. `{ greeter: Greeter }`), so dependencies are
+ * typed without casts.
+ */
+export interface ModuleContext<Config = Record<string, unknown>, Deps = Record<string, any>> {
   /** Instance id: `name`, `name#instance`, or `name@version` for a second version. */
   readonly id: string;
   readonly name: string;
@@ -69,7 +74,7 @@ export interface ModuleContext<Config = Record<string, unknown>> {
   readonly log: Logger;
   /** Resolved dependencies, keyed by `as` (default: service name). Dynamic ones are stable handles;
    *  `0..n`/`1..n` ones are arrays. */
-  readonly deps: Record<string, any>;
+  readonly deps: Readonly<Deps>;
   /** Aborted when this instance begins to stop (or its start times out). */
   readonly signal: AbortSignal;
   /** Registers a teardown step; steps run in reverse order when the instance stops. */
@@ -84,8 +89,8 @@ export interface ModuleContext<Config = Record<string, unknown>> {
   /** Takes what the previous version handed over under `key` (once), or undefined. */
   takeOver<T>(key: string): T | undefined;
   /** Called when a dynamic dependency's provider becomes available again / goes away. */
-  onBind(as: string, fn: (service: unknown) => void): void;
-  onUnbind(as: string, fn: () => void): void;
+  onBind<K extends keyof Deps & string>(as: K, fn: (service: Deps[K]) => void): void;
+  onUnbind(as: keyof Deps & string, fn: () => void): void;
   /** Publishes `tree` (an fs/tree node) at `path` of the node's file tree until this instance stops. */
   mount(path: string, tree: unknown): void;
   /** The node's control surface (styx-root serves it over 9P). */
@@ -119,5 +124,85 @@ export interface HostControl {
 
 /** What a module's entry exports. */
 export interface ModuleExports {
-  start(ctx: ModuleContext<any>): unknown | Promise<unknown>;
+  start(ctx: ModuleContext<any, any>): unknown | Promise<unknown>;
+}
+
+/** Data the host reports (ctx.host, the 9P tree, the CLI). */
+
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  stack: string;
+  at: string;
+}
+
+export interface InstanceStatus {
+  id: string;
+  module: string;
+  version: string;
+  hash: string | null;
+  state: InstanceState;
+  waitingFor: string[];
+  restarts: number;
+  reloads: number;
+  uptimeMs: number | null;
+  lastError: ErrorInfo | null;
+  provides: string[];
+  requires: Array<Requirement & { boundTo: string[] }>;
+  config: Record<string, unknown>;
+}
+
+export interface NodeStatus {
+  node: string;
+  role: string;
+  pid: number;
+  /** The node's public key (hex), once loaded. */
+  publicKey: string | null;
+  failsafe: ErrorInfo | null;
+  configError: ErrorInfo | null;
+  instances: InstanceStatus[];
+}
+
+export type RevisionSource = 'start' | 'api' | 'file' | 'revert';
+
+export interface Revision {
+  rev: number;
+  /** ISO 8601 time of recording. */
+  at: string;
+  source: RevisionSource;
+  note?: string;
+  config: Record<string, unknown>;
+}
+
+export interface LogRecord {
+  time: number;
+  level: number;
+  /** Instance id, or `host`. */
+  module: string;
+  msg: string;
+  err?: { type?: string; message?: string; stack?: string; code?: string };
+  [key: string]: unknown;
+}
+
+export interface Mount {
+  /** Normalised absolute path: `/dht`, `/export/home`. */
+  path: string;
+  /** Instance id that owns it. */
+  owner: string;
+  /** The subtree (an fs/tree node); opaque to the core. */
+  tree: unknown;
+  /** Increases with every (re)mount, so servers can tell a replaced subtree from the old one. */
+  generation: number;
+}
+
+export interface Identity {
+  /** Raw 32-byte ed25519 public key, hex. */
+  readonly publicKey: string;
+  sign(data: Uint8Array): Buffer;
+}
+
+export interface TestResult {
+  ok: boolean;
+  files: string[];
+  output: string;
 }

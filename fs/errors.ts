@@ -3,9 +3,9 @@
 //    9P2000 string and a Linux errno, so one throw serves every dialect (Rerror / Rerror+errno /
 //    Rlerror). A tree throws these on purpose; anything else it throws is a fault and becomes EIO.
 //  - FsError: what our own Node code raises to its caller (client, server), with a stable
-//    CHS_ERR_9P_* code, registered with the others in core/errors.ts.
+//    CHS_ERR_9P_* code, declared below into the one registry (base/errors.ts).
 
-import { CheshireError, type ErrorCode } from '../core/errors.ts';
+import { CheshireError, defineErrors } from '../base/errors.ts';
 import * as C from './codec/constants.ts';
 import { getSystemErrorMap } from 'node:util';
 
@@ -78,8 +78,22 @@ export function errnoText(errno: number): string {
 }
 
 
-/** The fs/ part of the one CHS_ERR_* registry (core/errors.ts). */
-export type FsErrorCode = Extract<ErrorCode, `CHS_ERR_9P_${string}`>;
+/** The 9P layer's codes in the one CHS_ERR_* registry. */
+export const FS_ERROR_CODES = {
+  CHS_ERR_9P_CODEC: 'a 9P frame is malformed, truncated, too large, or not valid in the session\'s dialect',
+  CHS_ERR_9P_REMOTE: 'the 9P peer answered a request with Rerror/Rlerror (see ename and errno)',
+  CHS_ERR_9P_CLOSED: 'the 9P connection closed while a request was in flight or before it was sent',
+  CHS_ERR_9P_ABORTED: 'a 9P request was aborted by its AbortSignal (Tflush sent)',
+  CHS_ERR_9P_TIMEOUT: 'connecting or negotiating a 9P version did not finish in time',
+  CHS_ERR_9P_VERSION: 'the peer refused or downgraded the 9P version we asked for',
+  CHS_ERR_9P_PROTOCOL: 'the peer sent a reply that breaks the protocol (wrong type, unknown tag, bad msize)',
+  CHS_ERR_9P_ARGUMENT: 'a 9P client or server API was called with an invalid argument',
+  CHS_ERR_9P_LISTEN: 'the 9P server could not listen on its address',
+  CHS_ERR_9P_TREE_FAULT: 'a file tree handler threw something other than a NineError, or a reply could not be encoded (the client got EIO)',
+} as const;
+defineErrors(FS_ERROR_CODES);
+
+export type FsErrorCode = keyof typeof FS_ERROR_CODES;
 
 export class FsError extends CheshireError {
   constructor(code: FsErrorCode, message: string, options?: { cause?: unknown }) {

@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SEARCH = ['core', 'fs', 'modules', 'test'];
+const SEARCH = ['base', 'core', 'fs', 'modules', 'test'];
 const SKIP_DIRS = new Set(['node_modules', 'fixtures', '.cheshire']);
 const FILE_DEADLINE_MS = Number(process.env.CHESHIRE_TEST_DEADLINE_MS ?? 240_000);
 const JOBS = Number(process.env.CHESHIRE_TEST_JOBS ?? 2);

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '../../fs/client/client.ts';
 import { INSTALL_DIR, loadNodeConfig } from '../config/node-config.ts';
 import { loadOrCreateIdentity } from '../identity.ts';
-import { freePort } from '../sdk/free-port.ts';
+import { freePort } from '../../base/free-port.ts';
 import { readStatus } from '../status-file.ts';
 
 export interface ClusterNode {

@@ -10,17 +10,9 @@ import { join, resolve } from 'node:path';
 import { chsError } from '../errors.ts';
 import { readJsonFile, writeFileAtomic } from './atomic.ts';
 import { jsonEqual } from './diff.ts';
+import type { Revision, RevisionSource } from '../types.ts';
 
-export type RevisionSource = 'start' | 'api' | 'file' | 'revert';
-
-export interface Revision {
-  rev: number;
-  /** ISO 8601 time of recording. */
-  at: string;
-  source: RevisionSource;
-  note?: string;
-  config: Record<string, unknown>;
-}
+export type { Revision, RevisionSource };
 
 const SOURCES: ReadonlySet<string> = new Set<RevisionSource>(['start', 'api', 'file', 'revert']);
 const REV_FILE = /^(\d{6,})\.json$/; // 6 digits, more past 999999

@@ -16,8 +16,8 @@ import {
 } from '../codec/index.ts';
 import type { Dialect, Msg, Qid, Rgetattr, RMsg, Stat, Tcreate, TMsg } from '../codec/index.ts';
 import { errnoText, FsError, RemoteError } from '../errors.ts';
-import { reusedOnread } from '../../core/sdk/reused-read.ts';
-import { ChunkPool } from '../../core/sdk/chunk-pool.ts';
+import { reusedOnread } from '../../base/bytes/reused-read.ts';
+import { ChunkPool } from '../../base/bytes/chunk-pool.ts';
 import { LentBuffers } from './lent-buffers.ts';
 
 type Body<T> = T extends unknown ? Omit<T, 'tag'> : never;

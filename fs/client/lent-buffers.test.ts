@@ -1,7 +1,7 @@
 // fs/client/lent-buffers.ts: when a read buffer goes back to the pool, and when it must not.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChunkPool } from '../../core/sdk/chunk-pool.ts';
+import { ChunkPool } from '../../base/bytes/chunk-pool.ts';
 import { LentBuffers } from './lent-buffers.ts';
 
 function setup(): { pool: ChunkPool; lent: LentBuffers } {

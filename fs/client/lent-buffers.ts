@@ -12,8 +12,8 @@
 // past MAX_TRACKED buffers, the oldest retired ones are forgotten (left to the GC), so a caller
 // that never recycles costs nothing but the pooling.
 
-import { ChunkPool } from '../../core/sdk/chunk-pool.ts';
-import type { ReadBufferSource } from '../../core/sdk/reused-read.ts';
+import { ChunkPool } from '../../base/bytes/chunk-pool.ts';
+import type { ReadBufferSource } from '../../base/bytes/reused-read.ts';
 
 /** Buffers tracked per client at most (retired ones with views out, and the current one). */
 const MAX_TRACKED = 64;

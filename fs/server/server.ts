@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { FrameSplitter, MSG } from '../codec/index.ts';
 import { FsError } from '../errors.ts';
-import { readIntoReusedBuffer } from '../../core/sdk/reused-read.ts';
+import { readIntoReusedBuffer } from '../../base/bytes/reused-read.ts';
 import { DEFAULT_MAX_MSIZE, Session } from './session.ts';
 import type { SessionOptions, Transport } from './session.ts';
 

@@ -5,7 +5,7 @@
 import { QTFILE } from '../codec/constants.ts';
 import type { Qid } from '../codec/messages.ts';
 import type { Attr, Handle, Node } from './types.ts';
-import { skewedBuffer } from '../../core/sdk/skewed-buffer.ts';
+import { skewedBuffer } from '../../base/bytes/skewed-buffer.ts';
 
 let lastPath = 1n << 62n; // apart from the synthetic tree's counter
 

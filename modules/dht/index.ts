@@ -3,9 +3,9 @@
 // the routing table kept across reloads (the node is handed over) and restarts (saved in the
 // state directory), /dht/{status,nodes,stats,exports,ctl}, and the export-finding service.
 // The machinery is core/dht (loaded once, shared); see docs/dht.md.
-import type { ModuleContext } from '../../core/types.ts';
-import { startDhtModule, type DhtModuleConfig } from '../../core/dht/module.ts';
-import type { DhtService } from '../../core/dht/types.ts';
+import type { ModuleContext } from 'cheshire/sdk';
+import { startDhtModule, type DhtModuleConfig } from './module.ts';
+import type { DhtService } from './types.ts';
 
 export type { DhtService };
 

@@ -2,7 +2,7 @@
 // in-memory entry, written as pre-built bytes, resolved targets memoized by Host + target), and
 // `nodeHandler` for node:http (everything else: uploads, ranges, streamed files, errors), plus
 // the WebSocket upgrade for upload progress.
-import type { ChunkPool } from '../../core/sdk/chunk-pool.ts';
+import type { ChunkPool } from 'cheshire/sdk';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';

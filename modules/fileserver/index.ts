@@ -9,12 +9,9 @@ import { resolve as resolvePath, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { SeedClient } from '../seed-client/index.ts';
-import type { ModuleContext } from '../../core/types.ts';
-import { chsError } from '../../core/errors.ts';
-import { serveHttp } from '../../core/sdk/http.ts';
+import { serveHttp, ChunkPool, type ModuleContext } from 'cheshire/sdk';
 import { loadAssets, type AssetSet } from './assets.ts';
 import { installFastLane } from './fastlane.ts';
-import { ChunkPool } from '../../core/sdk/chunk-pool.ts';
 import { fastHandler, nodeHandler, RouteCache, upgradeHandler, type HttpStats } from './http.ts';
 import { compressible, contentType } from './mime.ts';
 import { SHA256_RE, checkName } from './paths.ts';
@@ -23,6 +20,7 @@ import { Router, vhostTable } from './router.ts';
 import { Store, type PutResult } from './store.ts';
 import { Tokens, type Token, type TokenOptions } from './tokens.ts';
 import { buildTree } from './tree.ts';
+import { fileserverError } from './errors.ts';
 
 export interface FileserverConfig {
   host: string;
@@ -100,7 +98,7 @@ export async function start(ctx: ModuleContext<FileserverConfig>): Promise<Files
       try {
         holder.current = await loadAssets(assetsDir, cfg.assetsCacheControl, cfg.assetsMaxBytes, ++holder.generation);
       } catch (err) {
-        throw chsError('CHS_ERR_FILESERVER_ASSETS', `${ctx.id}: cannot load assets from ${assetsDir}: ${(err as Error).message}`, err);
+        throw fileserverError('CHS_ERR_FILESERVER_ASSETS', `${ctx.id}: cannot load assets from ${assetsDir}: ${(err as Error).message}`, err);
       }
     }
   }
@@ -143,7 +141,7 @@ export async function start(ctx: ModuleContext<FileserverConfig>): Promise<Files
         ctx.log.info(`assets generation ${next.generation}: ${next.files.size} files, ${next.bytes} bytes`);
         return { generation: next.generation, files: next.files.size, bytes: next.bytes };
       } catch (err) {
-        throw chsError('CHS_ERR_FILESERVER_ASSETS', `${ctx.id}: cannot reload assets from ${assetsDir}: ${(err as Error).message}`, err);
+        throw fileserverError('CHS_ERR_FILESERVER_ASSETS', `${ctx.id}: cannot reload assets from ${assetsDir}: ${(err as Error).message}`, err);
       } finally {
         reloading = null;
       }
@@ -178,7 +176,7 @@ export async function start(ctx: ModuleContext<FileserverConfig>): Promise<Files
 
   const put = (data: Buffer, name?: string): Promise<PutResult> => {
     const n = name === undefined ? undefined : checkName(name);
-    if (name !== undefined && !n) throw chsError('CHS_ERR_FILESERVER_NAME', `${ctx.id}: bad name ${JSON.stringify(name)}`);
+    if (name !== undefined && !n) throw fileserverError('CHS_ERR_FILESERVER_NAME', `${ctx.id}: bad name ${JSON.stringify(name)}`);
     return store.putBuffer(data, n ? compressible(contentType(n)) : false);
   };
 
@@ -196,7 +194,7 @@ export async function start(ctx: ModuleContext<FileserverConfig>): Promise<Files
       try {
         await store.publish(version, files);
       } catch (err) {
-        throw chsError('CHS_ERR_FILESERVER_VERSION', `${ctx.id}: ${(err as Error).message}`, err);
+        throw fileserverError('CHS_ERR_FILESERVER_VERSION', `${ctx.id}: ${(err as Error).message}`, err);
       }
       routes.clear();
     },
@@ -209,15 +207,15 @@ export async function start(ctx: ModuleContext<FileserverConfig>): Promise<Files
     vhosts: () => Object.fromEntries([...vhosts].map(([h, m]) => [h, Object.fromEntries(m)])),
     async setVhost(host, key, sha) {
       const h = host.toLowerCase();
-      if (!/^[a-z0-9.-]+(:[0-9]{1,5})?$/.test(h)) throw chsError('CHS_ERR_FILESERVER_VHOST', `${ctx.id}: bad host ${JSON.stringify(host)}`);
-      if (!key.startsWith('/')) throw chsError('CHS_ERR_FILESERVER_VHOST', `${ctx.id}: key ${JSON.stringify(key)} must start with /`);
-      if (!SHA256_RE.test(sha) || !(await store.has(sha))) throw chsError('CHS_ERR_FILESERVER_VHOST', `${ctx.id}: the store has no object ${JSON.stringify(sha)}`);
+      if (!/^[a-z0-9.-]+(:[0-9]{1,5})?$/.test(h)) throw fileserverError('CHS_ERR_FILESERVER_VHOST', `${ctx.id}: bad host ${JSON.stringify(host)}`);
+      if (!key.startsWith('/')) throw fileserverError('CHS_ERR_FILESERVER_VHOST', `${ctx.id}: key ${JSON.stringify(key)} must start with /`);
+      if (!SHA256_RE.test(sha) || !(await store.has(sha))) throw fileserverError('CHS_ERR_FILESERVER_VHOST', `${ctx.id}: the store has no object ${JSON.stringify(sha)}`);
       await editVhosts((t) => { (t[h] ??= {})[key] = sha; });
     },
     async removeVhost(host, key) {
       const h = host.toLowerCase();
       await editVhosts((t) => {
-        if (!t[h] || (key !== undefined && t[h][key] === undefined)) throw chsError('CHS_ERR_FILESERVER_VHOST', `${ctx.id}: no virtual host ${h}${key ?? ''}`);
+        if (!t[h] || (key !== undefined && t[h][key] === undefined)) throw fileserverError('CHS_ERR_FILESERVER_VHOST', `${ctx.id}: no virtual host ${h}${key ?? ''}`);
         if (key === undefined) delete t[h];
         else {
           delete t[h][key];

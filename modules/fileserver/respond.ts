@@ -8,7 +8,7 @@
 import { read } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Entry, Variant } from './entry.ts';
-import type { ChunkPool } from '../../core/sdk/chunk-pool.ts';
+import type { ChunkPool } from 'cheshire/sdk';
 import { chooseCoding, ifRangeHolds, noneMatch, parseRange } from './negotiate.ts';
 
 export function pickVariant(e: Entry, acceptEncoding: string | undefined): Variant {

@@ -11,7 +11,7 @@
 //   vhosts    JSON: host -> { key: sha256 }
 //   versions  JSON: version -> { path: sha256 }
 //   assets    one line per asset: sha256 size path
-import { ctl, dir, file } from '../../fs/tree/synthetic.ts';
+import { ctl, dir, file } from 'cheshire/sdk';
 import type { FileserverService } from './index.ts';
 
 const USAGE = `commands: invalidate | token [maxBytes=N] [ttl=SECONDS] [uses=N] | revoke <token> |

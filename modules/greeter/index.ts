@@ -1,6 +1,6 @@
 // greeter: provides the `greeter` service. Its count of greetings is handed from each version
 // to the next, so a reload keeps it.
-import type { ModuleContext } from '../../core/types.ts';
+import type { ModuleContext } from 'cheshire/sdk';
 
 export interface Greeter {
   greet(name: string): string;

@@ -1,8 +1,7 @@
 // hello: an HTTP server answering GET / with a greeting. Its listener is handed from version to
 // version (serveHttp), so saving this file swaps the code without refusing a request. greeter is
 // a dynamic dependency: hello keeps running while greeter reloads.
-import type { ModuleContext } from 'cheshire/sdk';
-import { serveHttp } from 'cheshire/sdk';
+import { serveHttp, type ModuleContext } from 'cheshire/sdk';
 import type { Greeter } from '../greeter/index.ts';
 
 const GREETING = 'Hello from Cheshire';

@@ -7,8 +7,7 @@ import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ModuleContext } from '../../core/types.ts';
-import { serveHttp } from '../../core/sdk/http.ts';
+import { serveHttp, type ModuleContext } from 'cheshire/sdk';
 import { PAGE } from './page.ts';
 
 interface Config { host: string; port: number; tickMs: number }

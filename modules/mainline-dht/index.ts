@@ -2,9 +2,9 @@
 // talk to it. Loopback-only by default (127.0.0.1:6881, no bootstrap): joining the public DHT
 // takes both a bootstrap list (e.g. router.bittorrent.com:6881) and "allowPublic": true in its
 // config. Same tree (/mainline-dht) and service as dht; see docs/dht.md.
-import type { ModuleContext } from '../../core/types.ts';
-import { startDhtModule, type DhtModuleConfig } from '../../core/dht/module.ts';
-import type { DhtService } from '../../core/dht/types.ts';
+import type { ModuleContext } from 'cheshire/sdk';
+import { startDhtModule, type DhtModuleConfig } from '../dht/module.ts';
+import type { DhtService } from '../dht/types.ts';
 
 export type { DhtService };
 

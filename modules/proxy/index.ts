@@ -11,14 +11,13 @@ import { AsyncResource } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ModuleContext } from '../../core/types.ts';
-import { chsError } from '../../core/errors.ts';
-import type { Directory } from '../../core/sdk/seed-protocol.ts';
-import { dir, file } from '../../fs/tree/synthetic.ts';
+import { dir, file, type ModuleContext } from 'cheshire/sdk';
+import type { Directory } from '../seed/protocol.ts';
 import type { SeedClient } from '../seed-client/index.ts';
 import { Pool } from './pool.ts';
 import { ClientConn, type ProxyStats, type RelayContext } from './relay.ts';
 import { RouteTable, type RouteSpec } from './routes.ts';
+import { proxyError } from './errors.ts';
 
 interface Config {
   host: string;
@@ -62,7 +61,7 @@ export async function start(ctx: ModuleContext<Config>): Promise<Proxy> {
       secure = { cert: readFileSync(c.tls.cert), key: readFileSync(c.tls.key) };
       tls.createSecureContext(secure);
     } catch (err) {
-      throw chsError('CHS_ERR_PROXY_TLS', `${ctx.id}: cannot use tls.cert ${c.tls.cert} / tls.key ${c.tls.key}: ${(err as Error).message}`, err);
+      throw proxyError('CHS_ERR_PROXY_TLS', `${ctx.id}: cannot use tls.cert ${c.tls.cert} / tls.key ${c.tls.key}: ${(err as Error).message}`, err);
     }
   }
   const key = JSON.stringify([c.host, c.port, c.tls ?? null]);

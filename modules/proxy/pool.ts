@@ -3,7 +3,7 @@
 // per node (most recently used first) and dropped before the node's own keep-alive timeout would
 // close them under us (upstreamIdleMs, default 4 s < Node's 5 s).
 import net from 'node:net';
-import { reusedOnread } from '../../core/sdk/reused-read.ts';
+import { reusedOnread } from 'cheshire/sdk';
 import type { Target } from './routes.ts';
 
 const READ_BUFFER = 64 * 1024;

@@ -11,7 +11,7 @@
 // backpressure both ways. Upstream connections are kept alive per node (pool.ts). See
 // bench/http-proxy.ts and bench/http.md for the figures this buys.
 import type net from 'node:net';
-import { readIntoReusedBuffer, retargetReusedRead } from '../../core/sdk/reused-read.ts';
+import { readIntoReusedBuffer, retargetReusedRead } from 'cheshire/sdk';
 import { ChunkedScanner } from './chunked.ts';
 import { CHUNKED, HeadError, idempotent, parseRequest, parseResponse, UNTIL_CLOSE, type RequestHead } from './head.ts';
 import type { Pool, Upstream, UpstreamOwner } from './pool.ts';

@@ -4,11 +4,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
-import type { Identity } from '../../core/identity.ts';
+import type { Identity } from 'cheshire/sdk';
 import {
   CLOSE, signIntro,
   type ClientMessage, type Directory, type Intro, type SeedEvent, type SeedMessage,
-} from '../../core/sdk/seed-protocol.ts';
+} from '../seed/protocol.ts';
 
 export type IntroFields = Omit<Intro, 'protocol' | 'publicKey' | 'ts' | 'nonce'>;
 

@@ -4,9 +4,8 @@
 // node reloads it) and handed to modules through the service (onEvent: "app build N published",
 // on which a fileserver re-reads its assets). A proxy calls onDirectory() to subscribe to the
 // routing directory.
-import type { ModuleContext } from '../../core/types.ts';
-import type { Directory, SeedEvent, SeedRoute } from '../../core/sdk/seed-protocol.ts';
-import { dir, file } from '../../fs/tree/synthetic.ts';
+import { dir, file, type ModuleContext } from 'cheshire/sdk';
+import type { Directory, SeedEvent, SeedRoute } from '../seed/protocol.ts';
 import { SeedConnection } from './connection.ts';
 
 interface Config {

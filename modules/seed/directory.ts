@@ -1,6 +1,6 @@
 // The routing directory: the live nodes (by public key) and, derived from them, which nodes serve
 // each Host/path prefix. Every change bumps the version; the snapshot is what subscribers get.
-import type { Directory, DirectoryNode, DirectoryRoute } from '../../core/sdk/seed-protocol.ts';
+import type { Directory, DirectoryNode, DirectoryRoute } from './protocol.ts';
 
 export class DirectoryState {
   private readonly nodes = new Map<string, DirectoryNode>();

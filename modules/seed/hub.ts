@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import {
   CLOSE, checkHello, newNonce, SEED_PROTOCOL,
   type ClientMessage, type Directory, type Intro, type SeedEvent, type SeedMessage,
-} from '../../core/sdk/seed-protocol.ts';
+} from './protocol.ts';
 import { DirectoryState } from './directory.ts';
 
 export interface HubOptions {

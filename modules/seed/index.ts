@@ -8,9 +8,8 @@
 // connection; open WebSockets are closed with 1012 and nodes reconnect at once.
 import { AsyncResource } from 'node:async_hooks';
 import { WebSocketServer } from 'ws';
-import type { ModuleContext } from '../../core/types.ts';
-import { serveHttp } from '../../core/sdk/http.ts';
-import type { Directory } from '../../core/sdk/seed-protocol.ts';
+import { serveHttp, type ModuleContext } from 'cheshire/sdk';
+import type { Directory } from './protocol.ts';
 import { Hub, type EventRecord } from './hub.ts';
 import { seedTree } from './tree.ts';
 import { makeTrust } from './trust.ts';

@@ -1,6 +1,6 @@
 // /seed in the node's 9P tree: nodes, routes, directory.json, recent events, and ctl
 // (`publish build N`, `reload M on R`).
-import { dir, file, ctl } from '../../fs/tree/synthetic.ts';
+import { dir, file, ctl } from 'cheshire/sdk';
 import type { Hub, EventRecord } from './hub.ts';
 
 export const CTL_USAGE = `commands (one per line):

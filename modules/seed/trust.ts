@@ -1,7 +1,7 @@
 // Who may join: keys listed in the seed's config, the key of the node the seed runs on, or any key
 // presenting one of the configured join tokens (compared in constant time).
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Intro } from '../../core/sdk/seed-protocol.ts';
+import type { Intro } from './protocol.ts';
 
 export interface TrustConfig {
   trust: string[];

@@ -1,7 +1,6 @@
 // shout: depends on greeter with the `static` policy, so it is stopped before greeter reloads
 // and started again after it, always holding the current greeter directly (no handle).
-import type { ModuleContext } from '../../core/types.ts';
-import { serveHttp } from '../../core/sdk/http.ts';
+import { serveHttp, type ModuleContext } from 'cheshire/sdk';
 import type { Greeter } from '../greeter/index.ts';
 
 export async function start(ctx: ModuleContext<{ host: string; port: number }>) {

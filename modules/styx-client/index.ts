@@ -2,7 +2,7 @@
 // grafts them at /net/NAME: named in config, or found through the DHT by path (a dht module,
 // when one runs, is a dynamic dependency). Connections are pipelined and reused; when a remote goes away its
 // graft shows as disconnected in /net/status and reconnects with backoff.
-import type { ModuleContext } from '../../core/types.ts';
+import type { ModuleContext } from 'cheshire/sdk';
 import { NetDir } from './net-dir.ts';
 import { dhtResolver, staticResolver, type ExportResolver, type ImportConfig } from './resolver.ts';
 

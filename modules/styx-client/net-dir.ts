@@ -2,11 +2,7 @@
 // listing each import's address, connection state and last error. Names are resolved on first
 // walk; a name no resolver knows is a clean "file does not exist".
 import type { Logger } from 'pino';
-import { parseHostPort } from '../../core/sdk/address.ts';
-import { NodeAlias } from '../../fs/tree/alias.ts';
-import { RemoteTree } from '../../fs/tree/remote.ts';
-import { file, SynDir } from '../../fs/tree/synthetic.ts';
-import type { Node } from '../../fs/tree/types.ts';
+import { parseHostPort, NodeAlias, RemoteTree, file, SynDir, type Node } from 'cheshire/sdk';
 import type { ExportResolver, ServerDef } from './resolver.ts';
 
 interface Graft {

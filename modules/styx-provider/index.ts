@@ -5,11 +5,8 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { DhtService } from '../../core/dht/types.ts';
-import type { ModuleContext } from '../../core/types.ts';
-import { formatAddress, parseHostPort } from '../../core/sdk/address.ts';
-import { exportTree } from '../../fs/tree/export.ts';
-import { RemoteTree } from '../../fs/tree/remote.ts';
+import type { DhtService } from '../dht/types.ts';
+import { formatAddress, parseHostPort, exportTree, RemoteTree, type ModuleContext } from 'cheshire/sdk';
 import { serveFileTree } from './kinds/file-tree.ts';
 import { mirrorModule } from './kinds/mirror.ts';
 

@@ -2,10 +2,7 @@
 // other address needs a policy: an allow-list of client addresses (exact or CIDR) and/or a
 // shared secret proven through Tauth (an HMAC challenge, so the secret never crosses the wire).
 import { BlockList, isIP } from 'node:net';
-import { E } from '../../fs/errors.ts';
-import type { AuthInfo, AuthProvider } from '../../fs/server/auth.ts';
-import { secretConversation } from '../../fs/server/secret-auth.ts';
-import type { AttachRequest } from '../../fs/tree/types.ts';
+import { E, secretConversation, type AuthInfo, type AuthProvider, type AttachRequest } from 'cheshire/sdk';
 
 export interface AccessConfig {
   allow?: string[];

@@ -1,6 +1,6 @@
 // The commands the ctl files take: `reload M`, `stop M`, `start M`, `test M` on /ctl, the same
 // without M (plus `revert REV`) on /modules/M/ctl. A command's answer is read back from the fid.
-import type { HostControl } from '../../core/types.ts';
+import type { HostControl } from 'cheshire/sdk';
 
 const USAGE = 'commands: reload M | stop M | start M | test M';
 

@@ -2,11 +2,7 @@
 // The server, its sessions and a stable root are handed from version to version, so reloading
 // styx-root drops no 9P connection: fids on the root stay valid, fids deeper in the old tree get
 // ESTALE (they pointed at nodes of the old version) and new walks reach the new tree.
-import type { ModuleContext } from '../../core/types.ts';
-import { chsError } from '../../core/errors.ts';
-import { formatAddress, parseHostPort } from '../../core/sdk/address.ts';
-import { NineServer } from '../../fs/server/server.ts';
-import { SwitchRoot } from '../../fs/tree/switch-root.ts';
+import { chsError, formatAddress, parseHostPort, NineServer, SwitchRoot, type ModuleContext } from 'cheshire/sdk';
 import { accessPolicy } from './access.ts';
 import { buildTree } from './tree.ts';
 

@@ -2,9 +2,7 @@
 // several Twrites (a large document, a small msize): they are gathered per open fid, and the
 // document is applied as soon as it parses whole; a bad document or a refused value fails that
 // write with the reason as the 9P error text, and nothing is applied.
-import { SynFile } from '../../fs/tree/synthetic.ts';
-import type { Handle, OpenMode } from '../../fs/tree/types.ts';
-import { E } from '../../fs/errors.ts';
+import { SynFile, E, type Handle, type OpenMode } from 'cheshire/sdk';
 
 export interface JsonFileOptions {
   read: () => unknown;

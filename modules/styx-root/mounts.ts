@@ -1,10 +1,7 @@
 // Grafts the subtrees other modules mount (ctx.mount) into the node's tree, keeping it in step
 // with the mount table: a new generation of a mount replaces the old node (fids on the old one
 // get ESTALE), a gone mount disappears, and intermediate directories come and go with them.
-import type { Mount } from '../../core/mounts.ts';
-import { NodeAlias } from '../../fs/tree/alias.ts';
-import { SynDir } from '../../fs/tree/synthetic.ts';
-import type { Node } from '../../fs/tree/types.ts';
+import { NodeAlias, SynDir, type Mount, type Node } from 'cheshire/sdk';
 
 /** A mounted subtree under its mount-point name, with the mount's generation. */
 class MountPoint extends NodeAlias {

@@ -1,8 +1,5 @@
 // The text the control files show: /status, /modules/M/status, deps and revisions.
-import type { InstanceStatus } from '../../core/instance.ts';
-import type { NodeStatus } from '../../core/host.ts';
-import type { Revision } from '../../core/config/revisions.ts';
-import { diffJson, formatDiff } from '../../core/config/diff.ts';
+import { diffJson, formatDiff, type InstanceStatus, type NodeStatus, type Revision } from 'cheshire/sdk';
 
 export function uptime(ms: number | null): string {
   if (ms === null) return '-';

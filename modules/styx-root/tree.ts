@@ -1,10 +1,6 @@
 // The node's tree: /ctl, /status, /log, /modules/M/{ctl,status,config,log,deps,revisions}, and
 // the subtrees other modules mount. Everything reads live state from ctx.host.
-import { formatRecord, type LogRecord } from '../../core/log.ts';
-import type { HostControl, ModuleContext } from '../../core/types.ts';
-import { E } from '../../fs/errors.ts';
-import { ctl, file, root, stream, SynDir, type SynStream } from '../../fs/tree/synthetic.ts';
-import type { Node } from '../../fs/tree/types.ts';
+import { formatRecord, E, ctl, file, root, stream, SynDir, type LogRecord, type HostControl, type ModuleContext, type SynStream, type Node } from 'cheshire/sdk';
 import { runCommand } from './commands.ts';
 import { JsonFile } from './json-file.ts';
 import { MountGrafter } from './mounts.ts';

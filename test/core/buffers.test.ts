@@ -3,8 +3,8 @@
 // pool's reuse rules.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChunkPool } from '../../core/sdk/chunk-pool.ts';
-import { SKEW, skewedBuffer } from '../../core/sdk/skewed-buffer.ts';
+import { ChunkPool } from '../../base/bytes/chunk-pool.ts';
+import { SKEW, skewedBuffer } from '../../base/bytes/skewed-buffer.ts';
 
 test('skewedBuffer: the asked size, SKEW bytes into an allocation of its own', () => {
   const b = skewedBuffer(256 << 10);

@@ -12,8 +12,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DhtNode } from '../../core/dht/node.ts';
-import { sha1 } from '../../core/dht/item.ts';
+import { DhtNode } from '../../modules/dht/node.ts';
+import { sha1 } from '../../modules/dht/item.ts';
 import { freePort } from '../helpers/diod.ts';
 import { waitFor } from '../helpers/project.ts';
 

@@ -11,7 +11,7 @@ import { Client } from '../../fs/client/client.ts';
 import { RemoteError } from '../../fs/errors.ts';
 import { freePort } from '../helpers/diod.ts';
 import { makeProject, startHost, waitFor, type Project, type TestHost } from '../helpers/project.ts';
-import type { DhtService } from '../../core/dht/types.ts';
+import type { DhtService } from '../../modules/dht/types.ts';
 
 interface Node { project: Project; th: TestHost; port9p: number; client?: Client }
 let A: Node;

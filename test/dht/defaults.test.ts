@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import dns from 'node:dns';
 import { makeProject, startHost, type Project, type TestHost } from '../helpers/project.ts';
-import type { DhtService } from '../../core/dht/types.ts';
+import type { DhtService } from '../../modules/dht/types.ts';
 
 const asked: string[] = [];
 const realLookup = dns.lookup;

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DhtService } from '../../core/dht/types.ts';
+import type { DhtService } from '../../modules/dht/types.ts';
 import { RemoteError } from '../../fs/errors.ts';
 import { waitFor } from '../helpers/project.ts';
 import { startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';

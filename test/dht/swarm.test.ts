@@ -5,8 +5,8 @@ import { assertLoopbackOnly } from './net-guard.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateKeyPairSync } from 'node:crypto';
-import { DhtNode } from '../../core/dht/node.ts';
-import { mutableTarget, sha1 } from '../../core/dht/item.ts';
+import { DhtNode } from '../../modules/dht/node.ts';
+import { mutableTarget, sha1 } from '../../modules/dht/item.ts';
 import { identityFromKey, type Identity } from '../../core/identity.ts';
 
 const N = 50;

@@ -10,9 +10,9 @@ import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
 import DHT from 'bittorrent-dht';
-import { DhtNode } from '../../core/dht/node.ts';
-import { guardSocket } from '../../core/dht/guard.ts';
-import { mutableTarget, verifyItem } from '../../core/dht/item.ts';
+import { DhtNode } from '../../modules/dht/node.ts';
+import { guardSocket } from '../../modules/dht/guard.ts';
+import { mutableTarget, verifyItem } from '../../modules/dht/item.ts';
 import { identityFromKey } from '../../core/identity.ts';
 import { waitFor } from '../helpers/project.ts';
 

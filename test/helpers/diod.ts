@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { freePort } from '../../core/sdk/free-port.ts';
+import { freePort } from '../../base/free-port.ts';
 
 export { freePort };
 

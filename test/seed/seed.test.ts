@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { generateKeyPairSync } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { identityFromKey, type Identity } from '../../core/identity.ts';
-import { signIntro, type Directory, type SeedMessage, type SeedEvent } from '../../core/sdk/seed-protocol.ts';
+import { signIntro, type Directory, type SeedMessage, type SeedEvent } from '../../modules/seed/protocol.ts';
 import type { Client } from '../../fs/client/client.ts';
 import { freePort } from '../helpers/diod.ts';
 import { waitFor } from '../helpers/project.ts';

@@ -28,7 +28,7 @@
 // after one slow read, left the mode to chance on a loaded box: bench/export.md.)
 
 import { readSync } from 'node:fs';
-import { ChunkPool } from '../../../core/sdk/chunk-pool.ts';
+import { ChunkPool } from '../../../base/bytes/chunk-pool.ts';
 import type { FileHandle } from 'node:fs/promises';
 import type { Handle, OpenMode } from '../types.ts';
 import { sys, X } from './errors.ts';

@@ -4,10 +4,7 @@
 // Watched with the core's Watcher (coalescing, and the settle check for the change chokidar
 // drops 50 ms after another: a save that truncates then writes would otherwise leave the
 // empty file's failed load as the last word).
-import { loadCodeFile } from '../../../core/loader.ts';
-import { Watcher } from '../../../core/watcher.ts';
-import type { ModuleContext } from '../../../core/types.ts';
-import type { Node } from '../../../fs/tree/types.ts';
+import { loadCodeFile, Watcher, type ModuleContext, type Node } from 'cheshire/sdk';
 
 type TreeFactory = (ctx: ModuleContext<any>) => Node | Promise<Node>;
 

@@ -1,9 +1,6 @@
 // `server: "module"`: re-exports the subtree another module instance mounted (its control
 // server) at a different path, following it as that instance restarts or remounts.
-import type { ModuleContext } from '../../../core/types.ts';
-import { NodeAlias } from '../../../fs/tree/alias.ts';
-import { SynDir } from '../../../fs/tree/synthetic.ts';
-import type { Node } from '../../../fs/tree/types.ts';
+import { NodeAlias, SynDir, type ModuleContext, type Node } from 'cheshire/sdk';
 
 export function mirrorModule(ctx: ModuleContext<any>, source: string, path: string): void {
   let shown = '';

@@ -4,7 +4,7 @@
 // seed's per-connection challenge nonce and a timestamp, so a captured one cannot be replayed on
 // another connection or later.
 import { randomBytes } from 'node:crypto';
-import { verifySignature, type Identity } from '../identity.ts';
+import { verifySignature, type Identity } from 'cheshire/sdk';
 
 export const SEED_PROTOCOL = 1;
 

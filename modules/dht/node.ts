@@ -8,7 +8,7 @@
 import DHT, { type Contact, type StoredValue } from 'bittorrent-dht';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { chsError } from '../errors.ts';
+import { dhtError } from './errors.ts';
 import { formatEndpoint, parseEndpoint, resolveEndpoint, type Endpoint } from './address.ts';
 import { withDeadline } from './deadline.ts';
 import { guardSocket, type GuardPolicy, type SocketGuard } from './guard.ts';
@@ -66,7 +66,7 @@ const DEFAULT_OP_TIMEOUT = 15_000;
 
 function bindSocket(socket: Socket, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(chsError('CHS_ERR_DHT_BIND', `cannot bind UDP ${host}:${port}: ${err.message}`, err));
+    const onError = (err: Error) => reject(dhtError('CHS_ERR_DHT_BIND', `cannot bind UDP ${host}:${port}: ${err.message}`, err));
     socket.once('error', onError);
     socket.bind(port, host, () => {
       socket.off('error', onError);
@@ -180,7 +180,7 @@ export class DhtNode {
   }
 
   private live(): void {
-    if (this.closed) throw chsError('CHS_ERR_DHT_CLOSED', 'the DHT node is shutting down');
+    if (this.closed) throw dhtError('CHS_ERR_DHT_CLOSED', 'the DHT node is shutting down');
   }
 
   private async op<R extends OpReport>(kind: keyof DhtStats['ops'], what: string, timeoutMs: number | undefined,
@@ -235,14 +235,14 @@ export class DhtNode {
   async putMutable(p: { publicKey: string | Buffer; sign: (data: Buffer) => Buffer; value: Buffer; salt?: Buffer; seq: number; timeoutMs?: number }): Promise<PutReport> {
     this.live();
     const k = typeof p.publicKey === 'string' ? Buffer.from(p.publicKey, 'hex') : p.publicKey;
-    if (k.length !== 32) throw chsError('CHS_ERR_DHT_ARGUMENT', 'a mutable item needs a 32-byte ed25519 public key');
-    if (p.value.length >= MAX_VALUE_BYTES) throw chsError('CHS_ERR_DHT_ARGUMENT', `value is ${p.value.length} bytes; BEP 44 allows less than ${MAX_VALUE_BYTES}`);
-    if (p.salt && p.salt.length > MAX_SALT_BYTES) throw chsError('CHS_ERR_DHT_ARGUMENT', `salt is ${p.salt.length} bytes; at most ${MAX_SALT_BYTES}`);
-    if (!Number.isSafeInteger(p.seq) || p.seq < 0) throw chsError('CHS_ERR_DHT_ARGUMENT', `seq ${p.seq} is not a non-negative integer`);
+    if (k.length !== 32) throw dhtError('CHS_ERR_DHT_ARGUMENT', 'a mutable item needs a 32-byte ed25519 public key');
+    if (p.value.length >= MAX_VALUE_BYTES) throw dhtError('CHS_ERR_DHT_ARGUMENT', `value is ${p.value.length} bytes; BEP 44 allows less than ${MAX_VALUE_BYTES}`);
+    if (p.salt && p.salt.length > MAX_SALT_BYTES) throw dhtError('CHS_ERR_DHT_ARGUMENT', `salt is ${p.salt.length} bytes; at most ${MAX_SALT_BYTES}`);
+    if (!Number.isSafeInteger(p.seq) || p.seq < 0) throw dhtError('CHS_ERR_DHT_ARGUMENT', `seq ${p.seq} is not a non-negative integer`);
     const salt = p.salt && p.salt.length > 0 ? p.salt : undefined;
     const sig = p.sign(signedBytes(p.value, p.seq, salt));
     const item: MutableItem = { k, salt, seq: p.seq, v: p.value, sig };
-    if (!itemValid(item, salt)) throw chsError('CHS_ERR_DHT_ARGUMENT', 'the signature does not verify with the given public key');
+    if (!itemValid(item, salt)) throw dhtError('CHS_ERR_DHT_ARGUMENT', 'the signature does not verify with the given public key');
     const target = mutableTarget(k, salt);
     this.serveOwn(target, item);
     return this.op<PutReport>('put', `put ${target.toString('hex')}`, p.timeoutMs, (resolve, reject) => {

@@ -1,6 +1,5 @@
 // The tree a DHT module mounts (/dht, /mainline-dht): status, nodes, stats, exports, ctl.
-import { ctl, dir, file } from '../../fs/tree/synthetic.ts';
-import type { SynDir } from '../../fs/tree/synthetic.ts';
+import { ctl, dir, file, type SynDir } from 'cheshire/sdk';
 import { USAGE, runDhtCommand } from './commands.ts';
 import type { DhtService } from './types.ts';
 

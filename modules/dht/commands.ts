@@ -7,7 +7,7 @@
 //   export PATH HOST:PORT [ANAME]        announceExport;  withdraw PATH
 //   find PATH                            findExports
 //   save                                 write the routing table to the state directory now
-import { chsError } from '../errors.ts';
+import { dhtError } from './errors.ts';
 import { parseInfohash } from './address.ts';
 import type { DhtService } from './types.ts';
 
@@ -26,7 +26,7 @@ export const USAGE = [
 const ms = (n: number) => `${Math.round(n)} ms`;
 
 function need(args: string[], n: number, usage: string): void {
-  if (args.length < n) throw chsError('CHS_ERR_DHT_ARGUMENT', `usage: ${usage}`);
+  if (args.length < n) throw dhtError('CHS_ERR_DHT_ARGUMENT', `usage: ${usage}`);
 }
 
 export async function runDhtCommand(svc: DhtService, save: () => Promise<string>, line: string): Promise<string> {
@@ -54,7 +54,7 @@ export async function runDhtCommand(svc: DhtService, save: () => Promise<string>
       need(args, 1, 'announce INFOHASH [PORT]');
       parseInfohash(args[0]!);
       const port = args[1] === undefined ? 0 : Number(args[1]);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw chsError('CHS_ERR_DHT_ARGUMENT', `"${args[1]}" is not a port`);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw dhtError('CHS_ERR_DHT_ARGUMENT', `"${args[1]}" is not a port`);
       const r = await svc.announce(args[0]!, port);
       return `announce ${r.infohash}: ${r.stored} nodes took it (${r.queries} queries, ${ms(r.ms)})\n`;
     }
@@ -83,5 +83,5 @@ export async function runDhtCommand(svc: DhtService, save: () => Promise<string>
     case 'save':
       return await save();
   }
-  throw chsError('CHS_ERR_DHT_ARGUMENT', `unknown command "${verb}": ${USAGE}`);
+  throw dhtError('CHS_ERR_DHT_ARGUMENT', `unknown command "${verb}": ${USAGE}`);
 }

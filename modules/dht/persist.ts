@@ -2,7 +2,7 @@
 // module's state directory (atomically) and put back in the table at the next start.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../config/atomic.ts';
+import { writeFileAtomic } from 'cheshire/sdk';
 import type { DhtNode, NodeInfo } from './node.ts';
 
 export interface SavedTable {

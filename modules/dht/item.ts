@@ -1,7 +1,7 @@
 // BEP 44 mutable items: the bytes a signature covers, the target a (key, salt) pair is stored
 // under, and signing/verifying with ed25519 keys (the node identity signs, anyone verifies).
 import { createHash } from 'node:crypto';
-import { verifySignature } from '../identity.ts';
+import { verifySignature } from 'cheshire/sdk';
 
 export const MAX_VALUE_BYTES = 1000;
 export const MAX_SALT_BYTES = 64;

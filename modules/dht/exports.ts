@@ -10,12 +10,12 @@
 //   3. for each explicitly trusted key also gets sha1(k + infohash) from the DHT (exporters whose
 //      announce was lost, or whose DHT port is unreachable);
 // then verifies every signature (salt = infohash), keeps trusted keys only, highest seq per key.
-import type { Identity } from '../identity.ts';
-import { chsError } from '../errors.ts';
+import { type Identity } from 'cheshire/sdk';
 import { parseEndpoint, type Endpoint } from './address.ts';
 import { itemValid, mutableTarget, sha1, type MutableItem } from './item.ts';
 import type { DhtNode } from './node.ts';
 import type { ExportAnnouncement, ExportInfo, FoundExport } from './types.ts';
+import { dhtError } from './errors.ts';
 
 export interface TrustPolicy {
   /** Hex public keys trusted besides our own; ['*'] trusts any valid signature. */
@@ -46,7 +46,7 @@ interface Description extends ExportInfo {
 export function exportPath(path: string): string {
   const parts = path.split('/').filter(Boolean);
   if (!parts.length || parts.some((p) => p === '.' || p === '..' || p.includes('\0'))) {
-    throw chsError('CHS_ERR_DHT_ARGUMENT', `export path "${path}" must be absolute, non-root, without "." or ".." segments`);
+    throw dhtError('CHS_ERR_DHT_ARGUMENT', `export path "${path}" must be absolute, non-root, without "." or ".." segments`);
   }
   return '/' + parts.join('/');
 }
@@ -97,7 +97,7 @@ export class ExportDirectory {
   private async publish(path: string, desc: Description): Promise<ExportAnnouncement> {
     const infohash = this.infohash(path);
     const value = Buffer.from(JSON.stringify(desc));
-    if (value.length >= 1000) throw chsError('CHS_ERR_DHT_ARGUMENT', `the description of ${path} is ${value.length} bytes; BEP 44 allows less than 1000`);
+    if (value.length >= 1000) throw dhtError('CHS_ERR_DHT_ARGUMENT', `the description of ${path} is ${value.length} bytes; BEP 44 allows less than 1000`);
     const put = await this.node.putMutable({ publicKey: this.identity.publicKey, sign: (d) => this.identity.sign(d), value, salt: infohash, seq: this.nextSeq() });
     // Serve it under the infohash too: that is how a finder that only knows the path asks us.
     this.node.serveOwn(Buffer.from(put.target, 'hex'), this.node.ownItem(Buffer.from(put.target, 'hex'))!, infohash);

@@ -1,8 +1,7 @@
 // What modules/dht and modules/mainline-dht run: a DhtNode (taken over from the previous
 // version on reload, else created on the saved routing table), the export directory, periodic
 // table saving and export republishing (timers cleared on stop), the mounted tree, the service.
-import type { ModuleContext } from '../types.ts';
-import { chsError } from '../errors.ts';
+import { type ModuleContext } from 'cheshire/sdk';
 import { formatEndpoint, parseInfohash } from './address.ts';
 import { ExportDirectory } from './exports.ts';
 import { buildAllowList } from './guard.ts';
@@ -11,6 +10,7 @@ import { DhtNode } from './node.ts';
 import { loadTable, saveTable } from './persist.ts';
 import { dhtTree } from './tree.ts';
 import type { DhtService } from './types.ts';
+import { dhtError } from './errors.ts';
 
 export interface DhtModuleConfig {
   /** UDP bind address and port. */
@@ -51,15 +51,15 @@ const HANDOVER = 'dht-node';
 export async function startDhtModule(ctx: ModuleContext<DhtModuleConfig>, flavour: Flavour): Promise<DhtService> {
   const cfg = ctx.config;
   if (cfg.allowPublic && !flavour.publicAllowed) {
-    throw chsError('CHS_ERR_DHT_POLICY', `${ctx.id}: allowPublic is only for mainline-dht; the cluster DHT stays private (use "allow" for LAN ranges)`);
+    throw dhtError('CHS_ERR_DHT_POLICY', `${ctx.id}: allowPublic is only for mainline-dht; the cluster DHT stays private (use "allow" for LAN ranges)`);
   }
   try {
     buildAllowList(cfg.allow);
   } catch (err) {
-    throw chsError('CHS_ERR_DHT_POLICY', `${ctx.id}: ${(err as Error).message}`);
+    throw dhtError('CHS_ERR_DHT_POLICY', `${ctx.id}: ${(err as Error).message}`);
   }
   for (const t of cfg.trust) {
-    if (t !== '*' && !/^[0-9a-fA-F]{64}$/.test(t)) throw chsError('CHS_ERR_DHT_ARGUMENT', `${ctx.id}: trust entry "${t}" is neither "*" nor a 64-hex-digit public key`);
+    if (t !== '*' && !/^[0-9a-fA-F]{64}$/.test(t)) throw dhtError('CHS_ERR_DHT_ARGUMENT', `${ctx.id}: trust entry "${t}" is neither "*" nor a 64-hex-digit public key`);
   }
   const identity = ctx.host.identity;
   const key = JSON.stringify([cfg.host, cfg.port, cfg.bootstrap, cfg.allow, !!cfg.allowPublic, cfg.queryTimeoutMs, cfg.opTimeoutMs]);
@@ -131,7 +131,7 @@ export async function startDhtModule(ctx: ModuleContext<DhtModuleConfig>, flavou
       });
     },
     get: (publicKey, salt) => {
-      if (!/^[0-9a-fA-F]{64}$/.test(publicKey)) throw chsError('CHS_ERR_DHT_ARGUMENT', `"${publicKey}" is not a 64-hex-digit public key`);
+      if (!/^[0-9a-fA-F]{64}$/.test(publicKey)) throw dhtError('CHS_ERR_DHT_ARGUMENT', `"${publicKey}" is not a 64-hex-digit public key`);
       const s = Buffer.from(salt);
       return node.getMutable(mutableTarget(publicKey, s), { salt: s });
     },

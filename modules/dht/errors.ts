@@ -1,0 +1,12 @@
+// The dht module's error codes, declared into Cheshire's one registry (documented in docs/errors.md).
+import { defineErrors } from 'cheshire/sdk';
+
+export const DHT_ERROR_CODES = {
+  CHS_ERR_DHT_BIND: 'a DHT module could not bind its UDP socket on the configured address and port',
+  CHS_ERR_DHT_POLICY: 'a DHT address (bootstrap node, allow entry) is refused by or invalid for the address policy',
+  CHS_ERR_DHT_ARGUMENT: 'a DHT operation or ctl command got an invalid argument (infohash, HOST:PORT, value too large)',
+  CHS_ERR_DHT_TIMEOUT: 'a DHT operation (bootstrap, put, get, announce, lookup) did not finish in time',
+  CHS_ERR_DHT_CLOSED: 'a DHT operation was asked of a node that is shutting down',
+} as const;
+
+export const dhtError = defineErrors(DHT_ERROR_CODES);
