@@ -1,10 +1,28 @@
 // ctx.host: the node's control surface as modules see it (styx-root serves it over 9P), a thin
-// view of Host that keeps modules off its internals.
+// view of the host that keeps modules off its internals. It names what it needs of the host as an
+// interface, so this file does not import the host (and the host is the only one importing it).
 import { chsError } from './errors.ts';
-import type { Host } from './host.ts';
-import type { HostControl } from './types.ts';
+import type { ConfigApplier } from './config/apply.ts';
+import type { LogHub } from './log.ts';
+import type { MountTable } from './mounts.ts';
+import type { Identity, HostControl, NodeStatus, TestResult } from './types.ts';
 
-export function hostControl(host: Host): HostControl {
+/** What hostControl needs of the host. */
+export interface ControlledHost {
+  readonly config: { node: string } | null;
+  readonly role: { name: string } | null;
+  readonly identity: Identity | null;
+  readonly logging: { hub: LogHub };
+  readonly mounts: MountTable;
+  readonly configs: ConfigApplier;
+  status(): NodeStatus;
+  reload(id: string): Promise<void>;
+  stopInstance(id: string): Promise<void>;
+  startInstance(id: string): Promise<void>;
+  testInstance(id: string): Promise<TestResult>;
+}
+
+export function hostControl(host: ControlledHost): HostControl {
   const hub = () => host.logging.hub;
   return {
     get node() { return host.config?.node ?? 'cheshire'; },
@@ -18,10 +36,10 @@ export function hostControl(host: Host): HostControl {
     stop: (id) => host.stopInstance(id),
     start: (id) => host.startInstance(id),
     test: (id) => host.testInstance(id),
-    config: (id) => host.instanceConfig(id),
-    setConfig: (id, override) => host.setConfig(id, override),
-    revisions: (id) => host.listRevisions(id),
-    revert: (id, rev) => host.revert(id, rev),
+    config: (id) => host.configs.current(id),
+    setConfig: (id, override) => host.configs.set(id, override),
+    revisions: (id) => host.configs.list(id),
+    revert: (id, rev) => host.configs.revert(id, rev),
     logs: (id) => hub().recent(id),
     onLog: (fn) => {
       hub().on('record', fn);

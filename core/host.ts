@@ -18,10 +18,11 @@ import { guardProcess, stackMentions } from './process-guard.ts';
 import { runModuleTests, type TestResult } from './module-tests.ts';
 import { Watcher, relativeTo, type WatchTarget } from './watcher.ts';
 import { loadNodeConfig, loadRole, parseNodeConfig, roleFile, type NodeConfig, type RolePreset } from './config/node-config.ts';
-import { parseJsonText, readJsonFile, writeFileAtomic } from './config/atomic.ts';
-import { readFile } from 'node:fs/promises';
 import { jsonEqual } from './config/diff.ts';
-import { RevisionStore, type Revision, type RevisionSource } from './config/revisions.ts';
+import { RevisionStore } from './config/revisions.ts';
+import { ConfigApplier, type ConfigHost } from './config/apply.ts';
+import { supervisorHooks } from './supervisor.ts';
+import type { Run } from './run.ts';
 import { MountTable } from './mounts.ts';
 import { loadOrCreateIdentity, type Identity } from './identity.ts';
 import { hostControl } from './host-control.ts';
@@ -54,13 +55,13 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   private readonly lock = new Mutex();
   private readonly codes = new Map<string, Code>();
   private watcher: Watcher | null = null;
-  private revisions: RevisionStore | null = null;
+  revisions: RevisionStore | null = null;
   private unguard: (() => void) | null = null;
   private closing: Promise<void> | null = null;
   /** The node's ed25519 identity (loaded at boot from <stateDir>/node.key, created if absent). */
   identity: Identity | null = null;
-  /** The last cheshire.json content the host wrote itself (its watcher event is not a hand edit). */
-  private lastWritten: string | null = null;
+  /** Runtime config changes and hand edits of cheshire.json (core/config/apply.ts). */
+  readonly configs = new ConfigApplier(this.configHost());
 
   constructor(private readonly opts: HostOptions) {
     super();
@@ -95,26 +96,14 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   private newEngine(): Lifecycle {
     const engine = new Lifecycle((inst) => this.codeFor(inst.desc), {
       waitMs: this.config?.dependencies.waitMs ?? 5_000,
-      schedule: (inst, ms) => {
-        inst.backoffTimer = setTimeout(() => {
-          inst.backoffTimer = null;
-          void this.lock.run(async () => {
-            if (inst.state !== 'backoff' || this.engine !== engine) return;
-            await engine.tryStart(inst);
-            await engine.reconcile();
-          });
-        }, ms);
-      },
+      ...supervisorHooks<Instance, Run>({
+        current: () => this.engine,
+        isCurrent: (inst, run) => inst.run === run,
+        lock: (fn) => this.lock.run(fn),
+      }),
       host: this.control,
       mounts: this.mounts,
       stateDir: (id) => join(this.stateRoot, 'modules', encodeURIComponent(id)),
-      onCrash: (inst, run, err) => {
-        void this.lock.run(async () => {
-          if (inst.run !== run) return;
-          await engine.fail(inst, err);
-          await engine.reconcile();
-        });
-      },
     });
     engine.on('state', () => this.emit('status'));
     return engine;
@@ -236,7 +225,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       await this.lock.run(() => this.boot());
       return;
     }
-    if (key === 'config') await this.onConfigFile();
+    if (key === 'config') await this.configs.onFileChange();
     else await this.reloadDir(key, since, false);
   }
 
@@ -283,7 +272,32 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
     });
   }
 
-  private instance(id: string): Instance {
+  /** The view of the host the config applier works through. */
+  private configHost(): ConfigHost {
+    const host = this;
+    return {
+      get configFile() { return host.configFile; },
+      get base() { return host.base; },
+      get roleOverride() { return host.opts.role; },
+      get config() { return host.config; },
+      set config(c) { host.config = c; },
+      get role() { return host.role; },
+      set role(r) { host.role = r; },
+      get configError() { return host.configError; },
+      set configError(e) { host.configError = e; },
+      get revisions() { return host.revisions; },
+      get log() { return host.log; },
+      instance: (id) => this.instance(id),
+      instanceIds: () => [...this.engine.instances.keys()],
+      codeOf: (inst) => inst.code ?? this.codes.get(inst.desc.dir)!,
+      replace: async (inst, code, config) => (await this.engine.replace([inst], () => ({ code, config }), performance.now())).get(inst.id),
+      lock: (fn) => this.lock.run(fn),
+      reboot: () => this.boot(),
+      changed: () => this.emit('status'),
+    };
+  }
+
+  instance(id: string): Instance {
     const inst = this.engine.instances.get(id);
     if (!inst) throw chsError('CHS_ERR_INSTANCE_NOT_FOUND', `no instance "${id}" on this node (have: ${[...this.engine.instances.keys()].join(', ') || 'none'})`);
     return inst;
@@ -322,107 +336,6 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
 
   async testInstance(id: string): Promise<TestResult> {
     return runModuleTests(this.instance(id).desc);
-  }
-
-  /** Applies `override` (the instance's section of cheshire.json) as a new validated revision. */
-  async setConfig(id: string, override: Record<string, unknown>, source: RevisionSource = 'api'): Promise<Revision> {
-    return this.lock.run(() => this.applyConfig(id, override, source));
-  }
-
-  private async applyConfig(id: string, override: Record<string, unknown>, source: RevisionSource): Promise<Revision> {
-    const inst = this.instance(id);
-    const config = effectiveConfig(id, inst.desc, this.role?.config[id], override);
-    if (!jsonEqual(config, inst.config)) {
-      const failures = await this.engine.replace([inst], (i) => ({ code: i.code ?? this.codes.get(i.desc.dir)!, config }), performance.now());
-      const err = failures.get(id);
-      if (err) throw err;
-      if (inst.state !== 'active') inst.config = config;
-    }
-    if (source !== 'file' && this.config) {
-      this.config.modules[id] = override;
-      await this.writeNodeConfig((raw) => ({ ...raw, modules: { ...(raw.modules as object), [id]: override } }));
-    }
-    const rev = await this.revisions!.record(id, config, source);
-    inst.log.info(`config revision ${rev.rev} applied (${source})`);
-    this.emit('status');
-    return rev;
-  }
-
-  private async writeNodeConfig(edit: (raw: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
-    const raw = (await readJsonFile(this.configFile)) as Record<string, unknown>;
-    const text = JSON.stringify(edit(raw), null, 2) + '\n';
-    this.lastWritten = text;
-    await writeFileAtomic(this.configFile, text);
-  }
-
-  instanceConfig(id: string): { effective: Record<string, unknown>; override: Record<string, unknown> } {
-    return { effective: { ...this.instance(id).config }, override: { ...(this.config?.modules[id] ?? {}) } };
-  }
-
-  async listRevisions(id: string): Promise<Revision[]> {
-    this.instance(id);
-    return this.revisions!.list(id);
-  }
-
-  /** Applies an older revision as a new one; the override written keeps only what differs from the defaults. */
-  async revert(id: string, rev: number): Promise<Revision> {
-    const old = await this.revisions!.get(id, rev);
-    const inst = this.instance(id);
-    const base: Record<string, unknown> = { ...inst.desc.configDefaults, ...this.role?.config[id] };
-    const override = Object.fromEntries(Object.entries(old.config).filter(([k, v]) => !jsonEqual(v, base[k])));
-    return this.setConfig(id, override, 'revert');
-  }
-
-  /**
-   * A hand edit of cheshire.json or the role file: apply what changed, refuse what is invalid.
-   * Runs under the lock, so it never races the host's own writes; content the host wrote itself
-   * (setConfig/revert) is recognised and skipped.
-   */
-  private onConfigFile(): Promise<void> {
-    return this.lock.run(async () => {
-      let text: string;
-      let next: NodeConfig;
-      let role: RolePreset;
-      try {
-        text = await readFile(this.configFile, 'utf8');
-        if (text === this.lastWritten) return;
-        next = parseNodeConfig(parseJsonText(text, this.configFile), this.configFile);
-        role = await loadRole(this.opts.role ?? next.role, this.base);
-      } catch (err) {
-        this.refuseConfig(err);
-        return;
-      }
-      const prev = this.config!;
-      const structural = !jsonEqual(
-        { role, moduleDirs: next.moduleDirs, stateDir: next.stateDir, supervisor: next.supervisor, dependencies: next.dependencies },
-        { role: this.role, moduleDirs: prev.moduleDirs, stateDir: prev.stateDir, supervisor: prev.supervisor, dependencies: prev.dependencies },
-      );
-      if (structural) {
-        this.log.info('role or host settings changed: restarting all instances');
-        await this.engine.stopAll();
-        await this.boot();
-        return;
-      }
-      const errors: unknown[] = [];
-      for (const id of this.engine.instances.keys()) {
-        if (jsonEqual(next.modules[id] ?? {}, prev.modules[id] ?? {})) continue;
-        try {
-          await this.applyConfig(id, next.modules[id] ?? {}, 'file');
-          prev.modules[id] = next.modules[id] ?? {};
-        } catch (err) {
-          errors.push(err);
-        }
-      }
-      if (errors.length) this.refuseConfig(errors[0]);
-      else this.configError = null;
-      this.emit('status');
-    });
-  }
-
-  private refuseConfig(err: unknown): void {
-    this.configError = { code: (err as { code?: string }).code ?? 'CHS_ERR_CONFIG_INVALID', message: (err as Error).message, stack: errorText(err), at: new Date().toISOString() };
-    this.log.error(`config change refused, running config kept: ${(err as Error).message}`);
-    this.emit('status');
   }
 
   status(): NodeStatus {

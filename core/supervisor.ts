@@ -30,3 +30,42 @@ export class CrashRecord {
     this.times = [];
   }
 }
+
+/** What the supervisor drives: the engine's restart and crash steps, run under the host's lock. */
+export interface Supervised<I extends { state: string; backoffTimer: NodeJS.Timeout | null }, R> {
+  /** The engine currently in charge; a timer set by an older engine does nothing. */
+  current(): { tryStart(inst: I): Promise<boolean>; fail(inst: I, err: unknown): Promise<void>; reconcile(): Promise<void> } | null;
+  /** Whether `run` is still the instance's current incarnation (a late crash of an old one is ignored). */
+  isCurrent(inst: I, run: R): boolean;
+  lock<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * The engine's crash hooks: a crash is judged by the crash policy (Lifecycle.fail), and a restart
+ * after backoff is a timer that tries the start again under the lock, unless the instance left
+ * `backoff` meanwhile (stopped, reloaded) or another engine took over (the node rebooted).
+ */
+export function supervisorHooks<I extends { state: string; backoffTimer: NodeJS.Timeout | null }, R>(s: Supervised<I, R>) {
+  return {
+    schedule(inst: I, ms: number): void {
+      const owner = s.current();
+      inst.backoffTimer = setTimeout(() => {
+        inst.backoffTimer = null;
+        void s.lock(async () => {
+          const e = s.current();
+          if (inst.state !== 'backoff' || !e || e !== owner) return;
+          await e.tryStart(inst);
+          await e.reconcile();
+        });
+      }, ms);
+    },
+    onCrash(inst: I, run: R, err: unknown): void {
+      void s.lock(async () => {
+        const e = s.current();
+        if (!e || !s.isCurrent(inst, run)) return;
+        await e.fail(inst, err);
+        await e.reconcile();
+      });
+    },
+  };
+}

@@ -59,7 +59,7 @@ C('setConfig with a bad value throws and changes nothing', async () => {
   const before = await readFile(project.configFile);
   const run = inst(th, 'web').run;
   try {
-    await th.host.setConfig('web', { port: 'x' });
+    await th.host.configs.set('web', { port: 'x' });
     assert.unreachable('setConfig accepted a bad value');
   } catch (err) {
     if (err instanceof assert.Assertion) throw err;
@@ -75,7 +75,7 @@ C('setConfig with a bad value throws and changes nothing', async () => {
   assert.is(w.state, 'active');
   assert.equal(w.config, { port: 8080, greeting: 'hi' });
   assert.ok((await readFile(project.configFile)).equals(before), 'cheshire.json unchanged byte for byte');
-  assert.equal((await th.host.listRevisions('web')).map((r) => r.rev), [1]);
+  assert.equal((await th.host.configs.list('web')).map((r) => r.rev), [1]);
 });
 
 C('setConfig with a good value restarts only that instance, writes cheshire.json, records revisions; revert', async () => {
@@ -83,7 +83,7 @@ C('setConfig with a good value restarts only that instance, writes cheshire.json
   const otherRun = inst(th, 'other').run;
   const webRun = inst(th, 'web').run;
 
-  const r2 = await th.host.setConfig('web', { port: 9001 });
+  const r2 = await th.host.configs.set('web', { port: 9001 });
   assert.is(r2.rev, 2);
   assert.is(r2.source, 'api');
   assert.equal(r2.config, { port: 9001, greeting: 'hi' });
@@ -96,10 +96,10 @@ C('setConfig with a good value restarts only that instance, writes cheshire.json
   assert.equal(disk.modules?.web, { port: 9001 });
   assert.is(disk.node, 'test', 'the rest of cheshire.json is kept');
 
-  await th.host.setConfig('web', { port: 9002, greeting: 'yo' });
+  await th.host.configs.set('web', { port: 9002, greeting: 'yo' });
   assert.equal(svcConfig(inst(th, 'web')), { port: 9002, greeting: 'yo' });
 
-  const r4 = await th.host.revert('web', 2);
+  const r4 = await th.host.configs.revert('web', 2);
   assert.is(r4.rev, 4);
   assert.is(r4.source, 'revert');
   assert.equal(r4.config, r2.config);
@@ -110,13 +110,13 @@ C('setConfig with a good value restarts only that instance, writes cheshire.json
 
   // The host's own writes of cheshire.json reach its file watcher too; they must not count as edits.
   await sleep(300);
-  const revs = await th.host.listRevisions('web');
+  const revs = await th.host.configs.list('web');
   assert.equal(revs.map((r) => r.rev), [1, 2, 3, 4]);
   assert.equal(revs.map((r) => r.source), ['start', 'api', 'api', 'revert']);
   assert.equal(revs.map((r) => r.config.port), [8080, 9001, 9002, 9001]);
   assert.equal(inst(th, 'web').config, { port: 9001, greeting: 'hi' }, 'the reverted config is still the running one');
   assert.ok(inst(th, 'other').run === otherRun, 'other untouched throughout');
-  assert.equal((await th.host.listRevisions('other')).map((r) => r.rev), [1]);
+  assert.equal((await th.host.configs.list('other')).map((r) => r.rev), [1]);
 });
 
 C('named instances of one module run side by side with their own config', async () => {
@@ -140,7 +140,7 @@ C('named instances of one module run side by side with their own config', async 
   assert.is(svc('greeter#fr').id, 'greeter#fr');
 
   const enRun = inst(th, 'greeter#en').run;
-  await th.host.setConfig('greeter#fr', { greeting: 'salut' });
+  await th.host.configs.set('greeter#fr', { greeting: 'salut' });
   assert.is(svc('greeter#fr').greet('Bob'), 'salut, Bob');
   assert.ok(inst(th, 'greeter#en').run === enRun, 'the other instance of the module keeps its run');
   assert.equal((await diskConfig(project)).modules?.['greeter#fr'], { greeting: 'salut' });
@@ -154,7 +154,7 @@ C('a hand edit of cheshire.json is applied to the changed instance only (revisio
   await waitFor('web to run with port 7000', () => inst(th, 'web').state === 'active' && svcConfig(inst(th, 'web')).port === 7000);
   assert.ok(inst(th, 'other').run === otherRun, 'other keeps its run');
   const revs = await until('the revision to be recorded', async () => {
-    const list = await th.host.listRevisions('web');
+    const list = await th.host.configs.list('web');
     return list.length === 2 && list;
   });
   assert.equal(revs.map((r) => [r.rev, r.source]), [[1, 'start'], [2, 'file']]);
@@ -175,7 +175,7 @@ C('an invalid instance value in a hand edit is refused with host.configError, ru
   const w = inst(th, 'web');
   assert.ok(w.run === webRun, 'web keeps its run');
   assert.equal(w.config, { port: 8080, greeting: 'hi' });
-  assert.equal((await th.host.listRevisions('web')).map((r) => r.rev), [1]);
+  assert.equal((await th.host.configs.list('web')).map((r) => r.rev), [1]);
 
   await project.write('cheshire.json', JSON.stringify({ ...raw, modules: { web: { port: 7001 } } }, null, 2));
   await waitFor('the corrected edit to apply', () => th.host.configError === null && svcConfig(inst(th, 'web')).port === 7001);

@@ -178,7 +178,7 @@ test('store objects under /static/<sha256>/<name> and /static/<version>/<path>: 
 });
 
 test('big store files stream from disk (a small memoryMaxFileBytes): whole, ranged, conditional', async () => {
-  await th.host.setConfig('fileserver', { port: 0, assetsDir, memoryMaxFileBytes: 1024 });
+  await th.host.configs.set('fileserver', { port: 0, assetsDir, memoryMaxFileBytes: 1024 });
   base = service(th).url();
   const data = Buffer.alloc(2 * 1024 * 1024 + 3);
   for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
@@ -195,7 +195,7 @@ test('big store files stream from disk (a small memoryMaxFileBytes): whole, rang
 });
 
 test('concurrent streams of different files reuse read buffers without mixing bytes', async () => {
-  await th.host.setConfig('fileserver', { port: 0, assetsDir, memoryMaxFileBytes: 1024, streamChunkBytes: 64 * 1024 });
+  await th.host.configs.set('fileserver', { port: 0, assetsDir, memoryMaxFileBytes: 1024, streamChunkBytes: 64 * 1024 });
   base = service(th).url();
   const files = [1, 2].map((k) => {
     const d = Buffer.alloc(12 * 1024 * 1024 + 17 * k);
@@ -226,7 +226,7 @@ test('virtual hosts: Host + key -> object, from config; other hosts get the asse
   const svc = service(th);
   const home = await svc.put('<h1>example</h1>\n', 'index.html');
   const about = await svc.put('about us\n', 'about.txt');
-  await th.host.setConfig('fileserver', { port: 0, assetsDir, vhosts: { 'example.test': { '/': home.sha256, '/about': about.sha256 } } });
+  await th.host.configs.set('fileserver', { port: 0, assetsDir, vhosts: { 'example.test': { '/': home.sha256, '/about': about.sha256 } } });
   base = service(th).url();
   const get = (path: string, host: string) => request(`${base}${path}`, { headers: { host } });
   const r = await get('/', 'example.test');

@@ -63,7 +63,7 @@ test('a greeter config change restarts shout (static) but not hello (dynamic); g
   const shoutRun = th.host.instances.get('shout')!.run;
   await get(url('hello') + '/greet?name=x');
   const before = (th.host.instances.get('greeter')!.run!.service as { count(): number }).count();
-  const rev = await th.host.setConfig('greeter', { greeting: 'Bonjour' });
+  const rev = await th.host.configs.set('greeter', { greeting: 'Bonjour' });
   assert.ok(rev.rev >= 2, 'a new revision was recorded');
   assert.is((await get(url('hello') + '/greet?name=Ada')).body, 'Bonjour, Ada!\n');
   assert.ok(th.host.instances.get('hello')!.run === helloRun, 'hello was not restarted');
