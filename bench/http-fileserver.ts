@@ -10,12 +10,12 @@
 //
 // nginx: 1 worker, sendfile on, tcp_nopush, access_log off, on 127.0.0.1:<free port>, root = the
 // same files. Cheshire: a node started as a child process on a throw-away project (the
-// fileserver module copied in, core/fs/node_modules symlinked back) with styx-root for the
+// fileserver module copied in) with styx-root for the
 // /fileserver/ctl that issues the upload tokens. Everything is stopped and removed at the end,
 // on an error and on Ctrl-C.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, cp, mkdir, mkdtemp, open, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -124,7 +124,6 @@ http {
     await mkdir(join(project, 'modules'), { recursive: true });
     await mkdir(join(project, 'config', 'roles'), { recursive: true });
     for (const m of ['fileserver', 'styx-root']) await cp(join(REPO, 'modules', m), join(project, 'modules', m), { recursive: true });
-    for (const l of ['core', 'fs', 'node_modules']) await symlink(join(REPO, l), join(project, l), 'dir');
     const [fsPort, streamPort, styxPort] = [await freePort(), await freePort(), await freePort()];
     await writeFile(join(project, 'config', 'roles', 'bench.json'), JSON.stringify({ modules: ['styx-root', 'fileserver', 'fileserver#stream'] }));
     const common = { host: '127.0.0.1', storeDir, assetsDir };

@@ -2,7 +2,7 @@
 // own modules/ are never edited), free loopback ports, a Cheshire node as a child process,
 // keep-alive HTTP GETs, rewriting hello's GREETING literal, and small statistics.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -60,9 +60,8 @@ export interface BenchProject {
 
 /**
  * Copies cheshire.json, config/ and modules/ into a fresh temp dir and points hello and shout at
- * free ports. The example modules import the SDK by relative path (`../../core/sdk/http.ts`),
- * so the copy gets `core` and `node_modules` symlinks back to the repo; Node resolves them to
- * their real paths, so module code and the host share the very same core module instances.
+ * free ports. Nothing of the repo is linked in: the modules import only `cheshire/sdk`, which the
+ * host maps to its own copy, as it does for a module anywhere on disk.
  */
 export async function makeProjectCopy(opts: { prefix?: string; debounceMs?: number } = {}): Promise<BenchProject> {
   const prefix = opts.prefix ?? 'chs-bench-';
@@ -70,8 +69,6 @@ export async function makeProjectCopy(opts: { prefix?: string; debounceMs?: numb
   try {
     await cp(join(REPO, 'config'), join(dir, 'config'), { recursive: true });
     await cp(join(REPO, 'modules'), join(dir, 'modules'), { recursive: true });
-    await symlink(join(REPO, 'core'), join(dir, 'core'), 'dir');
-    await symlink(join(REPO, 'node_modules'), join(dir, 'node_modules'), 'dir');
     const helloPort = await freePort();
     let shoutPort = await freePort();
     while (shoutPort === helloPort) shoutPort = await freePort();

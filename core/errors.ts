@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   CHS_ERR_MODULE_CRASH: 'a module\'s own callback threw or rejected after start',
   CHS_ERR_MODULE_FAILED: 'a module crashed too often and was given up on',
   CHS_ERR_MODULE_TEST: 'a module\'s tests failed before activation',
+  CHS_ERR_MODULE_TYPECHECK: 'a module whose descriptor says "typecheck": "refuse" has type errors (or its check timed out); the reload is refused',
   CHS_ERR_DEP_CYCLE: 'the required services of the planned modules form a cycle',
   CHS_ERR_DEP_MISSING: 'no module provides a service in a required version range',
   CHS_ERR_DEP_UNAVAILABLE: 'a dynamic dependency was called while its provider was away, past the wait bound',

@@ -2,7 +2,7 @@
 // reloads what changed, applies config changes as revisions, and falls back to failsafe mode when
 // the configured start-up fails as a whole. Every lifecycle operation runs under one lock.
 import { EventEmitter } from 'node:events';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { bundleModule, evaluateModule } from './loader.ts';
 import { readDescriptor } from './descriptor.ts';
@@ -22,6 +22,7 @@ import { jsonEqual } from './config/diff.ts';
 import { RevisionStore } from './config/revisions.ts';
 import { ConfigApplier, type ConfigHost } from './config/apply.ts';
 import { supervisorHooks } from './supervisor.ts';
+import { ReloadTypecheck } from './typecheck/on-reload.ts';
 import type { Run } from './run.ts';
 import { MountTable } from './mounts.ts';
 import { loadOrCreateIdentity, type Identity } from './identity.ts';
@@ -60,6 +61,11 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   private closing: Promise<void> | null = null;
   /** The node's ed25519 identity (loaded at boot from <stateDir>/node.key, created if absent). */
   identity: Identity | null = null;
+  /** The type check of reloaded modules, by their descriptor's `typecheck` policy. */
+  private readonly typecheck = new ReloadTypecheck({
+    enabled: () => this.config?.typecheck.enabled ?? true,
+    idleMs: () => this.config?.typecheck.idleMs ?? 120_000,
+  });
   /** Runtime config changes and hand edits of cheshire.json (core/config/apply.ts). */
   readonly configs = new ConfigApplier(this.configHost());
 
@@ -214,6 +220,12 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       const match = picomatch(desc.watch, { dot: false });
       targets.push({ key: dir, path: dir, accepts: (f) => { const rel = relativeTo(dir, f); return rel === 'package.json' || match(rel); } });
     }
+    // Source files a module bundles from beside its folder (a sibling module's, by path) reload it too.
+    for (const [dir, code] of this.codes) {
+      for (const file of code.loaded.files) {
+        if (!file.startsWith(dir + sep) && !file.includes(`${sep}node_modules${sep}`)) targets.push({ key: dir, path: file, accepts: () => true });
+      }
+    }
     this.watcher.setTargets(targets);
     await this.watcher.ready;
   }
@@ -246,6 +258,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       const edges = dependencyEdges([...this.engine.instances.values()].map((i) => ({ id: i.id, desc: i.desc.dir === dir ? desc : i.desc })));
       const cycle = findCycle(edges);
       if (cycle) throw chsError('CHS_ERR_DEP_CYCLE', `dependency cycle: ${cycle.join(' -> ')}`);
+      await this.typecheck.before(desc);
       if (desc.test.beforeActivate) {
         const result = await runModuleTests(desc);
         if (!result.ok) throw chsError('CHS_ERR_MODULE_TEST', `${desc.name}: tests failed before activation:\n${result.output.slice(-2000)}`);
@@ -266,7 +279,11 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       const targets = targetsOf();
       const configs = new Map(targets.map((i) => [i.id, effectiveConfig(i.id, code.desc, this.role?.config[i.id], this.config?.modules[i.id])]));
       const failures = await this.engine.replace(targets, (inst) => ({ code, config: configs.get(inst.id)! }), since);
-      if (failures.size < targets.length) this.codes.set(dir, code);
+      if (failures.size < targets.length) {
+        this.codes.set(dir, code);
+        if (this.watcher) await this.updateWatch();
+        this.typecheck.after(code.desc, targets.find((t) => !failures.has(t.id))!.log);
+      }
       this.emit('status');
       return failures;
     });
@@ -355,6 +372,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
     this.closing ??= (async () => {
       await this.watcher?.close();
       await this.lock.run(() => this.engine.stopAll());
+      await this.typecheck.close();
       this.unguard?.();
       this.log.info('host stopped');
     })();

@@ -1,5 +1,6 @@
 // A module instance's record in the host: what it runs (descriptor, code, config), its current
 // incarnation, its state and its crash history. The host drives it; this file only holds it.
+import { moduleStack } from './loader/stacks.ts';
 import type { Logger } from 'pino';
 import type { LoadedCode } from './loader.ts';
 import type { Handed, Run } from './run.ts';
@@ -48,7 +49,7 @@ export class Instance {
     this.lastError = {
       code: (e as { code?: string }).code ?? 'CHS_ERR_MODULE_CRASH',
       message: e.message,
-      stack: fullStack(e),
+      stack: moduleStack(e),
       at: new Date().toISOString(),
     };
     return this.lastError;
@@ -71,15 +72,4 @@ export class Instance {
       config: this.config,
     };
   }
-}
-
-/** The error's stack followed by its causes' stacks (where the module's own frames are). */
-export function fullStack(err: Error): string {
-  let text = err.stack ?? err.message;
-  let cause = (err as { cause?: unknown }).cause;
-  for (let depth = 0; cause instanceof Error && depth < 5; depth++) {
-    text += `\nCaused by: ${cause.stack ?? cause.message}`;
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return text;
 }

@@ -117,6 +117,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
       id: inst.id,
       name: code.desc.name,
       version: code.desc.version,
+      dir: code.desc.dir,
       config,
       log: inst.log,
       deps: this.resolveDeps(inst),

@@ -1,5 +1,6 @@
 // One incarnation of a module instance: builds its ctx, runs start(ctx) under a deadline inside
 // the instance's async scope, and owns everything it registers, released in reverse order.
+import { errorLocation } from './loader/stacks.ts';
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -15,6 +16,8 @@ export interface RunOptions {
   id: string;
   name: string;
   version: string;
+  /** The module's folder: a start error's first line names its file:line:column there. */
+  dir: string;
   config: Record<string, unknown>;
   log: Logger;
   deps: Record<string, unknown>;
@@ -66,7 +69,8 @@ export class Run implements RunScope {
     } catch (err) {
       // A Cheshire error the module raised on purpose keeps its own code (CHS_ERR_ACCESS_POLICY...).
       if (/^CHS_ERR_/.test(String((err as { code?: unknown })?.code ?? ''))) throw err;
-      throw chsError('CHS_ERR_MODULE_START', `${this.id}: start threw: ${(err as Error)?.message ?? String(err)}`, err);
+      const at = errorLocation(err, this.opts.dir);
+      throw chsError('CHS_ERR_MODULE_START', `${this.id}: start threw${at ? ` at ${at}` : ''}: ${(err as Error)?.message ?? String(err)}`, err);
     } finally {
       clearTimeout(timer);
     }

@@ -21,6 +21,8 @@ export interface NodeConfig {
   supervisor: SupervisorOptions;
   dependencies: { waitMs: number };
   watch: { enabled: boolean; debounceMs: number };
+  /** Type-checking of reloaded modules (their descriptor's `typecheck` says warn/refuse/off). */
+  typecheck: { enabled: boolean; idleMs: number };
 }
 
 export interface RolePreset {
@@ -51,6 +53,7 @@ const nodeSchema = {
     },
     dependencies: { type: 'object', additionalProperties: false, properties: { waitMs: posInt } },
     watch: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, debounceMs: posInt } },
+    typecheck: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, idleMs: posInt } },
   },
 } as const;
 const validateNode = ajv.compile(nodeSchema);
@@ -82,6 +85,7 @@ export function parseNodeConfig(raw: unknown, file: string): NodeConfig {
     supervisor: { ...DEFAULT_SUPERVISOR, ...c.supervisor },
     dependencies: { waitMs: c.dependencies?.waitMs ?? 5_000 },
     watch: { enabled: c.watch?.enabled ?? true, debounceMs: c.watch?.debounceMs ?? 2 },
+    typecheck: { enabled: c.typecheck?.enabled ?? true, idleMs: c.typecheck?.idleMs ?? 120_000 },
   };
 }
 

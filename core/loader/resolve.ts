@@ -1,6 +1,7 @@
 // Where a module's imports go, decided at bundle time (an esbuild plugin). The module's own
-// files are bundled (and so reloaded); everything else is left external and loaded natively,
-// once, by the loader. A bare import is resolved from the importing file's folder first, so a
+// files, and source files it imports by relative path from beside it (a sibling module's), are
+// bundled (and so reloaded); packages are left external and loaded natively, once, by the
+// loader; the host's own files by path are refused (cheshire/sdk is the one way in). A bare import is resolved from the importing file's folder first, so a
 // module outside the repo finds the dependencies of its own node_modules; only when that folder
 // chain lacks the package does the host's copy serve (repo modules use the host's `ws`, ...).
 // `cheshire/...` and Node built-ins always mean the host's single copy.
@@ -12,7 +13,7 @@
 // uses the "require" condition and fails on ESM-only packages).
 import { isBuiltin } from 'node:module';
 import { isAbsolute, resolve as resolvePath, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as esbuild from 'esbuild';
 
 /** esbuild settings that make its package resolution pick the file Node's `import` would. */
@@ -26,6 +27,13 @@ const INNER = Symbol('cheshire-inner-resolve');
 /** True for the host's own package: `cheshire/sdk` and any other `cheshire/...` export. */
 export function isHostSpecifier(spec: string): boolean {
   return spec === 'cheshire' || spec.startsWith('cheshire/');
+}
+
+/** The host's own source folders: reached only through cheshire/sdk. */
+const HOST_DIRS = ['base', 'core', 'fs'].map((d) => fileURLToPath(new URL(`../../${d}/`, import.meta.url)));
+
+function isHostFile(file: string): boolean {
+  return HOST_DIRS.some((d) => file.startsWith(d));
 }
 
 /** The host's resolution (its package's self-reference, its node_modules), or null. */
@@ -62,7 +70,13 @@ export function importsPlugin(unit: { name: string; dir: string }, externals: Ex
         if (args.kind === 'entry-point') return { path: resolvePath(unit.dir, spec) };
         if (spec.startsWith('.') || isAbsolute(spec)) {
           const target = resolvePath(args.resolveDir, spec);
-          if (!isOwn(target)) return external(pathToFileURL(target).href, args.importer);
+          if (isHostFile(target)) {
+            return { errors: [{ text: `${unit.name}: imports the host's own file ${target} by path; import it from "cheshire/sdk" instead (the host's internals are not an API)` }] };
+          }
+          if (!isOwn(target) && target.includes(deps)) return external(pathToFileURL(target).href, args.importer);
+          // The module's own files, and source files it shares with a sibling module by path
+          // (mainline-dht uses ../dht/): bundled, so they reload with it and their own imports
+          // resolve like the module's.
           const r = await esbuildResolve(spec, args);
           return r.errors.length ? { errors: r.errors } : { path: r.path };
         }

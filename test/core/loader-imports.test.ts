@@ -113,4 +113,14 @@ Imports('an unresolvable import is refused naming module, specifier and file; th
   assert.is(service(th)!.word, 'one');
 });
 
+Imports('an import of the host\'s own files by path is refused, pointing at cheshire/sdk', async ({ dir, th }) => {
+  const hostFile = join(REPO, 'fs/tree/synthetic.ts');
+  await writeFile(join(dir, 'index.ts'), index('by-path', `import { dir as d } from '${hostFile}';\nvoid d;`));
+  const inst = th.host.instances.get('outer')!;
+  await waitFor('the refused reload', () => inst.lastError?.code === 'CHS_ERR_MODULE_LOAD');
+  assert.match(inst.lastError!.message, `imports the host's own file ${hostFile} by path; import it from "cheshire/sdk" instead`);
+  assert.is(inst.state, 'active');
+  assert.is(service(th)!.word, 'one');
+});
+
 Imports.run();

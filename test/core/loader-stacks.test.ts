@@ -65,7 +65,7 @@ Stacks('a throw in start: lastError, the log and moduleStack name index.ts:LINE:
   const logged = th.logs.find((r) => r.err?.stack?.includes(at));
   assert.ok(logged, 'the logged record carries the mapped frame');
   const short = moduleStack(err);
-  assert.match(short, /^\w*Error: CHS_ERR_MODULE_START: t: start threw: boom in start\n/);
+  assert.match(short, /^\w*Error: CHS_ERR_MODULE_START: t: start threw at \S+\/index\.ts:\d+:\d+: boom in start\n/);
   assert.match(short, `Caused by: Error: boom in start\n    at Object.start (${at})`);
   assert.not.match(short, hostFrame);
   assert.match(moduleStack(err, { full: true }), hostFrame);

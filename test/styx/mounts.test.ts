@@ -11,8 +11,7 @@ import { waitFor, type Project, type TestHost } from '../helpers/project.ts';
 import { rejection, startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
 
 const demo = (content: string) => `
-import type { ModuleContext } from '../../core/types.ts';
-import { dir, file } from '../../fs/tree/synthetic.ts';
+import { dir, file, type ModuleContext } from 'cheshire/sdk';
 
 const CONTENT = '${content}';
 

@@ -10,15 +10,15 @@ import { join } from 'node:path';
 import { ESTALE } from '../../fs/codec/constants.ts';
 import { RemoteError } from '../../fs/errors.ts';
 import { startDiod, type DiodServer } from '../helpers/diod.ts';
-import { REPO, waitFor } from '../helpers/project.ts';
+import { waitFor } from '../helpers/project.ts';
 import { startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
 
 const demo = `
-import { dir, file } from '../../fs/tree/synthetic.ts';
+import { dir, file } from 'cheshire/sdk';
 export function start(ctx: any) { ctx.mount('/demo', dir('demo', [file('hi', { read: () => 'hi from demo\\n' })])); }
 `;
 const treeFile = (word: string) => `
-import { dir, file } from '${join(REPO, 'fs/tree/synthetic.ts')}';
+import { dir, file } from 'cheshire/sdk';
 export function tree() { return dir('t', [file('word', { read: () => '${word}\\n' })]); }
 `;
 
