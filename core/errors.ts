@@ -32,6 +32,10 @@ export const ERROR_CODES = {
   CHS_ERR_NODE_UNREACHABLE: 'the CLI found no Cheshire node (or 9P server) listening at the address it was given',
   CHS_ERR_IDENTITY: 'the node key file is unreadable, not an ed25519 key, or readable by others',
   CHS_ERR_HOST_STOPPED: 'an operation was asked of a host that is shutting down',
+  CHS_ERR_HISTORY_LIMIT: 'a module folder exceeds a version-history cap (a file or the whole snapshot too large, or too many files)',
+  CHS_ERR_HISTORY_NOT_FOUND: 'a module has no recorded version history, or no revision (or stored version) by that number or id',
+  CHS_ERR_HISTORY_CORRUPT: 'a version-history object, manifest or record fails its integrity check (hash mismatch, missing, malformed)',
+  CHS_ERR_HISTORY_RESTORE: 'a revision could not be written out: the target folder exists, or a folder or file the module does not own is in the way',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -12,6 +12,7 @@ import type { Dialect } from '../../fs/codec/index.ts';
 import { formatDescriptor, formatStatus } from './format.ts';
 import { ninepCommand, remoteCommand } from './remote.ts';
 import { clusterCommand } from './cluster.ts';
+import { newCommand } from './new.ts';
 
 const USAGE = `usage: cheshire <command> [options]
 
@@ -21,6 +22,8 @@ on this machine:
                                         reads descriptors only, runs no module code
   status --local                        the node's last status from its state dir (works
                                         when its 9P tree is unreachable)
+  new NAME [--dir D]                    write a module folder D/NAME (an HTTP hello, its test,
+                                        README, tsconfig); D: cheshire.json's first moduleDirs
 
 on a running node, through its 9P tree (--node HOST:PORT, default 127.0.0.1:6666):
   status                                one line per module instance
@@ -28,6 +31,8 @@ on a running node, through its 9P tree (--node HOST:PORT, default 127.0.0.1:6666
   reload M | stop M | start M | test M  steer a module instance
   logs M [-f]                           its recent log lines (-f: keep following)
   config get M | set M FILE|- | history M | revert M REV
+  config set M KEY=VALUE...             set keys of M's config: VALUE is JSON if it parses, else a
+                                        string; a.b=1 sets inside an object; KEY= removes KEY
   cat PATH                              print a file of the tree
   ctl PATH COMMAND...                   write a command to a ctl file, print its answer
                                         (e.g. ctl /fileserver/ctl token ttl=600)
@@ -58,6 +63,7 @@ const { positionals, values } = parseArgs({
     follow: { type: 'boolean', short: 'f', default: false },
     version: { type: 'string' },
     aname: { type: 'string' },
+    dir: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -138,6 +144,7 @@ try {
   else if (cmd === 'status' && values.local) await statusLocal();
   else if (cmd === '9p') await ninepCommand(args, remote);
   else if (cmd === 'cluster') await clusterCommand(args, configFile);
+  else if (cmd === 'new') await newCommand(args, { configFile, dir: values.dir });
   else if (['status', 'ls', 'cat', 'ctl', 'reload', 'stop', 'start', 'test', 'logs', 'config', 'seed'].includes(cmd!)) await remoteCommand(cmd!, args, remote);
   else fail(`unknown command "${cmd}"\n\n${USAGE}`);
 } catch (err) {

@@ -1,5 +1,6 @@
 // CLI commands that steer a running node through its 9P tree: status, ls, reload/stop/start/test,
 // logs, config get/set/history/revert; and `9p`, a general client for any 9P server.
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Client, Entry } from '../../fs/client/client.ts';
 import type { Dialect } from '../../fs/codec/index.ts';
@@ -108,7 +109,18 @@ async function configCommand(args: string[], opts: RemoteOptions): Promise<void>
     case 'get':
       return withNode(opts, async (c) => out((await c.readFile(`${dir}/config`)).toString('utf8')));
     case 'set': {
-      const text = need(arg, 'FILE (JSON, or - for stdin)') === '-' ? await readStdin() : await readFile(arg!, 'utf8');
+      const source = setSource(args.slice(2));
+      if (source.kind === 'keys') {
+        // The node's own section (override, no defaults) is edited and written back whole: one
+        // write, one revision, and defaults the node did not set stay defaults.
+        return withNode(opts, async (c) => {
+          const current = JSON.parse((await c.readFile(`${dir}/override`)).toString('utf8')) as Record<string, unknown>;
+          const text = JSON.stringify(applyAssignments(current, source.keys), null, 2) + '\n';
+          await c.writeFile(`${dir}/config`, text, { create: false, truncate: false });
+          out(`config of ${id} applied: ${source.keys.map(describeAssignment).join(', ')}`);
+        });
+      }
+      const text = source.kind === 'stdin' ? await readStdin() : await readFile(source.file, 'utf8');
       return withNode(opts, async (c) => {
         await c.writeFile(`${dir}/config`, text, { create: false, truncate: false });
         out(`config of ${id} applied`);
@@ -119,7 +131,81 @@ async function configCommand(args: string[], opts: RemoteOptions): Promise<void>
     case 'revert':
       return withNode(opts, async (c) => out(await ctlCommand(c, `${dir}/ctl`, `revert ${need(arg, 'REV')}`)));
   }
-  throw new Error('usage: cheshire config get|set|history|revert M [FILE|REV]');
+  throw new Error('usage: cheshire config get|set|history|revert M [FILE|-|KEY=VALUE...|REV]');
+}
+
+/** One `KEY=VALUE` of `config set M KEY=VALUE...`; `path` is KEY split at dots. */
+export interface Assignment {
+  key: string;
+  path: string[];
+  /** Absent for `KEY=`: the key is removed. */
+  value?: unknown;
+}
+
+// Keys that would reach an object's prototype instead of setting a config key.
+const UNSAFE_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
+
+/** `port=8085` -> 8085, `debug=true`, `tags=["a"]` (JSON when it parses), `greeting=Bonjour` -> a string, `key=` -> removal. */
+export function parseAssignment(arg: string): Assignment {
+  const eq = arg.indexOf('=');
+  const key = arg.slice(0, eq);
+  const path = key.split('.');
+  if (eq < 0 || path.some((p) => p === '' || UNSAFE_KEYS.has(p))) throw new Error(`"${arg}" is not KEY=VALUE (KEY: a name, or names joined by dots)`);
+  const raw = arg.slice(eq + 1);
+  if (raw === '') return { key, path };
+  try {
+    return { key, path, value: JSON.parse(raw) };
+  } catch {
+    return { key, path, value: raw };
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A copy of `config` with each assignment applied in order; dotted keys create or edit nested objects. */
+export function applyAssignments(config: Record<string, unknown>, keys: Assignment[]): Record<string, unknown> {
+  const out = structuredClone(config);
+  for (const a of keys) {
+    let obj: Record<string, unknown> | undefined = out;
+    for (const [i, part] of a.path.slice(0, -1).entries()) {
+      const cur: unknown = Object.hasOwn(obj, part) ? obj[part] : undefined;
+      if (cur === undefined) {
+        if (!('value' in a)) { obj = undefined; break; } // removing under a missing object: nothing to do
+        obj = obj[part] = {};
+      } else if (isObject(cur)) {
+        obj = cur;
+      } else {
+        throw new Error(`${a.key}: ${a.path.slice(0, i + 1).join('.')} is ${JSON.stringify(cur)}, not an object`);
+      }
+    }
+    if (!obj) continue;
+    const last = a.path.at(-1)!;
+    if ('value' in a) obj[last] = a.value;
+    else delete obj[last];
+  }
+  return out;
+}
+
+const describeAssignment = (a: Assignment): string => ('value' in a ? `${a.key}=${JSON.stringify(a.value)}` : `${a.key} removed`);
+
+type SetSource = { kind: 'stdin' } | { kind: 'file'; file: string } | { kind: 'keys'; keys: Assignment[] };
+
+/**
+ * What `config set M ...` was given: one FILE, `-`, or KEY=VALUE arguments, never a mix. An
+ * existing file wins over an argument that merely contains `=` (a path like `./a=b.json`).
+ */
+function setSource(args: string[]): SetSource {
+  if (!args.length) throw new Error('missing FILE (JSON), - (stdin) or KEY=VALUE...');
+  const isFile = (a: string) => { try { return statSync(a).isFile(); } catch { return false; } };
+  const sources = args.map((a): SetSource => {
+    if (a === '-') return { kind: 'stdin' };
+    if (isFile(a)) return { kind: 'file', file: a };
+    if (a.includes('=')) return { kind: 'keys', keys: [parseAssignment(a)] };
+    throw new Error(`"${a}" is neither a file, - (stdin), nor KEY=VALUE`);
+  });
+  if (sources.every((s) => s.kind === 'keys')) return { kind: 'keys', keys: sources.flatMap((s) => (s.kind === 'keys' ? s.keys : [])) };
+  if (sources.length > 1) throw new Error(`config set takes one FILE, one -, or KEY=VALUE arguments, not a mix: ${args.join(' ')}`);
+  return sources[0]!;
 }
 
 async function readStdin(): Promise<string> {

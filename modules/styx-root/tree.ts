@@ -24,6 +24,9 @@ function instanceDir(host: HostControl, me: string, id: string, log: SynStream):
     log,
     file('deps', { read: () => depsText(status(), host.status().instances) }),
     file('revisions', { read: async () => revisionsText(await host.revisions(id)) }),
+    // The node's own section for the instance (cheshire.json modules[id]), without defaults: what
+    // `cheshire config set M key=value` edits, so defaults are not pinned into the file.
+    file('override', { read: () => JSON.stringify(host.config(id).override, null, 2) + '\n' }),
   ]);
 }
 
