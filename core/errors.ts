@@ -32,10 +32,18 @@ export const ERROR_CODES = {
   CHS_ERR_NODE_UNREACHABLE: 'the CLI found no Cheshire node (or 9P server) listening at the address it was given',
   CHS_ERR_IDENTITY: 'the node key file is unreadable, not an ed25519 key, or readable by others',
   CHS_ERR_HOST_STOPPED: 'an operation was asked of a host that is shutting down',
+  CHS_ERR_ROLLBACK: 'a rollback\'s version failed to load, test or start; the current version keeps serving and its files were put back',
   CHS_ERR_HISTORY_LIMIT: 'a module folder exceeds a version-history cap (a file or the whole snapshot too large, or too many files)',
   CHS_ERR_HISTORY_NOT_FOUND: 'a module has no recorded version history, or no revision (or stored version) by that number or id',
   CHS_ERR_HISTORY_CORRUPT: 'a version-history object, manifest or record fails its integrity check (hash mismatch, missing, malformed)',
   CHS_ERR_HISTORY_RESTORE: 'a revision could not be written out: the target folder exists, or a folder or file the module does not own is in the way',
+  CHS_ERR_INSTALL_SPEC: 'cheshire install was given a spec it cannot use (not a package name, tarball, URL, folder or HOST:PORT/path; a bad #sha256= pin)',
+  CHS_ERR_INSTALL_FETCH: 'a module to install could not be fetched (registry, tarball, URL, folder or 9P tree): not found, unreachable or cut off',
+  CHS_ERR_INSTALL_INTEGRITY: 'a module to install does not match the integrity pinned for it (#sha256= or #sha512-) or recorded by its registry',
+  CHS_ERR_INSTALL_EXISTS: 'a module version is already in the module store (install with force to replace it)',
+  CHS_ERR_INSTALL_IN_USE: 'an installed module version cannot be removed while an instance of the node runs it',
+  CHS_ERR_INSTALL_DEPS: 'npm could not install the dependencies of a module being installed',
+  CHS_ERR_INSTALL_ABORTED: 'an install was cancelled (its AbortSignal fired) before it completed; nothing was kept',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -5,7 +5,7 @@ import { chsError } from './errors.ts';
 import type { ConfigApplier } from './config/apply.ts';
 import type { LogHub } from './log.ts';
 import type { MountTable } from './mounts.ts';
-import type { Identity, HostControl, NodeStatus, TestResult } from './types.ts';
+import type { HistoryEntry, Identity, HostControl, NodeStatus, TestResult } from './types.ts';
 
 /** What hostControl needs of the host. */
 export interface ControlledHost {
@@ -15,11 +15,14 @@ export interface ControlledHost {
   readonly logging: { hub: LogHub };
   readonly mounts: MountTable;
   readonly configs: ConfigApplier;
+  readonly instances: ReadonlyMap<string, { readonly desc: { readonly dir: string } }>;
   status(): NodeStatus;
   reload(id: string): Promise<void>;
   stopInstance(id: string): Promise<void>;
   startInstance(id: string): Promise<void>;
   testInstance(id: string): Promise<TestResult>;
+  versions(id: string): Promise<HistoryEntry[]>;
+  rollback(id: string, rev?: number): Promise<HistoryEntry>;
 }
 
 export function hostControl(host: ControlledHost): HostControl {
@@ -40,11 +43,14 @@ export function hostControl(host: ControlledHost): HostControl {
     setConfig: (id, override) => host.configs.set(id, override),
     revisions: (id) => host.configs.list(id),
     revert: (id, rev) => host.configs.revert(id, rev),
+    history: (id) => host.versions(id),
+    rollback: (id, rev) => host.rollback(id, rev),
     logs: (id) => hub().recent(id),
     onLog: (fn) => {
       hub().on('record', fn);
       return () => hub().off('record', fn);
     },
+    sourceDir: (id) => host.instances.get(id)?.desc.dir ?? (() => { throw chsError('CHS_ERR_INSTANCE_NOT_FOUND', `no instance "${id}" on this node`); })(),
     mounts: () => host.mounts.list(),
     onMounts: (fn) => {
       host.mounts.on('change', fn);

@@ -5,7 +5,6 @@ import { EventEmitter } from 'node:events';
 import { dirname, join, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { bundleModule, evaluateModule } from './loader.ts';
-import { readDescriptor } from './descriptor.ts';
 import { discoverModules } from './discover.ts';
 import { chsError, errorText } from './errors.ts';
 import { findCycle } from './graph.ts';
@@ -18,11 +17,13 @@ import { guardProcess, stackMentions } from './process-guard.ts';
 import { runModuleTests, type TestResult } from './module-tests.ts';
 import { Watcher, relativeTo, type WatchTarget } from './watcher.ts';
 import { loadNodeConfig, loadRole, parseNodeConfig, roleFile, type NodeConfig, type RolePreset } from './config/node-config.ts';
-import { jsonEqual } from './config/diff.ts';
 import { RevisionStore } from './config/revisions.ts';
 import { ConfigApplier, type ConfigHost } from './config/apply.ts';
 import { supervisorHooks } from './supervisor.ts';
 import { ReloadTypecheck } from './typecheck/on-reload.ts';
+import { Reloader, type ReloadHost, type ReloadSource } from './reload.ts';
+import { VersionStore } from './history/index.ts';
+import type { HistoryEntry } from './history/types.ts';
 import type { Run } from './run.ts';
 import { MountTable } from './mounts.ts';
 import { loadOrCreateIdentity, type Identity } from './identity.ts';
@@ -66,6 +67,10 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
     enabled: () => this.config?.typecheck.enabled ?? true,
     idleMs: () => this.config?.typecheck.idleMs ?? 120_000,
   });
+  /** Every version that became active, kept for rollback (core/history). */
+  history: VersionStore | null = null;
+  /** The reload transaction and rollback (core/reload.ts). */
+  private readonly reloader = new Reloader(this.reloadHost());
   /** Runtime config changes and hand edits of cheshire.json (core/config/apply.ts). */
   readonly configs = new ConfigApplier(this.configHost());
 
@@ -122,6 +127,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       this.role = await loadRole(this.opts.role ?? this.config.role, this.base);
       this.configError = null;
       this.revisions = new RevisionStore(join(this.stateRoot, 'revisions'));
+      this.history = new VersionStore(join(this.stateRoot, 'history'));
       this.identity ??= await loadOrCreateIdentity(join(this.stateRoot, 'node.key'));
       this.engine = this.newEngine();
       this.codes.clear();
@@ -145,6 +151,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
         if (inst.state !== 'active') throw new Error(`required instance ${id} did not start: ${inst.lastError?.message ?? inst.state}`, { cause: inst.lastError });
       }
       this.failsafe = null;
+      for (const code of this.codes.values()) this.reloader.record(code.desc, code.loaded, 'start', 'active');
       const active = [...this.engine.instances.values()].filter((i) => i.state === 'active').length;
       this.log.info(`node ${this.config.node} up: role ${this.role.name}, ${active}/${this.engine.instances.size} instances active`);
       this.emit('booted');
@@ -241,52 +248,39 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
     else await this.reloadDir(key, since, false);
   }
 
-  /** The reload transaction for one module folder (all its instances, plus static dependents). */
-  async reloadDir(dir: string, since = performance.now(), force = false, only?: string): Promise<Map<string, Error>> {
-    const targetsOf = () => [...this.engine.instances.values()].filter((i) => i.desc.dir === dir && (!only || i.id === only));
-    if (!targetsOf().length) return new Map();
-    let code: Code;
-    try {
-      const desc = readDescriptor(dir);
-      const loaded = await bundleModule(desc);
-      const current = this.codes.get(dir);
-      if (!force && current && current.loaded.hash === loaded.hash && jsonEqual(stripDir(current.desc), stripDir(desc))) {
-        this.log.debug(`${desc.name}: content unchanged, not reloaded`);
-        return new Map();
-      }
-      code = { desc, loaded, exports: evaluateModule(desc, loaded) };
-      const edges = dependencyEdges([...this.engine.instances.values()].map((i) => ({ id: i.id, desc: i.desc.dir === dir ? desc : i.desc })));
-      const cycle = findCycle(edges);
-      if (cycle) throw chsError('CHS_ERR_DEP_CYCLE', `dependency cycle: ${cycle.join(' -> ')}`);
-      await this.typecheck.before(desc);
-      if (desc.test.beforeActivate) {
-        const result = await runModuleTests(desc);
-        if (!result.ok) throw chsError('CHS_ERR_MODULE_TEST', `${desc.name}: tests failed before activation:\n${result.output.slice(-2000)}`);
-      }
-    } catch (err) {
-      return this.lock.run(async () => {
-        const failures = new Map<string, Error>();
-        for (const inst of targetsOf()) {
-          inst.setError(err);
-          inst.log.error({ err }, `reload refused, v${inst.desc.version} #${inst.code?.loaded.hash ?? '-'} keeps running: ${(err as Error).message}`);
-          failures.set(inst.id, err as Error);
-        }
-        this.emit('status');
-        return failures;
-      });
-    }
-    return this.lock.run(async () => {
-      const targets = targetsOf();
-      const configs = new Map(targets.map((i) => [i.id, effectiveConfig(i.id, code.desc, this.role?.config[i.id], this.config?.modules[i.id])]));
-      const failures = await this.engine.replace(targets, (inst) => ({ code, config: configs.get(inst.id)! }), since);
-      if (failures.size < targets.length) {
-        this.codes.set(dir, code);
-        if (this.watcher) await this.updateWatch();
-        this.typecheck.after(code.desc, targets.find((t) => !failures.has(t.id))!.log);
-      }
-      this.emit('status');
-      return failures;
-    });
+  /** The reload transaction for one module folder (core/reload.ts). */
+  reloadDir(dir: string, since = performance.now(), force = false, only?: string, source: ReloadSource = 'save'): Promise<Map<string, Error>> {
+    return this.reloader.reloadDir(dir, { since, force, only, source });
+  }
+
+  /** The reloader's view of the host. */
+  private reloadHost(): ReloadHost {
+    const host = this;
+    return {
+      engine: () => this.engine,
+      lock: (fn) => this.lock.run(fn),
+      codes: this.codes,
+      configFor: (id, desc) => effectiveConfig(id, desc, this.role?.config[id], this.config?.modules[id]),
+      typecheck: this.typecheck,
+      history: () => this.history,
+      get log() { return host.log; },
+      activated: async () => { if (this.watcher) await this.updateWatch(); },
+      quiet: (dir, fn) => (this.watcher ? this.watcher.hold(dir, fn) : fn()),
+      changed: () => this.emit('status'),
+    };
+  }
+
+  /** Makes history revision `rev` of an instance's module active again (default: the previous active version). */
+  rollback(id: string, rev?: number): Promise<HistoryEntry> {
+    return this.reloader.rollback(this.instance(id), rev);
+  }
+
+  /** The version history of an instance's module, oldest first. */
+  async versions(id: string): Promise<HistoryEntry[]> {
+    const inst = this.instance(id);
+    if (!this.history) return [];
+    await this.reloader.settled();
+    return this.history.list(inst.desc.name);
   }
 
   /** The view of the host the config applier works through. */
@@ -323,7 +317,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   /** `reload M`: fresh code from disk even if unchanged. Throws the failure if the reload failed. */
   async reload(id: string): Promise<void> {
     const inst = this.instance(id);
-    const failures = await this.reloadDir(inst.desc.dir, performance.now(), true, id);
+    const failures = await this.reloadDir(inst.desc.dir, performance.now(), true, id, 'ctl');
     const err = failures.get(id);
     if (err) throw err;
   }
@@ -373,6 +367,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       await this.watcher?.close();
       await this.lock.run(() => this.engine.stopAll());
       await this.typecheck.close();
+      await this.reloader.settled();
       this.unguard?.();
       this.log.info('host stopped');
     })();
@@ -386,9 +381,4 @@ function roleFileOrNull(role: string, base: string): string | null {
   } catch {
     return null;
   }
-}
-
-function stripDir(d: Descriptor): Omit<Descriptor, 'dir'> {
-  const { dir: _dir, ...rest } = d;
-  return rest;
 }

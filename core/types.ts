@@ -3,6 +3,9 @@
 // shapes of what ctx.host reports. This file imports nothing of the host: the host implements
 // these types, modules see them through cheshire/sdk.
 import type { Logger } from 'pino';
+import type { HistoryEntry } from './history/types.ts';
+
+export type { HistoryEntry };
 
 export type Policy = 'static' | 'dynamic';
 export type Cardinality = '1' | '0..1' | '0..n' | '1..n';
@@ -115,11 +118,17 @@ export interface HostControl {
   setConfig(id: string, override: Record<string, unknown>): Promise<Revision>;
   revisions(id: string): Promise<Revision[]>;
   revert(id: string, rev: number): Promise<Revision>;
+  /** The versions of an instance's module that became active (or were refused), oldest first. */
+  history(id: string): Promise<HistoryEntry[]>;
+  /** Makes history revision `rev` (default: the previous active version) active again, as a reload. */
+  rollback(id: string, rev?: number): Promise<HistoryEntry>;
   /** Recent log records of an instance (or `host`). */
   logs(id: string): LogRecord[];
   onLog(fn: (r: LogRecord) => void): () => void;
   mounts(): Mount[];
   onMounts(fn: () => void): () => void;
+  /** The folder an instance's module was loaded from (its descriptor dir); styx-root exports it read-only at /modules/M/source. */
+  sourceDir(id: string): string;
 }
 
 /** What a module's entry exports. */

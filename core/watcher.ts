@@ -115,6 +115,22 @@ export class Watcher {
     this.running.set(key, p);
   }
 
+  /**
+   * Runs `fn` as if it were a call for `key` (after the one in progress, if any): changes it
+   * makes to the key's files coalesce into one call afterwards instead of firing mid-way. A
+   * rollback writes a module's files one by one this way, never reloading a half-written set.
+   */
+  async hold<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    while (this.running.has(key)) await this.running.get(key);
+    const p = fn();
+    const done = p.then(() => undefined, () => undefined).finally(() => {
+      this.running.delete(key);
+      if (this.pending.delete(key)) this.fire(key, performance.now());
+    });
+    this.running.set(key, done);
+    return p;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const t of [...this.timers.values(), ...this.settleTimers.values()]) clearTimeout(t);

@@ -30,6 +30,8 @@ on a running node, through its 9P tree (--node HOST:PORT, default 127.0.0.1:6666
   ls [PATH]                             list the node's tree
   reload M | stop M | start M | test M  steer a module instance
   logs M [-f]                           its recent log lines (-f: keep following)
+  history M                             every version of M's code that became active (or was refused)
+  rollback M [REV]                      make that version's code active again (default: the previous one)
   config get M | set M FILE|- | history M | revert M REV
   config set M KEY=VALUE...             set keys of M's config: VALUE is JSON if it parses, else a
                                         string; a.b=1 sets inside an object; KEY= removes KEY
@@ -145,7 +147,7 @@ try {
   else if (cmd === '9p') await ninepCommand(args, remote);
   else if (cmd === 'cluster') await clusterCommand(args, configFile);
   else if (cmd === 'new') await newCommand(args, { configFile, dir: values.dir });
-  else if (['status', 'ls', 'cat', 'ctl', 'reload', 'stop', 'start', 'test', 'logs', 'config', 'seed'].includes(cmd!)) await remoteCommand(cmd!, args, remote);
+  else if (['status', 'ls', 'cat', 'ctl', 'reload', 'stop', 'start', 'test', 'logs', 'config', 'seed', 'history', 'rollback'].includes(cmd!)) await remoteCommand(cmd!, args, remote);
   else fail(`unknown command "${cmd}"\n\n${USAGE}`);
 } catch (err) {
   fail((err as Error).message);

@@ -82,6 +82,13 @@ export async function remoteCommand(cmd: string, args: string[], opts: RemoteOpt
         out(reply);
         if (cmd === 'test' && reply.startsWith('FAIL')) process.exitCode = 1;
       });
+    case 'history':
+      return withNode(opts, async (c) => out((await c.readFile(`/modules/${need(args[0], 'module instance')}/history`)).toString('utf8')));
+    case 'rollback': {
+      const id = need(args[0], 'module instance');
+      if (args[1] !== undefined && !/^\d+$/.test(args[1])) throw new Error(`usage: cheshire rollback M [REV] ("${args[1]}" is not a revision number; see cheshire history ${id})`);
+      return withNode(opts, async (c) => out(await ctlCommand(c, `/modules/${id}/ctl`, `rollback${args[1] ? ` ${args[1]}` : ''}`)));
+    }
     case 'logs':
       return withNode(opts, (c) => readStream(c, `/modules/${need(args[0], 'module instance')}/log`, opts.follow));
     case 'config':

@@ -224,6 +224,19 @@ export class VersionStore {
   }
 
   /**
+   * Make a module folder's owned files the stored version `contentId` (a snapshot() taken
+   * earlier and still pinned, or any recorded one): how a failed rollback puts back the files
+   * it replaced.
+   */
+  restoreContent(contentId: string, moduleDir: string, opts: ScanOptions = {}): Promise<RestoreResult> {
+    return this.write(async () => {
+      const what = `content ${contentId.slice(0, 12)}`;
+      const v = await loadVersion(this.objects, contentId, what);
+      return restoreVersion(v, resolve(moduleDir), opts, what);
+    });
+  }
+
+  /**
    * Apply the retention to `name` (default: every module), then delete objects nothing kept
    * references. If a kept manifest cannot be read, no object is deleted (gcSkipped says why).
    */

@@ -1,5 +1,5 @@
 // The commands the ctl files take: `reload M`, `stop M`, `start M`, `test M` on /ctl, the same
-// without M (plus `revert REV`) on /modules/M/ctl. A command's answer is read back from the fid.
+// without M (plus `revert REV` and `rollback [REV]`) on /modules/M/ctl. A command's answer is read back from the fid.
 import type { HostControl } from 'cheshire/sdk';
 
 const USAGE = 'commands: reload M | stop M | start M | test M';
@@ -33,6 +33,14 @@ export async function runCommand(host: HostControl, me: string, line: string, se
       const r = await host.test(id);
       return `${r.ok ? 'PASS' : 'FAIL'} ${id} (${r.files.length} file${r.files.length === 1 ? '' : 's'})\n${r.output}${r.output.endsWith('\n') ? '' : '\n'}`;
     }
+    case 'rollback': {
+      if (!self) break;
+      const arg = args[0] ?? (id === self ? undefined : id);
+      const rev = arg === undefined ? undefined : Number(arg);
+      if (rev !== undefined && !Number.isInteger(rev)) throw new Error('usage: rollback [REV]');
+      const e = await host.rollback(self, rev);
+      return `${self} runs rev ${e.rev} again (v${e.version}, ${e.contentId.slice(0, 12)}, recorded ${e.at})\n`;
+    }
     case 'revert': {
       if (!self) break;
       const rev = Number(args[0] ?? id);
@@ -41,5 +49,5 @@ export async function runCommand(host: HostControl, me: string, line: string, se
       return `config of ${self} is revision ${r.rev} (reverted to ${rev})\n`;
     }
   }
-  throw new Error(`unknown command "${verb}": ${self ? 'reload | stop | start | test | revert REV' : USAGE}`);
+  throw new Error(`unknown command "${verb}": ${self ? 'reload | stop | start | test | revert REV | rollback [REV]' : USAGE}`);
 }

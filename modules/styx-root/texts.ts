@@ -1,5 +1,5 @@
-// The text the control files show: /status, /modules/M/status, deps and revisions.
-import { diffJson, formatDiff, type InstanceStatus, type NodeStatus, type Revision } from 'cheshire/sdk';
+// The text the control files show: /status, /modules/M/status, deps, revisions and history.
+import { diffJson, formatDiff, type HistoryEntry, type InstanceStatus, type NodeStatus, type Revision } from 'cheshire/sdk';
 
 export function uptime(ms: number | null): string {
   if (ms === null) return '-';
@@ -58,4 +58,16 @@ export function revisionsText(revs: Revision[]): string {
     if (diff) out.push(diff.replace(/^/gm, '    '));
   });
   return out.join('\n') + (out.length ? '\n' : '');
+}
+
+/** `rev at source outcome vVERSION content bundle`, one version per line, the running one marked. */
+export function historyText(entries: HistoryEntry[]): string {
+  const current = entries.filter((e) => e.outcome === 'active').at(-1);
+  return entries
+    .map((e) => {
+      const mark = e === current ? ' *' : '';
+      const err = e.error ? `  ${e.error.split('\n')[0]!.slice(0, 160)}` : '';
+      return `${e.rev} ${e.at} ${e.source} ${e.outcome} v${e.version} ${e.contentId.slice(0, 12)} #${e.bundleHash ?? '-'}${mark}${err}\n`;
+    })
+    .join('');
 }

@@ -4,7 +4,8 @@ import { formatRecord, E, ctl, file, root, stream, SynDir, type LogRecord, type 
 import { runCommand } from './commands.ts';
 import { JsonFile } from './json-file.ts';
 import { MountGrafter } from './mounts.ts';
-import { depsText, instanceStatusText, nodeStatusText, revisionsText } from './texts.ts';
+import { SourceDir } from './source.ts';
+import { depsText, historyText, instanceStatusText, nodeStatusText, revisionsText } from './texts.ts';
 
 const HISTORY_LINES = 200;
 
@@ -15,7 +16,7 @@ function instanceDir(host: HostControl, me: string, id: string, log: SynStream):
     return st;
   };
   return new SynDir(id, [
-    ctl('ctl', (cmd) => runCommand(host, me, cmd, id), { read: () => 'reload | stop | start | test | revert REV\n' }),
+    ctl('ctl', (cmd) => runCommand(host, me, cmd, id), { read: () => 'reload | stop | start | test | revert REV | rollback [REV]\n' }),
     file('status', { read: () => instanceStatusText(status()) }),
     new JsonFile('config', {
       read: () => host.config(id).effective,
@@ -24,9 +25,11 @@ function instanceDir(host: HostControl, me: string, id: string, log: SynStream):
     log,
     file('deps', { read: () => depsText(status(), host.status().instances) }),
     file('revisions', { read: async () => revisionsText(await host.revisions(id)) }),
+    file('history', { read: async () => historyText(await host.history(id)) }),
     // The node's own section for the instance (cheshire.json modules[id]), without defaults: what
     // `cheshire config set M key=value` edits, so defaults are not pinned into the file.
     file('override', { read: () => JSON.stringify(host.config(id).override, null, 2) + '\n' }),
+    new SourceDir(() => host.sourceDir(id)),
   ]);
 }
 

@@ -1,0 +1,188 @@
+// The reload transaction for one module folder: bundle and evaluate the new code, refuse a cycle,
+// honour the typecheck and test-before-activate policies, then swap every instance of the folder
+// (and what must follow it) under the host's lock; on any failure the old version keeps serving.
+// Every version that became active (or was refused) is recorded in the version history, off the
+// reload path. A rollback is the same transaction on files restored from that history.
+import type { Logger } from 'pino';
+import { readDescriptor } from './descriptor.ts';
+import { chsError } from './errors.ts';
+import { findCycle } from './graph.ts';
+import type { VersionStore } from './history/index.ts';
+import type { HistoryEntry } from './history/types.ts';
+import type { Code, Instance } from './instance.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import { bundleModule, evaluateModule } from './loader.ts';
+import { runModuleTests } from './module-tests.ts';
+import { dependencyEdges } from './planner.ts';
+import { jsonEqual } from './config/diff.ts';
+import type { ReloadTypecheck } from './typecheck/on-reload.ts';
+import type { Descriptor } from './types.ts';
+
+/** Why a version became active: a saved file, a ctl/CLI reload, a rollback, ... */
+export type ReloadSource = 'save' | 'ctl' | 'rollback' | 'install' | 'promote' | 'start';
+
+export interface ReloadOptions {
+  since?: number;
+  /** Reload even when the bundle is unchanged. */
+  force?: boolean;
+  /** Only this instance of the folder. */
+  only?: string;
+  source?: ReloadSource;
+}
+
+/** What the reloader needs of the host. */
+export interface ReloadHost {
+  engine(): Lifecycle;
+  lock<T>(fn: () => Promise<T>): Promise<T>;
+  /** The current code of each module folder. */
+  readonly codes: Map<string, Code>;
+  /** The effective config of an instance for a descriptor (defaults <- role <- node). */
+  configFor(id: string, desc: Descriptor): Record<string, unknown>;
+  readonly typecheck: ReloadTypecheck;
+  history(): VersionStore | null;
+  readonly log: Logger;
+  /** After new code is active: re-aim the watcher at the files it bundles. */
+  activated(): Promise<void>;
+  /** Runs `fn` with the watcher's calls for `dir` held until it is done (Watcher.hold). */
+  quiet<T>(dir: string, fn: () => Promise<T>): Promise<T>;
+  changed(): void;
+}
+
+export class Reloader {
+  /** History writes in flight (close() waits for them). */
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(private readonly h: ReloadHost) {}
+
+  async reloadDir(dir: string, o: ReloadOptions = {}): Promise<Map<string, Error>> {
+    const since = o.since ?? performance.now();
+    const source = o.source ?? 'save';
+    const targetsOf = () => [...this.h.engine().instances.values()].filter((i) => i.desc.dir === dir && (!o.only || i.id === o.only));
+    if (!targetsOf().length) return new Map();
+    let code: Code;
+    try {
+      const desc = readDescriptor(dir);
+      const loaded = await bundleModule(desc);
+      if (!o.force && this.unchanged(dir, desc, loaded.hash)) {
+        this.h.log.debug(`${desc.name}: content unchanged, not reloaded`);
+        return new Map();
+      }
+      code = { desc, loaded, exports: evaluateModule(desc, loaded) };
+      const edges = dependencyEdges([...this.h.engine().instances.values()].map((i) => ({ id: i.id, desc: i.desc.dir === dir ? desc : i.desc })));
+      const cycle = findCycle(edges);
+      if (cycle) throw chsError('CHS_ERR_DEP_CYCLE', `dependency cycle: ${cycle.join(' -> ')}`);
+      await this.h.typecheck.before(desc);
+      if (desc.test.beforeActivate) {
+        const result = await runModuleTests(desc);
+        if (!result.ok) throw chsError('CHS_ERR_MODULE_TEST', `${desc.name}: tests failed before activation:\n${result.output.slice(-2000)}`);
+      }
+    } catch (err) {
+      return this.h.lock(async () => {
+        const failures = new Map<string, Error>();
+        for (const inst of targetsOf()) {
+          inst.setError(err);
+          inst.log.error({ err }, `reload refused, v${inst.desc.version} #${inst.code?.loaded.hash ?? '-'} keeps running: ${(err as Error).message}`);
+          failures.set(inst.id, err as Error);
+        }
+        const first = targetsOf()[0];
+        if (first) this.record(first.desc, undefined, source, 'refused', err);
+        this.h.changed();
+        return failures;
+      });
+    }
+    return this.h.lock(async () => {
+      // A save that raced an explicit reload (a rollback's files, seen by the watcher) may find
+      // this very code already active by the time it holds the lock.
+      if (!o.force && this.unchanged(dir, code.desc, code.loaded.hash)) return new Map();
+      const targets = targetsOf();
+      const configs = new Map(targets.map((i) => [i.id, this.h.configFor(i.id, code.desc)]));
+      const failures = await this.h.engine().replace(targets, (inst) => ({ code, config: configs.get(inst.id)! }), since);
+      const live = targets.find((t) => !failures.has(t.id));
+      if (live) {
+        this.h.codes.set(dir, code);
+        await this.h.activated();
+        this.h.typecheck.after(code.desc, live.log);
+      }
+      this.record(code.desc, code.loaded, source, live ? 'active' : 'failed', live ? undefined : failures.values().next().value);
+      this.h.changed();
+      return failures;
+    });
+  }
+
+  private unchanged(dir: string, desc: Descriptor, hash: string): boolean {
+    const current = this.h.codes.get(dir);
+    return !!current && current.loaded.hash === hash && jsonEqual(stripDir(current.desc), stripDir(desc));
+  }
+
+  /**
+   * Records a version of a module folder in the history, off the caller's path (never awaited
+   * by a reload). The snapshot is taken just after activation: a save landing in those few
+   * milliseconds is recorded here and again by its own reload.
+   */
+  record(desc: Descriptor, loaded: Code['loaded'] | undefined, source: ReloadSource, outcome: 'active' | 'refused' | 'failed', err?: unknown): void {
+    const history = this.h.history();
+    if (!history) return;
+    const p = (async () => {
+      const snap = await history.snapshot(desc.dir, loaded?.files, { watch: desc.watch });
+      await history.record(desc.name, {
+        contentId: snap.contentId,
+        source,
+        outcome,
+        version: desc.version,
+        ...(loaded ? { bundleHash: loaded.hash } : {}),
+        ...(err ? { error: (err as Error).message ?? String(err) } : {}),
+      });
+    })().catch((e: unknown) => this.h.log.warn(`${desc.name}: version history not recorded: ${(e as Error).message}`));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Resolves once every history write started so far has finished. */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+
+  /**
+   * Makes the code of history revision `rev` of `inst`'s module active again (default: the
+   * active version before the current one), as a transactional reload: its files are restored
+   * into the module folder and reloaded; if that reload fails, the files are put back as they
+   * were and the current version keeps serving.
+   */
+  async rollback(inst: Instance, rev?: number): Promise<HistoryEntry> {
+    const history = this.h.history();
+    if (!history) throw chsError('CHS_ERR_HISTORY_NOT_FOUND', `${inst.id}: the node keeps no version history`);
+    await this.settled();
+    const dir = inst.desc.dir;
+    const entry = rev === undefined ? await previousActive(history, inst.desc.name) : await history.get(inst.desc.name, rev);
+    const before = await history.snapshot(dir, this.h.codes.get(dir)?.loaded.files, { watch: inst.desc.watch });
+    return this.h.quiet(dir, () => this.restoreAndReload(inst, entry, before.contentId)).finally(() => history.release(before.contentId));
+  }
+
+  private async restoreAndReload(inst: Instance, entry: HistoryEntry, before: string): Promise<HistoryEntry> {
+    const history = this.h.history()!;
+    const dir = inst.desc.dir;
+    await history.restoreInto(inst.desc.name, entry.rev, dir, { watch: inst.desc.watch });
+    const failures = await this.reloadDir(dir, { force: true, source: 'rollback' });
+    const err = failures.get(inst.id) ?? failures.values().next().value;
+    if (err) {
+      await history.restoreContent(before, dir, { watch: inst.desc.watch });
+      throw chsError('CHS_ERR_ROLLBACK', `${inst.id}: rollback to rev ${entry.rev} failed; the current version keeps serving and its files are back: ${err.message}`, err);
+    }
+    inst.log.info(`${inst.id} rolled back to rev ${entry.rev} (v${entry.version ?? '?'}, ${entry.contentId.slice(0, 12)})`);
+    return entry;
+  }
+}
+
+/** The last active entry whose content differs from the latest active one. */
+async function previousActive(history: VersionStore, name: string): Promise<HistoryEntry> {
+  const entries = (await history.list(name)).filter((e) => e.outcome === 'active');
+  const current = entries.at(-1);
+  const prev = [...entries].reverse().find((e) => e.contentId !== current?.contentId);
+  if (!prev) throw chsError('CHS_ERR_HISTORY_NOT_FOUND', `${name}: no earlier active version to roll back to (history has ${entries.length} active entr${entries.length === 1 ? 'y' : 'ies'})`);
+  return prev;
+}
+
+function stripDir(d: Descriptor): Omit<Descriptor, 'dir'> {
+  const { dir: _dir, ...rest } = d;
+  return rest;
+}
