@@ -22,6 +22,8 @@ export interface ControlledHost {
   startInstance(id: string): Promise<void>;
   testInstance(id: string): Promise<TestResult>;
   versions(id: string): Promise<HistoryEntry[]>;
+  enable(entry: string, override?: Record<string, unknown>): Promise<string[]>;
+  disable(id: string): Promise<void>;
   rollback(id: string, rev?: number): Promise<HistoryEntry>;
 }
 
@@ -44,6 +46,8 @@ export function hostControl(host: ControlledHost): HostControl {
     revisions: (id) => host.configs.list(id),
     revert: (id, rev) => host.configs.revert(id, rev),
     history: (id) => host.versions(id),
+    enable: (entry, config) => host.enable(entry, config),
+    disable: (id) => host.disable(id),
     rollback: (id, rev) => host.rollback(id, rev),
     logs: (id) => hub().recent(id),
     onLog: (fn) => {

@@ -16,12 +16,15 @@ import { dependencyEdges, effectiveConfig, planInstances } from './planner.ts';
 import { guardProcess, stackMentions } from './process-guard.ts';
 import { runModuleTests, type TestResult } from './module-tests.ts';
 import { Watcher, relativeTo, type WatchTarget } from './watcher.ts';
-import { loadNodeConfig, loadRole, parseNodeConfig, roleFile, type NodeConfig, type RolePreset } from './config/node-config.ts';
+import { extraEntries, loadNodeConfig, loadRole, parseNodeConfig, roleFile, type NodeConfig, type RolePreset } from './config/node-config.ts';
 import { RevisionStore } from './config/revisions.ts';
 import { ConfigApplier, type ConfigHost } from './config/apply.ts';
 import { supervisorHooks } from './supervisor.ts';
 import { ReloadTypecheck } from './typecheck/on-reload.ts';
 import { Reloader, type ReloadHost, type ReloadSource } from './reload.ts';
+import { InstanceSet, type InstanceSetHost } from './instance-set.ts';
+import { DEFAULT_SUPERVISOR } from './supervisor.ts';
+import type { Planned } from './planner.ts';
 import { VersionStore } from './history/index.ts';
 import type { HistoryEntry } from './history/types.ts';
 import type { Run } from './run.ts';
@@ -71,6 +74,8 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   history: VersionStore | null = null;
   /** The reload transaction and rollback (core/reload.ts). */
   private readonly reloader = new Reloader(this.reloadHost());
+  /** enable/disable: which instances the node runs (core/instance-set.ts). */
+  private readonly instanceSet = new InstanceSet(this.instanceSetHost());
   /** Runtime config changes and hand edits of cheshire.json (core/config/apply.ts). */
   readonly configs = new ConfigApplier(this.configHost());
 
@@ -133,13 +138,21 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       this.codes.clear();
       const found = discoverModules(this.config.moduleDirs, this.base);
       for (const bad of found.invalid) this.log.warn({ err: bad.error }, bad.error.message);
-      const { planned, errors } = planInstances(this.role.modules, found.modules);
+      const { planned, errors, skipped } = planInstances(this.role.modules, found.modules, { optional: extraEntries(this.role, this.config) });
       if (errors.length) throw errors[0];
+      // An instance cheshire.json configures beyond the role, naming no module: the node runs
+      // without it and says so (status configError, log), rather than ignoring it.
+      if (skipped.length) this.refuseConfigAt(skipped[0], `${this.configFile}: "modules" names an instance that no module provides`);
       const cycle = findCycle(dependencyEdges(planned.values()));
       if (cycle) throw chsError('CHS_ERR_DEP_CYCLE', `dependency cycle: ${cycle.join(' -> ')}`);
       for (const p of planned.values()) {
-        const cfg = effectiveConfig(p.id, p.desc, this.role.config[p.id], this.config.modules[p.id]);
-        this.engine.add(new Instance(p.id, p.desc, cfg, this.log.child({ module: p.id }), this.config.supervisor));
+        const inst = this.newInstance(p, effectiveConfig(p.id, p.desc, this.role.config[p.id], this.config.modules[p.id]));
+        if (this.config.disabled.includes(p.id)) {
+          inst.disabled = true;
+          inst.wanted = false;
+          inst.state = 'stopped';
+        }
+        this.engine.add(inst);
       }
       for (const inst of this.engine.instances.values()) await this.revisions.record(inst.id, inst.config, 'start');
       // Watch before starting anything: a save made the moment a module answers must not be missed.
@@ -200,6 +213,42 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
     } catch (err) {
       this.log.warn(`failsafe: the minimal set did not start: ${(err as Error).message}`);
     }
+  }
+
+  private newInstance(p: Planned, config: Record<string, unknown>): Instance {
+    return new Instance(p.id, p.desc, config, this.log.child({ module: p.id }), this.config?.supervisor ?? DEFAULT_SUPERVISOR);
+  }
+
+  private refuseConfigAt(err: Error, context: string): void {
+    this.configError = { code: (err as { code?: string }).code ?? 'CHS_ERR_CONFIG_INVALID', message: `${context}: ${err.message}`, stack: errorText(err), at: new Date().toISOString() };
+    this.log.error(this.configError.message);
+  }
+
+  /** Adds an instance to the running node (or starts a disabled one again); see core/instance-set.ts. */
+  enable(entry: string, override?: Record<string, unknown>): Promise<string[]> {
+    return this.lock.run(() => this.instanceSet.enable(entry, override));
+  }
+
+  /** Stops an instance and keeps it stopped across restarts. */
+  disable(id: string): Promise<void> {
+    return this.lock.run(() => this.instanceSet.disable(id));
+  }
+
+  /** The instance set's view of the host. */
+  private instanceSetHost(): InstanceSetHost {
+    const host = this;
+    return {
+      engine: () => this.engine,
+      get config() { return host.config; },
+      get role() { return host.role; },
+      get base() { return host.base; },
+      get log() { return host.log; },
+      get revisions() { return host.revisions; },
+      get configs() { return host.configs; },
+      newInstance: (p, config) => this.newInstance(p, config),
+      updateWatch: () => this.updateWatch(),
+      changed: () => this.emit('status'),
+    };
   }
 
   /** Current code of a module folder, bundled and evaluated once per content. */
@@ -304,6 +353,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       replace: async (inst, code, config) => (await this.engine.replace([inst], () => ({ code, config }), performance.now())).get(inst.id),
       lock: (fn) => this.lock.run(fn),
       reboot: () => this.boot(),
+      syncInstances: (next) => this.instanceSet.sync(next),
       changed: () => this.emit('status'),
     };
   }

@@ -22,6 +22,8 @@ export class Instance {
   state: InstanceState = 'planned';
   /** Whether the operator wants it running (stop M clears it, start M sets it). */
   wanted = true;
+  /** Kept stopped across restarts (cheshire.json `disabled`; `cheshire disable M`). */
+  disabled = false;
   waitingFor: string[] = [];
   restarts = 0;
   reloads = 0;
@@ -62,6 +64,7 @@ export class Instance {
       version: this.desc.version,
       hash: this.code?.loaded.hash ?? null,
       state: this.state,
+      disabled: this.disabled,
       waitingFor: [...this.waitingFor],
       restarts: this.restarts,
       reloads: this.reloads,

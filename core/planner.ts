@@ -37,21 +37,33 @@ function idFor(desc: Descriptor, instance: string | undefined, taken: Map<string
  * Plans the instances for role entries. Entries that name no module are reported in `errors`;
  * requirements that nothing can satisfy are left for the host to show as `waiting`.
  */
-export function planInstances(entries: string[], found: Descriptor[]): { planned: Map<string, Planned>; errors: Error[] } {
+export function planInstances(
+  entries: string[],
+  found: Descriptor[],
+  opts: { initial?: Iterable<Planned>; optional?: string[] } = {},
+): { planned: Map<string, Planned>; errors: Error[]; skipped: Error[] } {
   const planned = new Map<string, Planned>();
-  const errors: Error[] = [];
+  for (const p of opts.initial ?? []) planned.set(p.id, p);
   const add = (desc: Descriptor, instance?: string) => {
     const id = idFor(desc, instance, planned);
     if (!planned.has(id)) planned.set(id, { id, desc });
   };
-  for (const entry of entries) {
-    try {
-      const { name, range, instance } = parseRoleEntry(entry);
-      add(pickModule(found, name, range), instance);
-    } catch (err) {
-      errors.push(err as Error);
+  const plan = (list: string[], errs: Error[]) => {
+    for (const entry of list) {
+      try {
+        const { name, range, instance } = parseRoleEntry(entry);
+        add(pickModule(found, name, range), instance);
+      } catch (err) {
+        errs.push(err as Error);
+      }
     }
-  }
+  };
+  const errors: Error[] = [];
+  plan(entries, errors);
+  // Optional entries (instances cheshire.json configures beyond the role) that name no module are
+  // reported apart: the node runs without them and says so.
+  const skipped: Error[] = [];
+  plan(opts.optional ?? [], skipped);
   // Add providers for unmet mandatory requirements until nothing changes (providers may need
   // providers). Optional ones (0..1, 0..n) bind to what the role runs, and never pull a module in:
   // a proxy that could use a seed-client must not start one on a node without a seed.
@@ -69,7 +81,7 @@ export function planInstances(entries: string[], found: Descriptor[]): { planned
       }
     }
   }
-  return { planned, errors };
+  return { planned, errors, skipped };
 }
 
 /** id -> ids of the providers it binds to (policy filter optional). */

@@ -118,6 +118,10 @@ export interface HostControl {
   setConfig(id: string, override: Record<string, unknown>): Promise<Revision>;
   revisions(id: string): Promise<Revision[]>;
   revert(id: string, rev: number): Promise<Revision>;
+  /** Adds an instance (`name`, `name#instance`, `name@range#instance`) to the running node, or starts a disabled one; returns the ids added. */
+  enable(entry: string, config?: Record<string, unknown>): Promise<string[]>;
+  /** Stops an instance and keeps it stopped across restarts (its config kept). */
+  disable(id: string): Promise<void>;
   /** The versions of an instance's module that became active (or were refused), oldest first. */
   history(id: string): Promise<HistoryEntry[]>;
   /** Makes history revision `rev` (default: the previous active version) active again, as a reload. */
@@ -151,6 +155,8 @@ export interface InstanceStatus {
   version: string;
   hash: string | null;
   state: InstanceState;
+  /** Kept stopped by `cheshire disable` until enabled again. */
+  disabled: boolean;
   waitingFor: string[];
   restarts: number;
   reloads: number;

@@ -30,6 +30,9 @@ on a running node, through its 9P tree (--node HOST:PORT, default 127.0.0.1:6666
   ls [PATH]                             list the node's tree
   reload M | stop M | start M | test M  steer a module instance
   logs M [-f]                           its recent log lines (-f: keep following)
+  enable M[#I] [--config FILE|-]        add an instance to the running node (or start a disabled
+                                        one), only it and what it needs; saved in cheshire.json
+  disable M[#I]                         stop an instance and keep it stopped across restarts
   history M                             every version of M's code that became active (or was refused)
   rollback M [REV]                      make that version's code active again (default: the previous one)
   config get M | set M FILE|- | history M | revert M REV
@@ -55,7 +58,8 @@ options:
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
-    config: { type: 'string', default: 'cheshire.json' },
+    // No default here: `enable M --config FILE` reads an instance's config only when it is given.
+    config: { type: 'string' },
     role: { type: 'string' },
     all: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -70,7 +74,7 @@ const { positionals, values } = parseArgs({
   },
 });
 
-const configFile = resolve(values.config);
+const configFile = resolve(values.config ?? 'cheshire.json');
 const fail = (msg: string): never => {
   console.error(`cheshire: ${msg}`);
   process.exit(1);
@@ -147,7 +151,8 @@ try {
   else if (cmd === '9p') await ninepCommand(args, remote);
   else if (cmd === 'cluster') await clusterCommand(args, configFile);
   else if (cmd === 'new') await newCommand(args, { configFile, dir: values.dir });
-  else if (['status', 'ls', 'cat', 'ctl', 'reload', 'stop', 'start', 'test', 'logs', 'config', 'seed', 'history', 'rollback'].includes(cmd!)) await remoteCommand(cmd!, args, remote);
+  else if (cmd === 'enable') await remoteCommand(cmd, args, { ...remote, instanceConfig: values.config });
+  else if (['status', 'ls', 'cat', 'ctl', 'reload', 'stop', 'start', 'test', 'logs', 'config', 'seed', 'history', 'rollback', 'disable'].includes(cmd!)) await remoteCommand(cmd!, args, remote);
   else fail(`unknown command "${cmd}"\n\n${USAGE}`);
 } catch (err) {
   fail((err as Error).message);

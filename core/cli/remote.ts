@@ -12,6 +12,8 @@ export interface RemoteOptions {
   follow: boolean;
   version?: Dialect;
   aname?: string;
+  /** `enable M --config FILE|-`: the new instance's config section. */
+  instanceConfig?: string;
 }
 
 const out = (text: string): void => {
@@ -82,6 +84,21 @@ export async function remoteCommand(cmd: string, args: string[], opts: RemoteOpt
         out(reply);
         if (cmd === 'test' && reply.startsWith('FAIL')) process.exitCode = 1;
       });
+    case 'enable': {
+      const entry = need(args[0], 'module instance (e.g. styx-provider#scratch)');
+      let json = '';
+      if (opts.instanceConfig !== undefined) {
+        const text = opts.instanceConfig === '-' ? await readStdin() : await readFile(opts.instanceConfig, 'utf8');
+        try {
+          json = ' ' + JSON.stringify(JSON.parse(text));
+        } catch (err) {
+          throw new Error(`${opts.instanceConfig === '-' ? 'stdin' : opts.instanceConfig}: not valid JSON (${(err as Error).message})`);
+        }
+      }
+      return withNode(opts, async (c) => out(await ctlCommand(c, '/ctl', `enable ${entry}${json}`)));
+    }
+    case 'disable':
+      return withNode(opts, async (c) => out(await ctlCommand(c, '/ctl', `disable ${need(args[0], 'module instance')}`)));
     case 'history':
       return withNode(opts, async (c) => out((await c.readFile(`/modules/${need(args[0], 'module instance')}/history`)).toString('utf8')));
     case 'rollback': {

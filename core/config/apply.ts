@@ -32,6 +32,8 @@ export interface ConfigHost {
   lock<T>(fn: () => Promise<T>): Promise<T>;
   /** Stops every instance and boots the node from its config files again. */
   reboot(): Promise<void>;
+  /** Applies a hand-edited file's instance set (new `modules` keys, `disabled`); returns errors. */
+  syncInstances(next: NodeConfig): Promise<unknown[]>;
   changed(): void;
 }
 
@@ -64,6 +66,11 @@ export class ConfigApplier {
     return this.h.revisions!.list(id);
   }
 
+  /** set() for a caller that already holds the host's lock. */
+  applyUnlocked(id: string, override: Record<string, unknown>, source: RevisionSource): Promise<Revision> {
+    return this.apply(id, override, source);
+  }
+
   private async apply(id: string, override: Record<string, unknown>, source: RevisionSource): Promise<Revision> {
     const inst = this.h.instance(id);
     const config = effectiveConfig(id, inst.desc, this.h.role?.config[id], override);
@@ -82,7 +89,8 @@ export class ConfigApplier {
     return rev;
   }
 
-  private async writeNodeConfig(edit: (raw: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
+  /** Rewrites cheshire.json through `edit`, atomically; the watcher event it causes is not taken for a hand edit. */
+  async writeNodeConfig(edit: (raw: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
     const raw = (await readJsonFile(this.h.configFile)) as Record<string, unknown>;
     const text = JSON.stringify(edit(raw), null, 2) + '\n';
     this.lastWritten = text;
@@ -127,6 +135,7 @@ export class ConfigApplier {
           errors.push(err);
         }
       }
+      errors.push(...(await this.h.syncInstances(next)));
       if (errors.length) this.refuse(errors[0]);
       else this.h.configError = null;
       this.h.changed();

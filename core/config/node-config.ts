@@ -16,8 +16,13 @@ export interface NodeConfig {
   role: string;
   moduleDirs: string[];
   stateDir: string;
-  /** Per-instance config, keyed by instance id (`hello`, `greeter#fr`). */
+  /**
+   * Per-instance config, keyed by instance id (`hello`, `greeter#fr`). An instance named here that
+   * the role does not list runs too (how `cheshire enable` adds one).
+   */
   modules: Record<string, Record<string, unknown>>;
+  /** Instance ids planned but not started (`cheshire disable`), their config kept. */
+  disabled: string[];
   supervisor: SupervisorOptions;
   dependencies: { waitMs: number };
   watch: { enabled: boolean; debounceMs: number };
@@ -46,6 +51,7 @@ const nodeSchema = {
     moduleDirs: { type: 'array', items: { type: 'string' } },
     stateDir: { type: 'string' },
     modules: { type: 'object', additionalProperties: { type: 'object' } },
+    disabled: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*(@[^#\\s]+)?(#[A-Za-z0-9._-]+)?$' }, uniqueItems: true },
     supervisor: {
       type: 'object',
       additionalProperties: false,
@@ -82,6 +88,7 @@ export function parseNodeConfig(raw: unknown, file: string): NodeConfig {
     moduleDirs: c.moduleDirs ?? ['modules'],
     stateDir: c.stateDir ?? '.cheshire',
     modules: c.modules ?? {},
+    disabled: c.disabled ?? [],
     supervisor: { ...DEFAULT_SUPERVISOR, ...c.supervisor },
     dependencies: { waitMs: c.dependencies?.waitMs ?? 5_000 },
     watch: { enabled: c.watch?.enabled ?? true, debounceMs: c.watch?.debounceMs ?? 2 },
@@ -115,4 +122,16 @@ export function parseRoleEntry(entry: string): { name: string; range: string; in
   const m = /^([^@#]+)(?:@([^#]+))?(?:#(.+))?$/.exec(entry);
   if (!m) throw chsError('CHS_ERR_CONFIG_INVALID', `role entry "${entry}" is not name[@range][#instance]`);
   return { name: m[1]!, range: m[2] ?? '*', instance: m[3] };
+}
+
+/** The instance id a role entry plans (`greeter@^1#fr` -> `greeter#fr`). */
+export function entryId(entry: string): string {
+  const { name, instance } = parseRoleEntry(entry);
+  return instance ? `${name}#${instance}` : name;
+}
+
+/** Instances cheshire.json configures that the role does not list: they run as well. */
+export function extraEntries(role: RolePreset, config: NodeConfig): string[] {
+  const listed = new Set(role.modules.map(entryId));
+  return Object.keys(config.modules).filter((id) => !listed.has(id));
 }

@@ -2,7 +2,7 @@
 // without M (plus `revert REV` and `rollback [REV]`) on /modules/M/ctl. A command's answer is read back from the fid.
 import type { HostControl } from 'cheshire/sdk';
 
-const USAGE = 'commands: reload M | stop M | start M | test M';
+const USAGE = 'commands: reload M | stop M | start M | test M | enable M[#instance] [JSON] | disable M';
 
 /**
  * `me` is styx-root's own instance id: reloading or stopping it replaces the very file the answer
@@ -12,14 +12,34 @@ export async function runCommand(host: HostControl, me: string, line: string, se
   const [verb, ...args] = line.split(/\s+/);
   const id = self ?? args.shift();
   if (!verb || !id) throw new Error(`missing module: ${USAGE}`);
-  if (id === me && (verb === 'reload' || verb === 'stop')) {
+  if (id === me && (verb === 'reload' || verb === 'stop' || verb === 'disable')) {
     if (!host.status().instances.some((i) => i.id === me)) throw new Error(`no instance "${me}"`);
     setImmediate(() => {
-      (verb === 'reload' ? host.reload(me) : host.stop(me)).catch(() => undefined); // the host logs the outcome
+      const act = verb === 'reload' ? host.reload(me) : verb === 'stop' ? host.stop(me) : host.disable(me);
+      act.catch(() => undefined); // the host logs the outcome
     });
-    return `${verb === 'reload' ? 'reloading' : 'stopping'} ${me}: this tree is replaced; walk again from the root\n`;
+    return `${verb === 'reload' ? 'reloading' : verb === 'stop' ? 'stopping' : 'disabling'} ${me}: this tree is replaced; walk again from the root\n`;
   }
   switch (verb) {
+    case 'enable': {
+      // `enable M[#i]` or `enable M[#i] {"port": 8085}`: the JSON is the instance's config section.
+      const json = args.join(' ').trim();
+      let config: Record<string, unknown> | undefined;
+      if (json) {
+        try {
+          config = JSON.parse(json) as Record<string, unknown>;
+        } catch {
+          throw new Error(`enable ${id}: the config after the name must be one JSON object, got ${JSON.stringify(json.slice(0, 80))}`);
+        }
+        if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error(`enable ${id}: the config must be a JSON object`);
+      }
+      const added = await host.enable(id, config);
+      const st = host.status().instances.find((i) => i.id === id.replace(/@[^#]*/, ''));
+      return `enabled ${id}${added.length > 1 ? ` (with ${added.filter((a) => a !== id).join(', ')})` : ''}: ${st?.state ?? '?'}\n`;
+    }
+    case 'disable':
+      await host.disable(id);
+      return `disabled ${id}: stopped, and kept stopped across restarts\n`;
     case 'reload':
       await host.reload(id);
       return `reloaded ${id}\n`;

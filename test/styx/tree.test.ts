@@ -65,8 +65,8 @@ for (const dialect of ['9P2000.L', '9P2000.u'] as const) {
     assert.equal((await c.ls('/modules')).map((e) => e.name).sort(), ['greeter', 'hello', 'styx-root']);
     for (const id of ['hello', 'greeter']) {
       const entries = await c.ls(`/modules/${id}`);
-      assert.equal(entries.map((e) => e.name).sort(), ['config', 'ctl', 'deps', 'history', 'log', 'override', 'revisions', 'status']);
-      assert.ok(entries.every((e) => !e.isDir), 'plain files');
+      assert.equal(entries.map((e) => e.name).sort(), ['config', 'ctl', 'deps', 'history', 'log', 'override', 'revisions', 'source', 'status']);
+      assert.ok(entries.every((e) => e.isDir === (e.name === 'source')), 'plain files, and the source directory');
     }
     assert.match(await text(c, '/modules/hello/status'), /^id: hello\nmodule: hello\nversion: 1\.0\.0\n/);
     await c.close();
