@@ -121,7 +121,11 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       mounts: this.mounts,
       stateDir: (id) => join(this.stateRoot, 'modules', encodeURIComponent(id)),
     });
-    engine.on('state', () => this.emit('status'));
+    engine.on('state', (id, state) => {
+      const code = state === 'active' ? engine.instances.get(id)?.code : null;
+      if (code) this.reloader.activeOutsideReload(code);
+      this.emit('status');
+    });
     return engine;
   }
 
@@ -164,7 +168,6 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
         if (inst.state !== 'active') throw new Error(`required instance ${id} did not start: ${inst.lastError?.message ?? inst.state}`, { cause: inst.lastError });
       }
       this.failsafe = null;
-      for (const code of this.codes.values()) this.reloader.record(code.desc, code.loaded, 'start', 'active');
       const active = [...this.engine.instances.values()].filter((i) => i.state === 'active').length;
       this.log.info(`node ${this.config.node} up: role ${this.role.name}, ${active}/${this.engine.instances.size} instances active`);
       this.emit('booted');

@@ -51,6 +51,8 @@ export interface ReloadHost {
 export class Reloader {
   /** History writes in flight (close() waits for them). */
   private readonly pending = new Set<Promise<unknown>>();
+  /** The bundle hash last recorded as active, per module folder. */
+  private readonly recorded = new Map<string, string>();
 
   constructor(private readonly h: ReloadHost) {}
 
@@ -95,9 +97,13 @@ export class Reloader {
       // this very code already active by the time it holds the lock.
       if (!o.force && this.unchanged(dir, code.desc, code.loaded.hash)) return new Map();
       const targets = targetsOf();
+      // Recorded below with this reload's source, not as a plain start when the instance turns active.
+      const was = this.recorded.get(dir);
+      this.recorded.set(dir, code.loaded.hash);
       const configs = new Map(targets.map((i) => [i.id, this.h.configFor(i.id, code.desc)]));
       const failures = await this.h.engine().replace(targets, (inst) => ({ code, config: configs.get(inst.id)! }), since);
       const live = targets.find((t) => !failures.has(t.id));
+      if (!live && was !== undefined) this.recorded.set(dir, was);
       if (live) {
         this.h.codes.set(dir, code);
         await this.h.activated();
@@ -124,7 +130,7 @@ export class Reloader {
     if (!history) return;
     const p = (async () => {
       const snap = await history.snapshot(desc.dir, loaded?.files, { watch: desc.watch });
-      await history.record(desc.name, {
+      const { entry } = await history.record(desc.name, {
         contentId: snap.contentId,
         source,
         outcome,
@@ -132,9 +138,21 @@ export class Reloader {
         ...(loaded ? { bundleHash: loaded.hash } : {}),
         ...(err ? { error: (err as Error).message ?? String(err) } : {}),
       });
+      // Retention (newest 20 active + 20 other per module by default): applied every 10th version.
+      if (entry.rev % 10 === 0) await history.prune(desc.name);
     })().catch((e: unknown) => this.h.log.warn(`${desc.name}: version history not recorded: ${(e as Error).message}`));
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
+  }
+
+  /**
+   * An instance turned active outside a reload (node start, enable, restart after a crash):
+   * its code is recorded as source 'start' unless that very bundle is the last one recorded.
+   */
+  activeOutsideReload(code: Code): void {
+    if (this.recorded.get(code.desc.dir) === code.loaded.hash) return;
+    this.recorded.set(code.desc.dir, code.loaded.hash);
+    this.record(code.desc, code.loaded, 'start', 'active');
   }
 
   /** Resolves once every history write started so far has finished. */

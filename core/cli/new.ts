@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { loadNodeConfig, roleFile, type NodeConfig } from '../config/node-config.ts';
+import { loadNodeConfig } from '../config/node-config.ts';
 import { indexTs, packageJson, readme, testTs, tsconfigJson, type TestFlavour } from './new-templates.ts';
 
 /** The descriptor's rule for names (core/descriptor.ts). */
@@ -67,13 +67,8 @@ function testFlavour(moduleDir: string): TestFlavour {
 }
 
 /** The line that tells how to enable the module; one place, so `cheshire enable` can replace it. */
-function enableStep(name: string, config: NodeConfig | null, base: string): string {
-  if (!config) return `enable it: add "${name}" to "modules" in the node's role (config/roles/ROLE.json)`;
-  let file = `config/roles/${config.role}.json`;
-  try {
-    file = display(roleFile(config.role, base));
-  } catch { /* the role has no preset yet: name the file to create */ }
-  return `enable it: add "${name}" to "modules" in ${file} (a running node picks the edit up)`;
+function enableStep(name: string): string {
+  return `npx cheshire enable ${name}              # starts it on the running node (and only it); saved in cheshire.json`;
 }
 
 export async function createModule(name: string, opts: NewOptions): Promise<Created> {
@@ -109,7 +104,7 @@ export async function createModule(name: string, opts: NewOptions): Promise<Crea
   const discovered = config && config.moduleDirs.some((d) => resolve(base, d) === parent);
   const next = [
     ...(discovered ? [] : [`add "${parent}" to "moduleDirs" in ${config ? display(opts.configFile) : "the node's cheshire.json"}`]),
-    enableStep(name, config, base),
+    enableStep(name),
     `npx cheshire logs ${name}                 # "listening on http://127.0.0.1:PORT" (port 0 = any free port)`,
     `npx cheshire config set ${name} port=8085 # or a fixed port`,
     `edit ${display(join(dir, 'index.ts'))} and save: the node logs "${name} reloaded v0.1.0 #… in N ms"`,

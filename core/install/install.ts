@@ -4,7 +4,7 @@
 // On any failure or abort the work folder is removed: the store is as it was.
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { readDescriptor } from '../descriptor.ts';
 import { CheshireError, chsError } from '../errors.ts';
 import { installDeps, needsNpm } from './deps.ts';
@@ -38,7 +38,8 @@ export interface InstallOptions {
 
 export type InstallResult = InstalledModule;
 
-export async function installModule(spec: string, opts: InstallOptions): Promise<InstallResult> {
+export async function installModule(spec: string, given: InstallOptions): Promise<InstallResult> {
+  const opts = { ...given, storeDir: resolve(given.storeDir) };
   const { signal } = opts;
   const progress = (p: InstallProgress) => opts.onProgress?.(p);
   const parsed = parseInstallSpec(spec, opts.cwd);

@@ -3,7 +3,6 @@
 // `KEY=` brings the default back, a value the schema refuses exits non-zero with
 // CHS_ERR_CONFIG_INVALID naming the key; arguments that are not FILE, - or KEY=VALUE, or a mix,
 // are refused. The parsing and merging rules, table-driven.
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -11,7 +10,8 @@ import * as assert from 'uvu/assert';
 import { applyAssignments, parseAssignment } from '../../core/cli/remote.ts';
 import { createModule } from '../../core/cli/new.ts';
 import { freePort } from '../helpers/diod.ts';
-import { closeAgent, get, makeProject, REPO, startHost, waitFor, type Project, type TestHost } from '../helpers/project.ts';
+import { cheshire, show } from '../helpers/cli.ts';
+import { closeAgent, get, makeProject, startHost, waitFor, type Project, type TestHost } from '../helpers/project.ts';
 
 let project: Project;
 let th: TestHost;
@@ -36,29 +36,7 @@ test.after(async () => {
   await project?.cleanup();
 });
 
-interface CliResult { code: number | null; stdout: string; stderr: string }
-
-/** Runs the CLI (cwd: the repository) against the node; kills it and fails after 15 s. */
-function cli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
-    delete env.CHESHIRE_NODE;
-    delete env.CHESHIRE_SECRET;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'core/cli/main.ts'), ...args, '--node', node], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`cheshire ${args.join(' ')} did not finish within 15 s (stdout: ${stdout.slice(0, 500)} stderr: ${stderr.slice(0, 500)})`));
-    }, 15_000);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
-
-const show = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+const cli = (args: string[]) => cheshire([...args, '--node', node]);
 const config = () => th.host.instances.get('hi')!.config;
 const revisions = async () => (await cli(['config', 'history', 'hi'])).stdout.split('\n').filter((l) => /^\d+ /.test(l)).length;
 

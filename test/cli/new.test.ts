@@ -2,7 +2,6 @@
 // descriptor reads, its own test passes through runModuleTests (node:test outside, uvu where uvu
 // resolves), its tsconfig.json type-checks with tsc, a real Host serves it and reloads it on a
 // save; an invalid name and an existing folder are refused, and nothing is overwritten.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,9 +12,9 @@ import { readDescriptor } from '../../core/descriptor.ts';
 import { Host } from '../../core/host.ts';
 import { createLogging, type LogRecord } from '../../core/log.ts';
 import { runModuleTests } from '../../core/module-tests.ts';
+import { cheshire as cheshireCli, runNode, show } from '../helpers/cli.ts';
 import { closeAgent, get, REPO, waitFor } from '../helpers/project.ts';
 
-const TSX = import.meta.resolve('tsx');
 const TSC = join(REPO, 'node_modules/typescript/bin/tsc');
 const temps: string[] = [];
 
@@ -30,35 +29,14 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-interface Run { code: number | null; stdout: string; stderr: string }
+const run = (args: string[], cwd: string, timeoutMs = 60_000) => runNode(args, cwd, timeoutMs);
+const cheshire = (args: string[], cwd: string) => cheshireCli(args, { cwd });
 
-/** Runs `node [args]` in `cwd` to completion; kills it and fails after `timeoutMs`. */
-function run(args: string[], cwd: string, timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
-    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`node ${args.join(' ')} did not finish within ${timeoutMs} ms (stdout: ${stdout.slice(0, 500)} stderr: ${stderr.slice(0, 500)})`));
-    }, timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
-
-// tsx by absolute URL: the working folder is outside the repository and has no node_modules.
-const cheshire = (args: string[], cwd: string) => run(['--import', TSX, join(REPO, 'core/cli/main.ts'), ...args], cwd, 15_000);
-const show = (r: Run) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-
-/** A project outside the repository: cheshire.json (moduleDirs: mods) and a role listing `hi`. */
+/** A project outside the repository: cheshire.json (moduleDirs: mods) and an empty role. */
 async function project(): Promise<string> {
   const dir = await tempDir();
   await mkdir(join(dir, 'config/roles'), { recursive: true });
-  await writeFile(join(dir, 'config/roles/test.json'), JSON.stringify({ modules: ['hi'] }));
+  await writeFile(join(dir, 'config/roles/test.json'), JSON.stringify({ modules: [] }));
   await writeFile(join(dir, 'cheshire.json'), JSON.stringify({
     node: 'test', role: 'test', moduleDirs: ['mods'], stateDir: '.cheshire',
     supervisor: { maxRestarts: 3, windowMs: 10_000, backoffMs: 20, backoffMaxMs: 200 },
@@ -77,7 +55,7 @@ test('new hi: a module in the first moduleDirs folder; descriptor valid, its tes
     assert.ok(existsSync(join(mod, f)), `${f} written`);
     assert.match(r.stdout, `  ${f}`);
   }
-  assert.match(r.stdout, /enable it: add "hi" to "modules" in config\/roles\/test\.json/);
+  assert.match(r.stdout, /npx cheshire enable hi /);
   assert.not.match(r.stdout, /moduleDirs/, 'mods is already a module directory');
 
   const desc = readDescriptor(mod);
@@ -106,6 +84,7 @@ test('new hi: a module in the first moduleDirs folder; descriptor valid, its tes
   const host = new Host({ configFile: join(dir, 'cheshire.json'), logging, watch: true });
   try {
     await host.start();
+    assert.equal(await host.enable('hi'), ['hi'], 'the step the output names');
     const inst = host.instances.get('hi');
     assert.is(inst?.state, 'active', `hi did not start: ${inst?.lastError?.message}`);
     const line = await waitFor('the "listening on" log line', () => logs.find((l) => l.module === 'hi' && /listening on/.test(l.msg))?.msg ?? '');

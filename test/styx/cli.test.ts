@@ -1,13 +1,13 @@
 // The `cheshire` CLI as a child process against a node running in this test process: cat, ctl, status,
 // reload, config set (a refused value exits non-zero with the schema error), config history,
 // logs (ends by itself), `9p ls`, a port where nothing listens, and `ls --all` without a node.
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort } from '../helpers/diod.ts';
-import { makeProject, REPO, startHost, type Project, type TestHost } from '../helpers/project.ts';
+import { cheshire, show } from '../helpers/cli.ts';
+import { makeProject, startHost, type Project, type TestHost } from '../helpers/project.ts';
 
 let project: Project;
 let th: TestHost;
@@ -32,30 +32,8 @@ test.after(async () => {
   await project?.cleanup();
 });
 
-interface CliResult { code: number | null; stdout: string; stderr: string }
-
-/** Runs the CLI (cwd: the repository) to completion; kills it and fails after `timeoutMs`. */
-function cli(args: string[], timeoutMs = 15_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
-    delete env.CHESHIRE_NODE;
-    delete env.CHESHIRE_SECRET;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'core/cli/main.ts'), ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`cheshire ${args.join(' ')} did not finish within ${timeoutMs} ms (stdout: ${stdout.slice(0, 500)} stderr: ${stderr.slice(0, 500)})`));
-    }, timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
-
+const cli = (args: string[], timeoutMs = 15_000) => cheshire(args, { timeoutMs });
 const onNode = (...args: string[]) => cli([...args, '--node', node]);
-const show = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
 test('cat prints a file of the tree; ctl writes a command to any ctl file and prints the answer', async () => {
   const cat = await onNode('cat', '/modules/hello/deps');
