@@ -56,7 +56,7 @@ async function existingMode(path: string): Promise<number | undefined> {
  *  fsync a directory (Windows, some network filesystems) report one of these codes. */
 const DIR_SYNC_UNSUPPORTED = new Set(['EISDIR', 'EPERM', 'EINVAL', 'ENOTSUP', 'EBADF', 'EACCES']);
 
-async function fsyncDir(dir: string): Promise<void> {
+export async function fsyncDir(dir: string): Promise<void> {
   let fh;
   try {
     fh = await open(dir, fsc.O_RDONLY);

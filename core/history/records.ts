@@ -11,7 +11,7 @@ import { constants as fsc } from 'node:fs';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { chsError } from '../errors.ts';
-import { writeFileAtomic } from '../config/atomic.ts';
+import { fsyncDir, writeFileAtomic } from '../config/atomic.ts';
 import { encodeInstanceId } from '../config/revisions.ts';
 import { isHash } from './objects.ts';
 import type { HistoryEntry } from './types.ts';
@@ -113,13 +113,3 @@ export async function rewriteRecords(file: string, entries: readonly HistoryEntr
   await writeFileAtomic(file, entries.map((e) => JSON.stringify(e) + '\n').join(''), { mode: 0o644 });
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, fsc.O_RDONLY).catch(() => undefined);
-  try {
-    await fh?.sync();
-  } catch {
-    // platforms that cannot fsync a directory
-  } finally {
-    await fh?.close().catch(() => {});
-  }
-}

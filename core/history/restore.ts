@@ -3,11 +3,10 @@
 // call before anything on disk is touched.
 
 import { randomBytes } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, rmdir, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { chsError } from '../errors.ts';
-import { writeFileAtomic } from '../config/atomic.ts';
+import { fsyncDir, writeFileAtomic } from '../config/atomic.ts';
 import type { ObjectStore } from './objects.ts';
 import { decodeManifest, pool, readPackageFacts, scanOwned, type OwnedFile, type ScanOptions } from './snapshot.ts';
 import type { Manifest } from './types.ts';
@@ -34,16 +33,6 @@ function tempBeside(path: string): string {
   return join(dirname(path), `.${basename(path).slice(0, 200)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-async function fsyncPath(path: string): Promise<void> {
-  const fh = await open(path, fsc.O_RDONLY).catch(() => undefined);
-  try {
-    await fh?.sync();
-  } catch {
-    // directories some platforms cannot fsync
-  } finally {
-    await fh?.close().catch(() => {});
-  }
-}
 
 export async function loadVersion(objects: ObjectStore, contentId: string, what: string): Promise<LoadedVersion> {
   const manifest = decodeManifest(await objects.get(contentId, `${what} manifest`), `${what} manifest ${contentId}`);
@@ -80,7 +69,7 @@ export async function materializeVersion(v: LoadedVersion, target: string, what:
         await fh.close();
       }
     }
-    for (const d of dirs) await fsyncPath(d);
+    for (const d of dirs) await fsyncDir(d);
     try {
       await rename(tmp, target);
     } catch (err) {
@@ -89,7 +78,7 @@ export async function materializeVersion(v: LoadedVersion, target: string, what:
       }
       throw err;
     }
-    await fsyncPath(dirname(target));
+    await fsyncDir(dirname(target));
   } catch (err) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
     throw err;

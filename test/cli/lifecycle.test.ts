@@ -6,30 +6,25 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cheshire, show } from '../helpers/cli.ts';
-import { freePort } from '../helpers/diod.ts';
-import { makeProject, startHost, waitFor, type Project, type TestHost } from '../helpers/project.ts';
+import { waitFor, type Project, type TestHost } from '../helpers/project.ts';
+import { startStyxNode, type StyxNode } from '../helpers/styx-node.ts';
 
 const word = (w: string) => `export function start(ctx: any) { return { word: () => ctx.config.word + ' ${w}' }; }\n`;
 const wordDescriptor = { provides: ['word'], config: { schema: { type: 'object', additionalProperties: false, properties: { word: { type: 'string' } } }, defaults: { word: 'w' } } };
 
+let styx: StyxNode;
 let project: Project;
 let th: TestHost;
 let node: string;
 
 test.before(async () => {
-  node = `127.0.0.1:${await freePort()}`;
-  project = await makeProject({
-    modules: { w: { cheshire: wordDescriptor, index: word('one') } },
-    copy: ['styx-root'],
-    role: ['styx-root'],
-    config: { modules: { 'styx-root': { listen: node } } },
-  });
-  th = await startHost(project);
+  styx = await startStyxNode({ modules: { w: { cheshire: wordDescriptor, index: word('one') } }, role: [] });
+  ({ project, th } = styx);
+  node = `127.0.0.1:${styx.port}`;
 });
 
 test.after(async () => {
-  await th?.close();
-  await project?.cleanup();
+  await styx?.close();
 });
 
 const cli = (...args: string[]) => cheshire([...args, '--node', node]);

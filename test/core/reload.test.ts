@@ -45,7 +45,10 @@ Reload('a burst of writes coalesces into one reload of the last content', async 
   for (let i = 0; i < 10; i++) await project.write('modules/w/index.ts', mod(`burst${i}`));
   await waitFor('the last write to serve', () => th.host.instances.get('w')?.run && word(th) === 'burst9');
   await new Promise((r) => setTimeout(r, 150));
-  assert.ok(reloads(th) <= 2, `expected the burst to coalesce, got ${reloads(th)} reloads`);
+  // One reload runs at a time and at most one more is queued behind it, however many writes come
+  // in: 2 when the burst lands inside one reload. A loaded machine can stretch the ten writes
+  // over more than one reload's time (seen once under the full suite: 3); never anything near 10.
+  assert.ok(reloads(th) <= 3, `expected the burst to coalesce, got ${reloads(th)} reloads for 10 writes`);
 });
 
 Reload('unchanged content does not reload', async ({ project, th }) => {
