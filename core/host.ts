@@ -16,7 +16,7 @@ import { dependencyEdges, effectiveConfig, planInstances } from './planner.ts';
 import { guardProcess, stackMentions } from './process-guard.ts';
 import { runModuleTests, type TestResult } from './module-tests.ts';
 import { Watcher, relativeTo, type WatchTarget } from './watcher.ts';
-import { extraEntries, loadNodeConfig, loadRole, parseNodeConfig, roleFile, type NodeConfig, type RolePreset } from './config/node-config.ts';
+import { extraEntries, moduleSearchDirs, loadNodeConfig, loadRole, parseNodeConfig, roleFile, type NodeConfig, type RolePreset } from './config/node-config.ts';
 import { RevisionStore } from './config/revisions.ts';
 import { ConfigApplier, type ConfigHost } from './config/apply.ts';
 import { supervisorHooks } from './supervisor.ts';
@@ -140,7 +140,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       this.identity ??= await loadOrCreateIdentity(join(this.stateRoot, 'node.key'));
       this.engine = this.newEngine();
       this.codes.clear();
-      const found = discoverModules(this.config.moduleDirs, this.base);
+      const found = discoverModules(moduleSearchDirs(this.config, this.base), this.base);
       for (const bad of found.invalid) this.log.warn({ err: bad.error }, bad.error.message);
       const { planned, errors, skipped } = planInstances(this.role.modules, found.modules, { optional: extraEntries(this.role, this.config) });
       if (errors.length) throw errors[0];
@@ -201,7 +201,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
     try {
       const role = await loadRole('failsafe', this.base);
       const cfg = this.config ?? parseNodeConfig({}, this.configFile);
-      const { planned } = planInstances(role.modules, discoverModules(cfg.moduleDirs, this.base).modules);
+      const { planned } = planInstances(role.modules, discoverModules(moduleSearchDirs(cfg, this.base), this.base).modules);
       this.engine = this.newEngine();
       for (const p of planned.values()) {
         let config: Record<string, unknown>;
@@ -273,7 +273,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
     const dirs = new Map<string, Descriptor>();
     for (const inst of this.engine.instances.values()) dirs.set(inst.desc.dir, inst.desc);
     if (this.failsafe) {
-      for (const d of discoverModules(this.config?.moduleDirs ?? ['modules'], this.base).modules) dirs.set(d.dir, d);
+      for (const d of discoverModules(this.config ? moduleSearchDirs(this.config, this.base) : ['modules'], this.base).modules) dirs.set(d.dir, d);
     }
     for (const [dir, desc] of dirs) {
       const match = picomatch(desc.watch, { dot: false });

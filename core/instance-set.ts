@@ -11,7 +11,7 @@ import type { Instance } from './instance.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { dependencyEdges, effectiveConfig, planInstances, type Planned } from './planner.ts';
 import type { ConfigApplier } from './config/apply.ts';
-import { entryId, type NodeConfig, type RolePreset } from './config/node-config.ts';
+import { entryId, moduleSearchDirs, type NodeConfig, type RolePreset } from './config/node-config.ts';
 import type { RevisionStore } from './config/revisions.ts';
 
 export interface InstanceSetHost {
@@ -53,7 +53,7 @@ export class InstanceSet {
       existing.log.info(`${id} enabled`);
       return [];
     }
-    const found = discoverModules(config.moduleDirs, this.h.base);
+    const found = discoverModules(moduleSearchDirs(config, this.h.base), this.h.base);
     const current = [...engine.instances.values()].map((i) => ({ id: i.id, desc: i.desc }));
     const { planned, errors } = planInstances([entry], found.modules, { initial: current });
     if (errors.length) throw errors[0];

@@ -62,6 +62,7 @@ export class Instance {
       id: this.id,
       module: this.desc.name,
       version: this.desc.version,
+      dir: this.desc.dir,
       hash: this.code?.loaded.hash ?? null,
       state: this.state,
       disabled: this.disabled,

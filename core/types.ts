@@ -153,6 +153,8 @@ export interface InstanceStatus {
   id: string;
   module: string;
   version: string;
+  /** The module folder its code comes from. */
+  dir: string;
   hash: string | null;
   state: InstanceState;
   /** Kept stopped by `cheshire disable` until enabled again. */

@@ -5,13 +5,14 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Host } from '../host.ts';
 import { discoverModules } from '../discover.ts';
-import { loadNodeConfig, loadRole } from '../config/node-config.ts';
+import { loadNodeConfig, loadRole, moduleSearchDirs } from '../config/node-config.ts';
 import { planInstances } from '../planner.ts';
 import { mirrorStatus, readStatus } from '../status-file.ts';
 import type { Dialect } from '../../fs/codec/index.ts';
 import { formatDescriptor, formatStatus } from './format.ts';
 import { ninepCommand, remoteCommand } from './remote.ts';
 import { clusterCommand } from './cluster.ts';
+import { storeCommand } from './store.ts';
 import { newCommand } from './new.ts';
 
 const USAGE = `usage: cheshire <command> [options]
@@ -33,6 +34,9 @@ on a running node, through its 9P tree (--node HOST:PORT, default 127.0.0.1:6666
   enable M[#I] [--config FILE|-]        add an instance to the running node (or start a disabled
                                         one), only it and what it needs; saved in cheshire.json
   disable M[#I]                         stop an instance and keep it stopped across restarts
+  install SPEC [--force]                a module into this node's store: NAME[@RANGE] (npm), ./x.tgz,
+                                        https://…/x.tgz, ./folder, HOST:PORT/modules/NAME; #sha256=HEX pins
+  uninstall NAME[@VERSION] | installed  remove one (refused while the node runs it) | list them
   history M                             every version of M's code that became active (or was refused)
   rollback M [REV]                      make that version's code active again (default: the previous one)
   config get M | set M FILE|- | history M | revert M REV
@@ -70,6 +74,7 @@ const { positionals, values } = parseArgs({
     version: { type: 'string' },
     aname: { type: 'string' },
     dir: { type: 'string' },
+    force: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -101,7 +106,7 @@ async function start(): Promise<void> {
 async function lsLocal(): Promise<void> {
   const config = await loadNodeConfig(configFile);
   const base = dirname(configFile);
-  const found = discoverModules(config.moduleDirs, base);
+  const found = discoverModules(moduleSearchDirs(config, base), base);
   let mods = found.modules;
   if (values.role) {
     const role = await loadRole(values.role, base);
@@ -151,6 +156,7 @@ try {
   else if (cmd === '9p') await ninepCommand(args, remote);
   else if (cmd === 'cluster') await clusterCommand(args, configFile);
   else if (cmd === 'new') await newCommand(args, { configFile, dir: values.dir });
+  else if (cmd === 'install' || cmd === 'uninstall' || cmd === 'installed') process.exitCode = await storeCommand(cmd, values.force ? [...args, '--force'] : args, { configFile, node: values.node, secret: values.secret });
   else if (cmd === 'enable') await remoteCommand(cmd, args, { ...remote, instanceConfig: values.config });
   else if (['status', 'ls', 'cat', 'ctl', 'reload', 'stop', 'start', 'test', 'logs', 'config', 'seed', 'history', 'rollback', 'disable'].includes(cmd!)) await remoteCommand(cmd!, args, remote);
   else fail(`unknown command "${cmd}"\n\n${USAGE}`);

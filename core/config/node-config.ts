@@ -7,6 +7,7 @@ import { chsError } from '../errors.ts';
 import { ajv, describeAjvErrors } from '../schema.ts';
 import { DEFAULT_SUPERVISOR, type SupervisorOptions } from '../supervisor.ts';
 import { readJsonFile } from './atomic.ts';
+import { moduleStoreDir } from '../install/store.ts';
 
 /** The Cheshire install's own folder (holds the stock config/roles and modules). */
 export const INSTALL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -134,4 +135,9 @@ export function entryId(entry: string): string {
 export function extraEntries(role: RolePreset, config: NodeConfig): string[] {
   const listed = new Set(role.modules.map(entryId));
   return Object.keys(config.modules).filter((id) => !listed.has(id));
+}
+
+/** Where the node looks for modules: its moduleDirs, then its module store (`cheshire install`). */
+export function moduleSearchDirs(config: NodeConfig, base: string): string[] {
+  return [...config.moduleDirs.map((d) => resolve(base, d)), moduleStoreDir(resolve(base, config.stateDir))];
 }

@@ -31,7 +31,7 @@ export async function installCommand(args: readonly string[], opts: InstallComma
   try {
     const r = await installModule(specs[0]!, { ...rest, force, onProgress: progress });
     progress.end();
-    out.write(`installed ${r.name}@${r.version} in ${r.dir}\n  from ${r.resolved}\n  integrity ${r.integrity}\n  pin with ${r.source}#sha256=${r.sha256}\n`);
+    out.write(`installed ${r.name}@${r.version} in ${r.dir}\n  from ${r.resolved}\n  integrity ${r.integrity}\n  pin with ${r.source}#sha256=${r.sha256}\n  enable it on the running node: npx cheshire enable ${r.name}\n`);
     return 0;
   } catch (e) {
     progress.end();

@@ -12,7 +12,7 @@
 //   versions  JSON: version -> { path: sha256 }
 //   assets    one line per asset: sha256 size path
 import { ctl, dir, file } from 'cheshire/sdk';
-import type { FileserverService } from './index.ts';
+import type { FileserverService } from './service.ts';
 
 const USAGE = `commands: invalidate | token [maxBytes=N] [ttl=SECONDS] [uses=N] | revoke <token> |
   publish <version> <path>=<sha256>... | unpublish <version> | vhost <host> <key> <sha256> | unvhost <host> [key]
