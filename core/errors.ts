@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   CHS_ERR_NODE_UNREACHABLE: 'the CLI found no Cheshire node (or 9P server) listening at the address it was given',
   CHS_ERR_IDENTITY: 'the node key file is unreadable, not an ed25519 key, or readable by others',
   CHS_ERR_HOST_STOPPED: 'an operation was asked of a host that is shutting down',
+  CHS_ERR_PROMOTE: 'promoting an instance run from its own folder failed (not a copy of that module, or its code failed to load, test or start); the live instance keeps its code and files',
   CHS_ERR_ROLLBACK: 'a rollback\'s version failed to load, test or start; the current version keeps serving and its files were put back',
   CHS_ERR_HISTORY_LIMIT: 'a module folder exceeds a version-history cap (a file or the whole snapshot too large, or too many files)',
   CHS_ERR_HISTORY_NOT_FOUND: 'a module has no recorded version history, or no revision (or stored version) by that number or id',

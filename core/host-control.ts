@@ -22,7 +22,8 @@ export interface ControlledHost {
   startInstance(id: string): Promise<void>;
   testInstance(id: string): Promise<TestResult>;
   versions(id: string): Promise<HistoryEntry[]>;
-  enable(entry: string, override?: Record<string, unknown>): Promise<string[]>;
+  enable(entry: string, override?: Record<string, unknown>, from?: string): Promise<string[]>;
+  promote(id: string): Promise<HistoryEntry>;
   disable(id: string): Promise<void>;
   rollback(id: string, rev?: number): Promise<HistoryEntry>;
 }
@@ -46,7 +47,8 @@ export function hostControl(host: ControlledHost): HostControl {
     revisions: (id) => host.configs.list(id),
     revert: (id, rev) => host.configs.revert(id, rev),
     history: (id) => host.versions(id),
-    enable: (entry, config) => host.enable(entry, config),
+    enable: (entry, config, from) => host.enable(entry, config, from),
+    promote: (id) => host.promote(id),
     disable: (id) => host.disable(id),
     rollback: (id, rev) => host.rollback(id, rev),
     logs: (id) => hub().recent(id),

@@ -21,8 +21,8 @@ import { RevisionStore } from './config/revisions.ts';
 import { ConfigApplier, type ConfigHost } from './config/apply.ts';
 import { supervisorHooks } from './supervisor.ts';
 import { ReloadTypecheck } from './typecheck/on-reload.ts';
-import { Reloader, type ReloadHost, type ReloadSource } from './reload.ts';
-import { InstanceSet, type InstanceSetHost } from './instance-set.ts';
+import { promoteInto, Reloader, type ReloadHost, type ReloadSource } from './reload.ts';
+import { InstanceSet, readSources, type InstanceSetHost } from './instance-set.ts';
 import { DEFAULT_SUPERVISOR } from './supervisor.ts';
 import type { Planned } from './planner.ts';
 import { VersionStore } from './history/index.ts';
@@ -142,11 +142,13 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       this.codes.clear();
       const found = discoverModules(moduleSearchDirs(this.config, this.base), this.base);
       for (const bad of found.invalid) this.log.warn({ err: bad.error }, bad.error.message);
-      const { planned, errors, skipped } = planInstances(this.role.modules, found.modules, { optional: extraEntries(this.role, this.config) });
+      const own = readSources(this.config, this.base);
+      const { planned, errors, skipped } = planInstances(this.role.modules, found.modules, { optional: extraEntries(this.role, this.config), sources: own.sources });
+      skipped.push(...own.errors);
       if (errors.length) throw errors[0];
       // An instance cheshire.json configures beyond the role, naming no module: the node runs
       // without it and says so (status configError, log), rather than ignoring it.
-      if (skipped.length) this.refuseConfigAt(skipped[0], `${this.configFile}: "modules" names an instance that no module provides`);
+      if (skipped.length) this.refuseConfigAt(skipped[0]!, `${this.configFile}: an instance it adds to the role cannot run`);
       const cycle = findCycle(dependencyEdges(planned.values()));
       if (cycle) throw chsError('CHS_ERR_DEP_CYCLE', `dependency cycle: ${cycle.join(' -> ')}`);
       for (const p of planned.values()) {
@@ -228,8 +230,8 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   }
 
   /** Adds an instance to the running node (or starts a disabled one again); see core/instance-set.ts. */
-  enable(entry: string, override?: Record<string, unknown>): Promise<string[]> {
-    return this.lock.run(() => this.instanceSet.enable(entry, override));
+  enable(entry: string, override?: Record<string, unknown>, from?: string): Promise<string[]> {
+    return this.lock.run(() => this.instanceSet.enable(entry, override, true, from));
   }
 
   /** Stops an instance and keeps it stopped across restarts. */
@@ -325,6 +327,22 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   /** Makes history revision `rev` of an instance's module active again (default: the previous active version). */
   rollback(id: string, rev?: number): Promise<HistoryEntry> {
     return this.reloader.rollback(this.instance(id), rev);
+  }
+
+  /**
+   * Makes the code `id` (an instance run from a folder of its own, e.g. `hello#beta`) runs the
+   * code of its module's main instance (`hello`): a reload of `hello` recorded in its history as
+   * 'promote'; then `id` is removed from the node. On failure both keep running as they were.
+   */
+  async promote(id: string): Promise<HistoryEntry> {
+    const from = this.instance(id);
+    const to = this.engine.instances.get(from.desc.name);
+    if (!to || to === from) throw chsError('CHS_ERR_INSTANCE_NOT_FOUND', `promote ${id}: no instance "${from.desc.name}" of module ${from.desc.name} to promote it into`);
+    if (to.desc.dir === from.desc.dir) throw chsError('CHS_ERR_PROMOTE', `promote ${id}: it runs from the same folder as ${to.id} (${to.desc.dir}); enable it with --from DIR to try other code beside it`);
+    if (!this.history) throw chsError('CHS_ERR_HOST_STOPPED', 'the node is in failsafe mode or shutting down');
+    const entry = await promoteInto(this.reloader, this.history, from, to, (dir, fn) => (this.watcher ? this.watcher.hold(dir, fn) : fn()), (dir) => this.codes.get(dir)?.loaded.files);
+    await this.lock.run(() => this.instanceSet.drop(id));
+    return entry;
   }
 
   /** The version history of an instance's module, oldest first. */

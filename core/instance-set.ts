@@ -1,9 +1,13 @@
 // Which instances the node runs, changed at runtime: `enable` adds an instance (and the providers
-// it needs) to the running node and starts only those; `disable` stops one and keeps it stopped.
+// it needs) to the running node and starts only those, optionally from a folder of its own
+// (`--from`: a copy tried beside the live one); `disable` stops one and keeps it stopped;
+// `promote` makes such a copy's code the one the module's main instance runs, then drops the copy.
 // Both are written to cheshire.json (an instance under `modules` runs even when the role does not
 // list it; `disabled` lists the ones kept stopped) and recorded as config revisions, so a restart
 // or a hand edit of the file gives the same set. Runs under the host's lock (callers take it).
 import type { Logger } from 'pino';
+import { resolve } from 'node:path';
+import { readDescriptor } from './descriptor.ts';
 import { chsError } from './errors.ts';
 import { discoverModules } from './discover.ts';
 import { findCycle } from './graph.ts';
@@ -13,6 +17,7 @@ import { dependencyEdges, effectiveConfig, planInstances, type Planned } from '.
 import type { ConfigApplier } from './config/apply.ts';
 import { entryId, moduleSearchDirs, type NodeConfig, type RolePreset } from './config/node-config.ts';
 import type { RevisionStore } from './config/revisions.ts';
+import type { Descriptor } from './types.ts';
 
 export interface InstanceSetHost {
   engine(): Lifecycle;
@@ -35,11 +40,14 @@ export class InstanceSet {
    * `override` as its config section (default: what cheshire.json already holds for it), or
    * starts it again if it was disabled. Returns the ids that were added.
    */
-  async enable(entry: string, override?: Record<string, unknown>, persist = true): Promise<string[]> {
+  async enable(entry: string, override?: Record<string, unknown>, persist = true, from?: string): Promise<string[]> {
     const { config, role } = this.ready();
     const id = entryId(entry);
     const engine = this.h.engine();
     const existing = engine.instances.get(id);
+    if (existing && from !== undefined && existing.desc.dir !== resolve(this.h.base, from)) {
+      throw chsError('CHS_ERR_CONFIG_INVALID', `${id} already runs from ${existing.desc.dir}; disable it and pick another instance name to try ${from}`);
+    }
     if (existing) {
       if (override) await this.h.configs.applyUnlocked(id, override, 'api');
       await this.setDisabled(id, false, persist);
@@ -55,7 +63,9 @@ export class InstanceSet {
     }
     const found = discoverModules(moduleSearchDirs(config, this.h.base), this.h.base);
     const current = [...engine.instances.values()].map((i) => ({ id: i.id, desc: i.desc }));
-    const { planned, errors } = planInstances([entry], found.modules, { initial: current });
+    const sourceDir = from !== undefined ? resolve(this.h.base, from) : config.sources[id] !== undefined ? resolve(this.h.base, config.sources[id]) : undefined;
+    const sources = new Map(sourceDir ? [[id, readDescriptor(sourceDir)]] : []);
+    const { planned, errors } = planInstances([entry], found.modules, { initial: current, sources });
     if (errors.length) throw errors[0];
     const fresh = [...planned.values()].filter((p) => !engine.instances.has(p.id));
     const cycle = findCycle(dependencyEdges(planned.values()));
@@ -67,10 +77,12 @@ export class InstanceSet {
     if (persist) await this.h.configs.writeNodeConfig((raw) => ({
       ...raw,
       modules: listed && !override ? raw.modules : { ...(raw.modules as object), [id]: section },
+      ...(from !== undefined ? { sources: { ...(raw.sources as object | undefined), [id]: sourceDir } } : {}),
       ...disabledList(raw, (l) => l.filter((d) => d !== id)),
     }));
     if (!listed || override) config.modules[id] = section;
     config.disabled = config.disabled.filter((d) => d !== id);
+    if (sourceDir) config.sources[id] = sourceDir;
     fresh.forEach((p, n) => engine.add(this.h.newInstance(p, configs[n]!)));
     for (const [n, p] of fresh.entries()) await this.h.revisions?.record(p.id, configs[n]!, 'api');
     await this.h.updateWatch();
@@ -78,6 +90,26 @@ export class InstanceSet {
     this.h.log.info(`enabled ${fresh.map((p) => p.id).join(', ')}`);
     this.h.changed();
     return fresh.map((p) => p.id);
+  }
+
+  /** Removes an instance from the node and from cheshire.json (modules, sources, disabled). */
+  async drop(id: string): Promise<void> {
+    const engine = this.h.engine();
+    const inst = engine.instances.get(id);
+    if (inst) await engine.remove(inst);
+    await this.h.configs.writeNodeConfig((raw) => {
+      const { [id]: _m, ...modules } = (raw.modules as Record<string, unknown> | undefined) ?? {};
+      const { [id]: _s, ...sources } = (raw.sources as Record<string, unknown> | undefined) ?? {};
+      return { ...raw, modules, ...('sources' in raw ? { sources } : {}), ...disabledList(raw, (l) => l.filter((d) => d !== id)) };
+    });
+    const config = this.h.config;
+    if (config) {
+      delete config.modules[id];
+      delete config.sources[id];
+      config.disabled = config.disabled.filter((d) => d !== id);
+    }
+    this.h.log.info(`${id} removed from the node`);
+    this.h.changed();
   }
 
   /** Stops `id` and keeps it stopped across restarts (its config is kept); dependents wait. */
@@ -138,4 +170,18 @@ export class InstanceSet {
 function disabledList(raw: Record<string, unknown>, edit: (list: string[]) => string[]): { disabled?: string[] } {
   const list = edit((raw.disabled as string[] | undefined) ?? []);
   return list.length || 'disabled' in raw ? { disabled: list } : {};
+}
+
+/** The instances cheshire.json runs from folders of their own (`sources`), read; unreadable ones reported. */
+export function readSources(config: NodeConfig, base: string): { sources: Map<string, Descriptor>; errors: Error[] } {
+  const sources = new Map<string, Descriptor>();
+  const errors: Error[] = [];
+  for (const [id, dir] of Object.entries(config.sources)) {
+    try {
+      sources.set(id, readDescriptor(resolve(base, dir)));
+    } catch (err) {
+      errors.push(err as Error);
+    }
+  }
+  return { sources, errors };
 }

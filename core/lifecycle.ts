@@ -51,6 +51,15 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     }).transient());
   }
 
+  /** Stops an instance for good and forgets it (its service id then resolves to nothing). */
+  async remove(inst: Instance): Promise<void> {
+    if (inst.backoffTimer) clearTimeout(inst.backoffTimer);
+    inst.wanted = false;
+    await this.stopRun(inst, false, 'stopped');
+    this.instances.delete(inst.id);
+    await this.reconcile();
+  }
+
   private active(): Instance[] {
     return [...this.instances.values()].filter((i) => i.state === 'active' && i.run);
   }

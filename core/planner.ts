@@ -40,7 +40,7 @@ function idFor(desc: Descriptor, instance: string | undefined, taken: Map<string
 export function planInstances(
   entries: string[],
   found: Descriptor[],
-  opts: { initial?: Iterable<Planned>; optional?: string[] } = {},
+  opts: { initial?: Iterable<Planned>; optional?: string[]; sources?: ReadonlyMap<string, Descriptor> } = {},
 ): { planned: Map<string, Planned>; errors: Error[]; skipped: Error[] } {
   const planned = new Map<string, Planned>();
   for (const p of opts.initial ?? []) planned.set(p.id, p);
@@ -52,7 +52,9 @@ export function planInstances(
     for (const entry of list) {
       try {
         const { name, range, instance } = parseRoleEntry(entry);
-        add(pickModule(found, name, range), instance);
+        const own = opts.sources?.get(instance ? `${name}#${instance}` : name);
+        if (own && own.name !== name) throw chsError('CHS_ERR_CONFIG_INVALID', `instance ${entry} runs from ${own.dir}, which holds module "${own.name}", not "${name}"`);
+        add(own ?? pickModule(found, name, range), instance);
       } catch (err) {
         errs.push(err as Error);
       }

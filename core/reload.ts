@@ -191,6 +191,32 @@ export class Reloader {
   }
 }
 
+/**
+ * `promote`: makes the files of `from` (a copy run beside the live module, `enable M#beta --from
+ * DIR`) the files of `to`'s folder and reloads it (source 'promote'), the watcher held; if that
+ * version fails, `to`'s files are put back and it keeps serving (CHS_ERR_PROMOTE).
+ */
+export async function promoteInto(r: Reloader, history: VersionStore, from: Instance, to: Instance, quiet: ReloadHost['quiet'], files: (dir: string) => readonly string[] | undefined): Promise<HistoryEntry> {
+  const copy = await history.snapshot(from.desc.dir, files(from.desc.dir), { watch: from.desc.watch });
+  const before = await history.snapshot(to.desc.dir, files(to.desc.dir), { watch: to.desc.watch });
+  try {
+    await quiet(to.desc.dir, async () => {
+      await history.restoreContent(copy.contentId, to.desc.dir, { watch: to.desc.watch });
+      const failures = await r.reloadDir(to.desc.dir, { force: true, source: 'promote' });
+      const err = failures.get(to.id) ?? failures.values().next().value;
+      if (err) {
+        await history.restoreContent(before.contentId, to.desc.dir, { watch: to.desc.watch });
+        throw chsError('CHS_ERR_PROMOTE', `promoting ${from.id} into ${to.id} failed; ${to.id} keeps serving its own code and its files are back: ${err.message}`, err);
+      }
+    });
+  } finally {
+    history.release(copy.contentId);
+    history.release(before.contentId);
+  }
+  await r.settled();
+  return (await history.list(to.desc.name)).at(-1)!;
+}
+
 /** The last active entry whose content differs from the latest active one. */
 async function previousActive(history: VersionStore, name: string): Promise<HistoryEntry> {
   const entries = (await history.list(name)).filter((e) => e.outcome === 'active');

@@ -119,7 +119,9 @@ export interface HostControl {
   revisions(id: string): Promise<Revision[]>;
   revert(id: string, rev: number): Promise<Revision>;
   /** Adds an instance (`name`, `name#instance`, `name@range#instance`) to the running node, or starts a disabled one; returns the ids added. */
-  enable(entry: string, config?: Record<string, unknown>): Promise<string[]>;
+  enable(entry: string, config?: Record<string, unknown>, from?: string): Promise<string[]>;
+  /** Makes an instance run from its own folder (`enable M#beta --from DIR`) the code of `M`, then removes it. */
+  promote(id: string): Promise<HistoryEntry>;
   /** Stops an instance and keeps it stopped across restarts (its config kept). */
   disable(id: string): Promise<void>;
   /** The versions of an instance's module that became active (or were refused), oldest first. */

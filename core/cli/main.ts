@@ -12,7 +12,7 @@ import type { Dialect } from '../../fs/codec/index.ts';
 import { formatDescriptor, formatStatus } from './format.ts';
 import { ninepCommand, remoteCommand } from './remote.ts';
 import { clusterCommand } from './cluster.ts';
-import { storeCommand } from './store.ts';
+import { fromFolder, storeCommand } from './store.ts';
 import { newCommand } from './new.ts';
 
 const USAGE = `usage: cheshire <command> [options]
@@ -33,6 +33,9 @@ on a running node, through its 9P tree (--node HOST:PORT, default 127.0.0.1:6666
   logs M [-f]                           its recent log lines (-f: keep following)
   enable M[#I] [--config FILE|-]        add an instance to the running node (or start a disabled
                                         one), only it and what it needs; saved in cheshire.json
+  enable M#I --from DIR|SPEC            run another copy or version of M beside the live one (SPEC is
+                                        installed first), on its own config
+  promote M#I                           M runs that copy's code (a reload, kept in history); M#I goes
   disable M[#I]                         stop an instance and keep it stopped across restarts
   install SPEC [--force]                a module into this node's store: NAME[@RANGE] (npm), ./x.tgz,
                                         https://…/x.tgz, ./folder, HOST:PORT/modules/NAME; #sha256=HEX pins
@@ -75,6 +78,7 @@ const { positionals, values } = parseArgs({
     aname: { type: 'string' },
     dir: { type: 'string' },
     force: { type: 'boolean', default: false },
+    from: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -157,8 +161,8 @@ try {
   else if (cmd === 'cluster') await clusterCommand(args, configFile);
   else if (cmd === 'new') await newCommand(args, { configFile, dir: values.dir });
   else if (cmd === 'install' || cmd === 'uninstall' || cmd === 'installed') process.exitCode = await storeCommand(cmd, values.force ? [...args, '--force'] : args, { configFile, node: values.node, secret: values.secret });
-  else if (cmd === 'enable') await remoteCommand(cmd, args, { ...remote, instanceConfig: values.config });
-  else if (['status', 'ls', 'cat', 'ctl', 'reload', 'stop', 'start', 'test', 'logs', 'config', 'seed', 'history', 'rollback', 'disable'].includes(cmd!)) await remoteCommand(cmd!, args, remote);
+  else if (cmd === 'enable') await remoteCommand(cmd, args, { ...remote, instanceConfig: values.config, from: values.from === undefined ? undefined : await fromFolder(values.from, { configFile, secret: values.secret }) });
+  else if (['status', 'ls', 'cat', 'ctl', 'reload', 'stop', 'start', 'test', 'logs', 'config', 'seed', 'history', 'rollback', 'disable', 'promote'].includes(cmd!)) await remoteCommand(cmd!, args, remote);
   else fail(`unknown command "${cmd}"\n\n${USAGE}`);
 } catch (err) {
   fail((err as Error).message);

@@ -14,6 +14,8 @@ export interface RemoteOptions {
   aname?: string;
   /** `enable M --config FILE|-`: the new instance's config section. */
   instanceConfig?: string;
+  /** `enable M#I --from DIR`: the (absolute) folder the instance runs from. */
+  from?: string;
 }
 
 const out = (text: string): void => {
@@ -95,8 +97,11 @@ export async function remoteCommand(cmd: string, args: string[], opts: RemoteOpt
           throw new Error(`${opts.instanceConfig === '-' ? 'stdin' : opts.instanceConfig}: not valid JSON (${(err as Error).message})`);
         }
       }
-      return withNode(opts, async (c) => out(await ctlCommand(c, '/ctl', `enable ${entry}${json}`)));
+      const from = opts.from === undefined ? '' : ` from=${opts.from}`;
+      return withNode(opts, async (c) => out(await ctlCommand(c, '/ctl', `enable ${entry}${from}${json}`)));
     }
+    case 'promote':
+      return withNode(opts, async (c) => out(await ctlCommand(c, '/ctl', `promote ${need(args[0], 'module instance run beside its module (e.g. hello#beta)')}`)));
     case 'disable':
       return withNode(opts, async (c) => out(await ctlCommand(c, '/ctl', `disable ${need(args[0], 'module instance')}`)));
     case 'history':

@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadNodeConfig } from '../config/node-config.ts';
 import { installCommand } from '../install/command.ts';
+import { installModule } from '../install/install.ts';
+import { progressPrinter } from '../install/progress.ts';
 import { listInstalled, moduleStoreDir } from '../install/store.ts';
 import { uninstallModule } from '../install/uninstall.ts';
 import { readStatus } from '../status-file.ts';
@@ -78,4 +80,22 @@ export async function storeCommand(cmd: 'install' | 'uninstall' | 'installed', a
   const removed = await uninstallModule(storeDir, name, version, (dir) => inUse.has(dir));
   for (const m of removed) process.stdout.write(`uninstalled ${m.name}@${m.version}\n`);
   return 0;
+}
+
+/**
+ * `enable M#I --from DIR|SPEC`: a folder is used as it is (absolute, for the node on this
+ * machine); anything else is a SPEC installed into the node's store first.
+ */
+export async function fromFolder(from: string, opts: { configFile: string; secret?: string }): Promise<string> {
+  const dir = resolve(from);
+  if (existsSync(join(dir, 'package.json'))) return dir;
+  const { storeDir } = await storeOf(opts.configFile);
+  const progress = progressPrinter(process.stderr);
+  try {
+    const r = await installModule(from, { storeDir, secret: opts.secret, onProgress: progress, force: false });
+    process.stderr.write(`installed ${r.name}@${r.version} in ${r.dir}\n`);
+    return r.dir;
+  } finally {
+    progress.end();
+  }
 }

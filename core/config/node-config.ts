@@ -24,6 +24,11 @@ export interface NodeConfig {
   modules: Record<string, Record<string, unknown>>;
   /** Instance ids planned but not started (`cheshire disable`), their config kept. */
   disabled: string[];
+  /**
+   * Instance id -> the module folder it runs from instead of the module directories (`cheshire
+   * enable hello#beta --from DIR`: a copy tried beside the live one, then promoted).
+   */
+  sources: Record<string, string>;
   supervisor: SupervisorOptions;
   dependencies: { waitMs: number };
   watch: { enabled: boolean; debounceMs: number };
@@ -52,6 +57,7 @@ const nodeSchema = {
     moduleDirs: { type: 'array', items: { type: 'string' } },
     stateDir: { type: 'string' },
     modules: { type: 'object', additionalProperties: { type: 'object' } },
+    sources: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
     disabled: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*(@[^#\\s]+)?(#[A-Za-z0-9._-]+)?$' }, uniqueItems: true },
     supervisor: {
       type: 'object',
@@ -90,6 +96,7 @@ export function parseNodeConfig(raw: unknown, file: string): NodeConfig {
     stateDir: c.stateDir ?? '.cheshire',
     modules: c.modules ?? {},
     disabled: c.disabled ?? [],
+    sources: c.sources ?? {},
     supervisor: { ...DEFAULT_SUPERVISOR, ...c.supervisor },
     dependencies: { waitMs: c.dependencies?.waitMs ?? 5_000 },
     watch: { enabled: c.watch?.enabled ?? true, debounceMs: c.watch?.debounceMs ?? 2 },

@@ -2,7 +2,7 @@
 // without M (plus `revert REV` and `rollback [REV]`) on /modules/M/ctl. A command's answer is read back from the fid.
 import type { HostControl } from 'cheshire/sdk';
 
-const USAGE = 'commands: reload M | stop M | start M | test M | enable M[#instance] [JSON] | disable M';
+const USAGE = 'commands: reload M | stop M | start M | test M | enable M[#instance] [from=DIR] [JSON] | disable M | promote M#instance';
 
 /**
  * `me` is styx-root's own instance id: reloading or stopping it replaces the very file the answer
@@ -22,7 +22,9 @@ export async function runCommand(host: HostControl, me: string, line: string, se
   }
   switch (verb) {
     case 'enable': {
-      // `enable M[#i]` or `enable M[#i] {"port": 8085}`: the JSON is the instance's config section.
+      // `enable M[#i] [from=DIR] [{"port": 8085}]`: DIR a folder the instance runs from (beside the
+      // live module), the JSON its config section.
+      const from = args[0]?.startsWith('from=') ? args.shift()!.slice(5) : undefined;
       const json = args.join(' ').trim();
       let config: Record<string, unknown> | undefined;
       if (json) {
@@ -33,9 +35,13 @@ export async function runCommand(host: HostControl, me: string, line: string, se
         }
         if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error(`enable ${id}: the config must be a JSON object`);
       }
-      const added = await host.enable(id, config);
+      const added = await host.enable(id, config, from);
       const st = host.status().instances.find((i) => i.id === id.replace(/@[^#]*/, ''));
       return `enabled ${id}${added.length > 1 ? ` (with ${added.filter((a) => a !== id).join(', ')})` : ''}: ${st?.state ?? '?'}\n`;
+    }
+    case 'promote': {
+      const e = await host.promote(id);
+      return `promoted ${id}: ${id.split('#')[0]} runs its code (rev ${e.rev}, v${e.version}, ${e.contentId.slice(0, 12)}); ${id} removed\n`;
     }
     case 'disable':
       await host.disable(id);
