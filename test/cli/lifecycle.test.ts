@@ -1,7 +1,7 @@
 // The module-lifecycle commands as child processes against a real node (styx-root over 9P):
 // `enable` (with --config FILE), `disable`, `history`, `rollback`; refusals exit 1 naming what
 // was wrong.
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -81,6 +81,23 @@ test('history lists the versions; rollback makes the previous one active again',
   r = await cli('rollback', 'w', 'x');
   assert.is(r.code, 1, show(r));
   assert.match(r.stderr, /not a revision number/);
+});
+
+test('enable M#I --from DIR runs a copy beside the live one; promote M#I makes it the live code', async () => {
+  const beta = join(project.dir, 'w-beta');
+  await cp(project.modulePath('w', ''), beta, { recursive: true });
+  await writeFile(join(beta, 'index.ts'), word('beta'));
+  let r = await cli('enable', 'w#beta', '--from', beta);
+  assert.is(r.code, 0, show(r));
+  assert.is(said('w#beta'), 'w beta');
+  r = await cli('promote', 'w#beta');
+  assert.is(r.code, 0, show(r));
+  assert.match(r.stdout, /^promoted w#beta: w runs its code \(rev \d+/);
+  assert.is(said('w'), 'w beta');
+  assert.not.ok(th.host.instances.get('w#beta'));
+  r = await cli('promote', 'w');
+  assert.is(r.code, 1, show(r));
+  assert.match(r.stderr, /CHS_ERR_(INSTANCE_NOT_FOUND|PROMOTE)/);
 });
 
 test.run();
