@@ -10,6 +10,7 @@ import { dependentsOf, topoOrder } from './graph.ts';
 import { dynamicHandle, type ProviderLookup } from './handles.ts';
 import type { Code, Instance } from './instance.ts';
 import { Run, type Handed } from './run.ts';
+import { forceRelease, runTeardown, type TeardownStep } from './teardown.ts';
 import type { MountTable } from './mounts.ts';
 import type { HostControl, InstanceState, Requirement } from './types.ts';
 
@@ -322,13 +323,14 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   }
 }
 
+/**
+ * Disposes what a previous version handed over and nobody took, under the instance's stop
+ * deadline: a dispose that hangs cannot hold the host's lock, and what it held is forced.
+ */
 async function disposeAll(handed: Handed, inst: Instance): Promise<void> {
-  for (const [key, h] of [...handed].reverse()) {
-    try {
-      await h.dispose(h.value);
-    } catch (err) {
-      inst.log.warn(`disposing handed-over "${key}" threw: ${errorText(err)}`);
-    }
-  }
+  const steps = [...handed].reverse().map(([key, h]): TeardownStep => ({ label: `handOver("${key}") dispose`, run: () => h.dispose(h.value), force: () => forceRelease(h.value) }));
   handed.clear();
+  const { errors, overran } = await runTeardown(steps, inst.desc.timeouts.stopMs);
+  for (const err of errors) inst.log.warn(`disposing a handed-over value threw: ${errorText(err)}`);
+  if (overran) inst.log.warn(`${inst.id}: ${overran} did not settle within ${inst.desc.timeouts.stopMs} ms; released by force`);
 }

@@ -6,8 +6,9 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { chsError, errorText } from './errors.ts';
 import { runScope, type RunScope } from './timers.ts';
+import { forceRelease, releaseResource, runTeardown, trackConnections, type TeardownStep } from './teardown.ts';
 import type { MountTable } from './mounts.ts';
-import type { HostControl, ModuleContext, ModuleExports, Teardown } from './types.ts';
+import type { HostControl, ModuleContext, ModuleExports } from './types.ts';
 
 /** What one version hands to the next: key -> value plus how to dispose it if nobody takes it. */
 export type Handed = Map<string, { value: unknown; dispose: (v: unknown) => void | Promise<void> }>;
@@ -31,7 +32,7 @@ export interface RunOptions {
   onCrash: (err: unknown) => void;
 }
 
-type Step = { kind: 'teardown'; fn: Teardown } | { kind: 'handed'; key: string };
+type Step = (TeardownStep & { kind: 'teardown' }) | { kind: 'handed'; key: string };
 
 export class Run implements RunScope {
   readonly id: string;
@@ -91,30 +92,20 @@ export class Run implements RunScope {
     // Timers go first, before any teardown step: no callback may fire into a half-released module.
     for (const clear of this.timers) clear();
     this.timers.clear();
-    const errors: unknown[] = [];
     const kept: Handed = new Map();
-    const work = (async () => {
-      for (const step of this.steps.reverse()) {
-        try {
-          if (step.kind === 'teardown') await step.fn();
-          else {
-            const h = this.handed.get(step.key)!;
-            if (handover) kept.set(step.key, h);
-            else await h.dispose(h.value);
-          }
-        } catch (err) {
-          errors.push(err);
-        }
-      }
-    })();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      work.then(() => false),
-      new Promise<boolean>((r) => { timer = setTimeout(() => r(true), this.opts.stopMs); }),
-    ]);
-    clearTimeout(timer);
+    const steps = [...this.steps].reverse().map((step): TeardownStep => {
+      if (step.kind === 'teardown') return step;
+      const h = this.handed.get(step.key)!;
+      if (handover) return { label: `handOver("${step.key}")`, run: () => { kept.set(step.key, h); } };
+      return { label: `handOver("${step.key}") dispose`, run: () => h.dispose(h.value), force: () => forceRelease(h.value) };
+    });
+    const { errors, overran } = await runTeardown(steps, this.opts.stopMs);
     this.bindings.removeAllListeners();
-    if (timedOut) throw chsError('CHS_ERR_STOP_TIMEOUT', `${this.id}: teardown did not settle within ${this.opts.stopMs} ms`);
+    if (overran) {
+      const e = chsError('CHS_ERR_STOP_TIMEOUT', `${this.id}: teardown step ${overran} did not settle within ${this.opts.stopMs} ms; the steps after it ran and what they own was released by force`);
+      (e as { kept?: Handed }).kept = kept;
+      throw e;
+    }
     if (errors.length) {
       const e = chsError('CHS_ERR_MODULE_STOP', `${this.id}: teardown threw: ${errors.map((x) => (x as Error)?.message ?? String(x)).join('; ')}`, errors[0]);
       (e as { kept?: Handed }).kept = kept;
@@ -156,7 +147,8 @@ export class Run implements RunScope {
     const o = this.opts;
     const previous = o.previous;
     const own = <T extends object>(resource: T): T => {
-      this.steps.push({ kind: 'teardown', fn: () => releaseResource(resource) });
+      trackConnections(resource);
+      this.steps.push({ kind: 'teardown', label: `own(${resource.constructor?.name ?? 'resource'})`, run: () => releaseResource(resource), force: () => forceRelease(resource) });
       return resource;
     };
     return {
@@ -167,7 +159,10 @@ export class Run implements RunScope {
       log: o.log,
       deps: o.deps,
       signal: this.controller.signal,
-      onStop: (fn) => { this.steps.push({ kind: 'teardown', fn }); },
+      onStop: (fn) => {
+        const n = this.steps.filter((x) => x.kind === 'teardown' && x.label.startsWith('onStop')).length + 1;
+        this.steps.push({ kind: 'teardown', label: `onStop #${n}${fn.name ? ` (${fn.name})` : ''}`, run: fn });
+      },
       own,
       handOver: (key, value, dispose) => {
         if (this.handed.has(key)) throw new Error(`${o.id}: handOver("${key}") called twice`);
@@ -185,7 +180,7 @@ export class Run implements RunScope {
       onUnbind: (as, fn) => { this.bindings.on(`unbind:${as}`, fn); },
       mount: (path, tree) => {
         const unmount = o.mounts.mount(o.id, path, tree);
-        this.steps.push({ kind: 'teardown', fn: unmount });
+        this.steps.push({ kind: 'teardown', label: `mount ${path}`, run: unmount });
       },
       host: o.host,
       stateDir: o.stateDir,
@@ -194,20 +189,3 @@ export class Run implements RunScope {
 }
 
 /** Closes whatever kind of resource it is given: servers, sockets, watchers, child processes. */
-async function releaseResource(r: object): Promise<void> {
-  const x = r as Record<string, unknown>;
-  if (typeof x.close === 'function') {
-    await new Promise<void>((resolve) => {
-      const fn = x.close as (cb?: (err?: Error) => void) => unknown;
-      let settled = false;
-      const done = () => { if (!settled) { settled = true; resolve(); } };
-      const ret = fn.length >= 1 ? fn.call(r, () => done()) : fn.call(r);
-      if (ret && typeof (ret as Promise<void>).then === 'function') (ret as Promise<void>).then(done, done);
-      else if (fn.length < 1) done();
-      (x.closeAllConnections as (() => void) | undefined)?.call(r);
-    });
-  } else if (typeof x.destroy === 'function') (x.destroy as () => void).call(r);
-  else if (typeof x.kill === 'function') (x.kill as () => void).call(r);
-  else if (typeof x.abort === 'function') (x.abort as () => void).call(r);
-  else throw new Error('own(): resource has no close/destroy/kill/abort method');
-}
