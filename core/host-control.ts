@@ -24,6 +24,7 @@ export interface ControlledHost {
   versions(id: string): Promise<HistoryEntry[]>;
   enable(entry: string, override?: Record<string, unknown>, from?: string): Promise<string[]>;
   promote(id: string): Promise<HistoryEntry>;
+  install(spec: string): Promise<{ name: string; version: string; dir: string; integrity: string }>;
   disable(id: string): Promise<void>;
   rollback(id: string, rev?: number): Promise<HistoryEntry>;
 }
@@ -49,6 +50,7 @@ export function hostControl(host: ControlledHost): HostControl {
     history: (id) => host.versions(id),
     enable: (entry, config, from) => host.enable(entry, config, from),
     promote: (id) => host.promote(id),
+    install: (spec) => host.install(spec),
     disable: (id) => host.disable(id),
     rollback: (id, rev) => host.rollback(id, rev),
     logs: (id) => hub().recent(id),

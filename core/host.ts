@@ -26,6 +26,7 @@ import { InstanceSet, readSources, type InstanceSetHost } from './instance-set.t
 import { DEFAULT_SUPERVISOR } from './supervisor.ts';
 import type { Planned } from './planner.ts';
 import { VersionStore } from './history/index.ts';
+import { installModule, moduleStoreDir, type InstallResult } from './install/index.ts';
 import type { HistoryEntry } from './history/types.ts';
 import type { Run } from './run.ts';
 import { MountTable } from './mounts.ts';
@@ -343,6 +344,14 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
     const entry = await promoteInto(this.reloader, this.history, from, to, (dir, fn) => (this.watcher ? this.watcher.hold(dir, fn) : fn()), (dir) => this.codes.get(dir)?.loaded.files);
     await this.lock.run(() => this.instanceSet.drop(id));
     return entry;
+  }
+
+  /** Installs a module into this node's store (<stateDir>/modules-store); `enable` then runs it. */
+  async install(spec: string): Promise<InstallResult> {
+    if (!this.config) throw chsError('CHS_ERR_HOST_STOPPED', 'the node is in failsafe mode or shutting down');
+    const r = await installModule(spec, { storeDir: moduleStoreDir(this.stateRoot) });
+    this.log.info(`installed ${r.name}@${r.version} from ${r.resolved} (${r.integrity})`);
+    return r;
   }
 
   /** The version history of an instance's module, oldest first. */

@@ -62,6 +62,24 @@ export type InstanceState =
 export type Teardown = () => void | Promise<void>;
 
 /**
+ * What a `dynamic` dependency of cardinality 1 / 0..1 is under ctx.deps: a stable handle whose
+ * methods reach the provider's current instance (a call while none is active waits, bounded, then
+ * fails with CHS_ERR_DEP_UNAVAILABLE: call through `await`).
+ */
+export type Dynamic<T> = T & {
+  /** The provider's service now, or undefined while none is active. */
+  readonly $current: T | undefined;
+  readonly $available: boolean;
+  /** Resolves with the service once a provider is active (rejects after `ms`). */
+  $ready(ms?: number): Promise<T>;
+};
+
+/** A `dynamic` dependency of cardinality 0..n / 1..n: the current providers' services. */
+export interface DynamicAll<T> {
+  readonly $all: T[];
+}
+
+/**
  * What start(ctx) receives. `Config` is the instance config's shape; `Deps` the shape of
  * ctx.deps, keyed by each requirement's `as` (e.g. `{ greeter: Greeter }`), so dependencies are
  * typed without casts.
@@ -120,6 +138,8 @@ export interface HostControl {
   revert(id: string, rev: number): Promise<Revision>;
   /** Adds an instance (`name`, `name#instance`, `name@range#instance`) to the running node, or starts a disabled one; returns the ids added. */
   enable(entry: string, config?: Record<string, unknown>, from?: string): Promise<string[]>;
+  /** Installs a module into the node's store (`cheshire install`'s SPEC forms); returns where it landed. */
+  install(spec: string): Promise<{ name: string; version: string; dir: string; integrity: string }>;
   /** Makes an instance run from its own folder (`enable M#beta --from DIR`) the code of `M`, then removes it. */
   promote(id: string): Promise<HistoryEntry>;
   /** Stops an instance and keeps it stopped across restarts (its config kept). */

@@ -5,7 +5,7 @@
 
 // The module contract: descriptor, start(ctx), what ctx.host reports.
 export type {
-  Cardinality, Descriptor, ErrorInfo, HistoryEntry, HostControl, Identity, InstanceState, InstanceStatus, LogRecord,
+  Cardinality, Descriptor, Dynamic, DynamicAll, ErrorInfo, HistoryEntry, HostControl, Identity, InstanceState, InstanceStatus, LogRecord,
   ModuleContext, ModuleExports, Mount, NodeStatus, Policy, Requirement, Revision, RevisionSource,
   Teardown, TestResult,
 } from '../types.ts';

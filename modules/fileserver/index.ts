@@ -9,7 +9,7 @@ import { resolve as resolvePath, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { SeedClient } from '../seed-client/index.ts';
-import { serveHttp, ChunkPool, type ModuleContext } from 'cheshire/sdk';
+import { serveHttp, ChunkPool, type ModuleContext, type Dynamic } from 'cheshire/sdk';
 import { loadAssets, type AssetSet } from './assets.ts';
 import { installFastLane } from './fastlane.ts';
 import { fastHandler, nodeHandler, RouteCache, upgradeHandler, type HttpStats } from './http.ts';
@@ -50,7 +50,7 @@ export type { FileserverService, IssuedToken };
 interface Shared { tokens: Map<string, Token>; channels: Channels; stats: HttpStats }
 interface AssetHolder { current: AssetSet | undefined; dir: string; cacheControl: string; generation: number }
 
-export async function start(ctx: ModuleContext<FileserverConfig>): Promise<FileserverService> {
+export async function start(ctx: ModuleContext<FileserverConfig, { seed: Dynamic<SeedClient> }>): Promise<FileserverService> {
   const cfg = ctx.config;
   const storeDir = cfg.storeDir ? resolvePath(cfg.storeDir) : join(ctx.stateDir, 'store');
   const store = new Store({
@@ -138,8 +138,8 @@ export async function start(ctx: ModuleContext<FileserverConfig>): Promise<Files
       );
     });
   };
-  followBuilds((ctx.deps.seed as { $current?: SeedClient }).$current);
-  ctx.onBind('seed', (svc) => followBuilds(svc as SeedClient));
+  followBuilds(ctx.deps.seed.$current);
+  ctx.onBind('seed', (svc) => followBuilds(svc));
   ctx.onUnbind('seed', () => followBuilds(undefined));
   ctx.onStop(() => offBuilds?.());
 

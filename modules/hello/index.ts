@@ -1,13 +1,13 @@
 // hello: an HTTP server answering GET / with a greeting. Its listener is handed from version to
 // version (serveHttp), so saving this file swaps the code without refusing a request. greeter is
 // a dynamic dependency: hello keeps running while greeter reloads.
-import { serveHttp, type ModuleContext } from 'cheshire/sdk';
+import { serveHttp, type Dynamic, type ModuleContext } from 'cheshire/sdk';
 import type { Greeter } from '../greeter/index.ts';
 
 const GREETING = 'Hello from Cheshire';
 
-export async function start(ctx: ModuleContext<{ host: string; port: number }>) {
-  const greeter = ctx.deps.greeter as Greeter;
+export async function start(ctx: ModuleContext<{ host: string; port: number }, { greeter: Dynamic<Greeter> }>) {
+  const greeter = ctx.deps.greeter;
   ctx.onUnbind('greeter', () => ctx.log.info('greeter went away; calls wait for it'));
   const server = await serveHttp(ctx, ctx.config.host, ctx.config.port, async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');

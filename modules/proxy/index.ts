@@ -53,7 +53,7 @@ function listen(server: net.Server, port: number, host: string): Promise<void> {
   });
 }
 
-export async function start(ctx: ModuleContext<Config>): Promise<Proxy> {
+export async function start(ctx: ModuleContext<Config, { seedClient?: SeedClient | null }>): Promise<Proxy> {
   const c = ctx.config;
   let secure: { cert: Buffer; key: Buffer } | null = null;
   if (c.tls) {
@@ -108,7 +108,7 @@ export async function start(ctx: ModuleContext<Config>): Promise<Proxy> {
     host: r.host ?? '*', prefix: r.prefix, nodes: r.nodes.map((u) => ({ node: u.replace(/^http:\/\/|\/$/g, ''), http: u })),
   }));
   routes.update(staticRoutes);
-  const seedClient = ctx.deps.seedClient as SeedClient | undefined | null;
+  const seedClient = ctx.deps.seedClient;
   let directory: Directory | null = null;
   if (seedClient) {
     const off = seedClient.onDirectory((d) => {

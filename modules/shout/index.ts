@@ -3,8 +3,8 @@
 import { serveHttp, type ModuleContext } from 'cheshire/sdk';
 import type { Greeter } from '../greeter/index.ts';
 
-export async function start(ctx: ModuleContext<{ host: string; port: number }>) {
-  const greeter = ctx.deps.greeter as Greeter;
+export async function start(ctx: ModuleContext<{ host: string; port: number }, { greeter: Greeter }>) {
+  const greeter = ctx.deps.greeter;
   const shout = (name: string) => greeter.greet(name).toUpperCase();
   await serveHttp(ctx, ctx.config.host, ctx.config.port, (req, res) => {
     const name = new URL(req.url ?? '/', 'http://localhost').searchParams.get('name') ?? 'world';

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { DhtService } from '../dht/types.ts';
-import { formatAddress, parseHostPort, exportTree, RemoteTree, type ModuleContext } from 'cheshire/sdk';
+import { formatAddress, parseHostPort, exportTree, RemoteTree, type ModuleContext, type Dynamic } from 'cheshire/sdk';
 import { serveFileTree } from './kinds/file-tree.ts';
 import { mirrorModule } from './kinds/mirror.ts';
 
@@ -30,7 +30,9 @@ function localPath(p: string): string {
   return isAbsolute(p) ? p : resolve(p);
 }
 
-export async function start(ctx: ModuleContext<Config>) {
+type Deps = { dht?: Dynamic<DhtService>; styxRoot: Dynamic<{ address(): AddressInfo | undefined }> };
+
+export async function start(ctx: ModuleContext<Config, Deps>) {
   const c = ctx.config;
   const name = ctx.id.includes('#') ? ctx.id.slice(ctx.id.indexOf('#') + 1) : ctx.name;
   const path = c.path ?? `/export/${name}`;
@@ -67,8 +69,8 @@ export async function start(ctx: ModuleContext<Config>) {
  * The dht and styx-root are dynamic dependencies, so the announce waits for them to be there.
  */
 function announceLater(ctx: ModuleContext<Config>, path: string): void {
-  const dht = ctx.deps.dht as (DhtService & { $ready(ms?: number): Promise<DhtService> }) | undefined;
-  const root = ctx.deps.styxRoot as { $ready(ms?: number): Promise<{ address(): AddressInfo | undefined }> };
+  const dht = ctx.deps.dht;
+  const root = ctx.deps.styxRoot;
   void (async () => {
     try {
       const [d, r] = await Promise.all([dht!.$ready(30_000), root.$ready(30_000)]);

@@ -53,4 +53,18 @@ test('install a folder, enable it on the running node, uninstall refused while i
   assert.is(r.stdout, 'uninstalled tally@0.1.0\n');
 });
 
+test('install through the tree: `install SPEC` on /ctl lands it in the node\'s store; enable runs it', async () => {
+  await createModule('counter', { configFile: styx.project.configFile, dir: src });
+  let r = await remote('ctl', '/ctl', 'install', join(src, 'counter'));
+  assert.is(r.code, 0, show(r));
+  const store = join(styx.project.dir, '.cheshire/modules-store/counter@0.1.0');
+  assert.match(r.stdout, `installed counter@0.1.0 in ${store}`);
+  r = await remote('enable', 'counter');
+  assert.is(r.code, 0, show(r));
+  assert.is(styx.th.host.instances.get('counter')!.desc.dir, store);
+  r = await remote('ctl', '/ctl', 'install', join(src, 'nothing-here'));
+  assert.is(r.code, 1, show(r));
+  assert.match(r.stderr, /nothing-here/);
+});
+
 test.run();
