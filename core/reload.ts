@@ -53,6 +53,8 @@ export class Reloader {
   private readonly pending = new Set<Promise<unknown>>();
   /** The bundle hash last recorded as active, per module folder. */
   private readonly recorded = new Map<string, string>();
+  /** Per module folder: a history record is being written; `next` waits behind it. */
+  private readonly lanes = new Map<string, { next: RecordJob | null }>();
 
   constructor(private readonly h: ReloadHost) {}
 
@@ -122,27 +124,38 @@ export class Reloader {
 
   /**
    * Records a version of a module folder in the history, off the caller's path (never awaited
-   * by a reload). The snapshot is taken just after activation: a save landing in those few
-   * milliseconds is recorded here and again by its own reload.
+   * by a reload). The snapshot reads the folder when the record's turn comes, so per folder one
+   * record runs and at most one waits: a newer version replaces the waiting one (a reload storm
+   * is recorded as the versions the history could read, never as a backlog that grows).
    */
   record(desc: Descriptor, loaded: Code['loaded'] | undefined, source: ReloadSource, outcome: 'active' | 'refused' | 'failed', err?: unknown): void {
     const history = this.h.history();
     if (!history) return;
-    const p = (async () => {
-      const snap = await history.snapshot(desc.dir, loaded?.files, { watch: desc.watch });
-      const { entry } = await history.record(desc.name, {
-        contentId: snap.contentId,
-        source,
-        outcome,
-        version: desc.version,
-        ...(loaded ? { bundleHash: loaded.hash } : {}),
-        ...(err ? { error: (err as Error).message ?? String(err) } : {}),
+    const job: RecordJob = {
+      history,
+      dir: desc.dir, name: desc.name, version: desc.version, watch: desc.watch,
+      files: loaded?.files, bundleHash: loaded?.hash, source, outcome,
+      error: err === undefined ? undefined : ((err as Error)?.message ?? String(err)),
+    };
+    const lane = this.lanes.get(desc.dir);
+    if (lane) {
+      lane.next = job; // replaces a waiting one, if any
+      return;
+    }
+    this.run(job);
+  }
+
+  private run(job: RecordJob): void {
+    const lane: { next: RecordJob | null } = { next: null };
+    this.lanes.set(job.dir, lane);
+    const p = writeRecord(job)
+      .catch((e: unknown) => this.h.log.warn(`${job.name}: version history not recorded: ${(e as Error).message}`))
+      .finally(() => {
+        this.pending.delete(p);
+        this.lanes.delete(job.dir);
+        if (lane.next) this.run(lane.next);
       });
-      // Retention (newest 20 active + 20 other per module by default): applied every 10th version.
-      if (entry.rev % 10 === 0) await history.prune(desc.name);
-    })().catch((e: unknown) => this.h.log.warn(`${desc.name}: version history not recorded: ${(e as Error).message}`));
     this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
   }
 
   /**
@@ -215,6 +228,34 @@ export async function promoteInto(r: Reloader, history: VersionStore, from: Inst
   }
   await r.settled();
   return (await history.list(to.desc.name)).at(-1)!;
+}
+
+/** What one history record needs (not the LoadedCode: its code and source map are big). */
+interface RecordJob {
+  history: VersionStore;
+  dir: string;
+  name: string;
+  version: string;
+  watch: string[];
+  files: readonly string[] | undefined;
+  bundleHash: string | undefined;
+  source: ReloadSource;
+  outcome: 'active' | 'refused' | 'failed';
+  error: string | undefined;
+}
+
+async function writeRecord(j: RecordJob): Promise<void> {
+  const snap = await j.history.snapshot(j.dir, j.files, { watch: j.watch });
+  const { entry } = await j.history.record(j.name, {
+    contentId: snap.contentId,
+    source: j.source,
+    outcome: j.outcome,
+    version: j.version,
+    ...(j.bundleHash ? { bundleHash: j.bundleHash } : {}),
+    ...(j.error !== undefined ? { error: j.error } : {}),
+  });
+  // Retention (newest 20 active + 20 other per module by default): applied every 10th version.
+  if (entry.rev % 10 === 0) await j.history.prune(j.name);
 }
 
 /** The last active entry whose content differs from the latest active one. */
