@@ -3,6 +3,7 @@
 // (and what must follow it) under the host's lock; on any failure the old version keeps serving.
 // Every version that became active (or was refused) is recorded in the version history, off the
 // reload path. A rollback is the same transaction on files restored from that history.
+import { sep } from 'node:path';
 import type { Logger } from 'pino';
 import { readDescriptor } from './descriptor.ts';
 import { chsError } from './errors.ts';
@@ -72,9 +73,14 @@ export class Reloader {
         return new Map();
       }
       code = { desc, loaded, exports: evaluateModule(desc, loaded) };
-      const edges = dependencyEdges([...this.h.engine().instances.values()].map((i) => ({ id: i.id, desc: i.desc.dir === dir ? desc : i.desc })));
-      const cycle = findCycle(edges);
-      if (cycle) throw chsError('CHS_ERR_DEP_CYCLE', `dependency cycle: ${cycle.join(' -> ')}`);
+      // Only a version that changes what it provides or requires can make a cycle; the check walks
+      // every instance's requirements (~20 ms with 1000 modules), so an ordinary edit skips it.
+      const was = this.h.codes.get(dir)?.desc;
+      if (!was || !jsonEqual([was.provides, was.requires], [desc.provides, desc.requires])) {
+        const edges = dependencyEdges([...this.h.engine().instances.values()].map((i) => ({ id: i.id, desc: i.desc.dir === dir ? desc : i.desc })));
+        const cycle = findCycle(edges);
+        if (cycle) throw chsError('CHS_ERR_DEP_CYCLE', `dependency cycle: ${cycle.join(' -> ')}`);
+      }
       await this.h.typecheck.before(desc);
       if (desc.test.beforeActivate) {
         const result = await runModuleTests(desc);
@@ -107,8 +113,10 @@ export class Reloader {
       const live = targets.find((t) => !failures.has(t.id));
       if (!live && was !== undefined) this.recorded.set(dir, was);
       if (live) {
+        const before = this.h.codes.get(dir);
         this.h.codes.set(dir, code);
-        await this.h.activated();
+        // The watcher follows the files a bundle takes from beside its folder: re-aimed only when those change.
+        if (!before || !jsonEqual(outside(dir, before.loaded.files), outside(dir, code.loaded.files))) await this.h.activated();
         this.h.typecheck.after(code.desc, live.log);
       }
       this.record(code.desc, code.loaded, source, live ? 'active' : 'failed', live ? undefined : failures.values().next().value);
@@ -228,6 +236,11 @@ export async function promoteInto(r: Reloader, history: VersionStore, from: Inst
   }
   await r.settled();
   return (await history.list(to.desc.name)).at(-1)!;
+}
+
+/** The files of a bundle from beyond its module's folder (a sibling's sources), sorted. */
+function outside(dir: string, files: readonly string[]): string[] {
+  return files.filter((f) => !f.startsWith(dir + sep)).sort();
 }
 
 /** What one history record needs (not the LoadedCode: its code and source map are big). */
