@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   CHS_ERR_STOP_TIMEOUT: 'a module\'s teardown did not settle in time',
   CHS_ERR_MODULE_CRASH: 'a module\'s own callback threw or rejected after start',
   CHS_ERR_MODULE_FAILED: 'a module crashed too often and was given up on',
+  CHS_ERR_EVENT_LOOP_BLOCKED: 'a module\'s code kept the event loop from ticking for longer than watchdog.blockedMs; counted as a crash',
   CHS_ERR_MODULE_TEST: 'a module\'s tests failed before activation',
   CHS_ERR_MODULE_TYPECHECK: 'a module whose descriptor says "typecheck": "refuse" has type errors (or its check timed out); the reload is refused',
   CHS_ERR_DEP_CYCLE: 'the required services of the planned modules form a cycle',

@@ -25,6 +25,7 @@ export interface ControlledHost {
   enable(entry: string, override?: Record<string, unknown>, from?: string): Promise<string[]>;
   promote(id: string): Promise<HistoryEntry>;
   install(spec: string): Promise<{ name: string; version: string; dir: string; integrity: string }>;
+  uninstall(spec: string): Promise<Array<{ name: string; version: string }>>;
   disable(id: string): Promise<void>;
   rollback(id: string, rev?: number): Promise<HistoryEntry>;
 }
@@ -51,6 +52,7 @@ export function hostControl(host: ControlledHost): HostControl {
     enable: (entry, config, from) => host.enable(entry, config, from),
     promote: (id) => host.promote(id),
     install: (spec) => host.install(spec),
+    uninstall: (spec) => host.uninstall(spec),
     disable: (id) => host.disable(id),
     rollback: (id, rev) => host.rollback(id, rev),
     logs: (id) => hub().recent(id),

@@ -26,12 +26,13 @@ import { InstanceSet, readSources, type InstanceSetHost } from './instance-set.t
 import { DEFAULT_SUPERVISOR } from './supervisor.ts';
 import type { Planned } from './planner.ts';
 import { VersionStore } from './history/index.ts';
-import { installModule, moduleStoreDir, type InstallResult } from './install/index.ts';
+import { installModule, moduleStoreDir, uninstallModule, type InstallResult, type InstalledModule } from './install/index.ts';
 import type { HistoryEntry } from './history/types.ts';
 import type { Run } from './run.ts';
 import { MountTable } from './mounts.ts';
 import { loadOrCreateIdentity, type Identity } from './identity.ts';
 import { hostControl } from './host-control.ts';
+import { Watchdog } from './watchdog/index.ts';
 import type { Descriptor, HostControl, NodeStatus } from './types.ts';
 
 export type { NodeStatus };
@@ -63,6 +64,8 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   private watcher: Watcher | null = null;
   revisions: RevisionStore | null = null;
   private unguard: (() => void) | null = null;
+  /** Event-loop stalls and memory (core/watchdog); started before boot, so a stuck start is caught. */
+  private watchdog: Watchdog | null = null;
   private closing: Promise<void> | null = null;
   /** The node's ed25519 identity (loaded at boot from <stateDir>/node.key, created if absent). */
   identity: Identity | null = null;
@@ -106,7 +109,14 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       scopeForStack: (stack) => [...this.engine.instances.values()].find((i) => i.run && stackMentions(stack, i.desc.dir))?.run ?? undefined,
       hostError: (kind, err) => this.log.error({ err }, `${kind} outside any module: ${(err as Error)?.message ?? String(err)}`),
     });
+    this.watchdog = new Watchdog({
+      log: this.log,
+      instances: () => this.engine.instances.values(),
+      config: () => this.config?.watchdog ?? null,
+      stateDir: () => (this.config ? this.stateRoot : null),
+    });
     await this.lock.run(() => this.boot());
+    this.watchdog.refresh();
     return this;
   }
 
@@ -354,6 +364,17 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
     return r;
   }
 
+  /** Takes `name` or `name@version` out of this node's store; refused while an instance (not stopped) runs it. */
+  async uninstall(spec: string): Promise<InstalledModule[]> {
+    if (!this.config) throw chsError('CHS_ERR_HOST_STOPPED', 'the node is in failsafe mode or shutting down');
+    const at = spec.lastIndexOf('@');
+    const [name, version] = at > 0 ? [spec.slice(0, at), spec.slice(at + 1)] : [spec, undefined];
+    return this.lock.run(() => {
+      const running = new Set([...this.engine.instances.values()].filter((i) => i.state !== 'stopped' && i.state !== 'failed').map((i) => i.desc.dir));
+      return uninstallModule(moduleStoreDir(this.stateRoot), name, version, (dir) => running.has(dir));
+    });
+  }
+
   /** The version history of an instance's module, oldest first. */
   async versions(id: string): Promise<HistoryEntry[]> {
     const inst = this.instance(id);
@@ -437,7 +458,8 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       publicKey: this.identity?.publicKey ?? null,
       failsafe: this.failsafe,
       configError: this.configError,
-      instances: this.engine.order().map((id) => this.engine.instances.get(id)!.status()),
+      instances: this.engine.order().map((id) => this.engine.instances.get(id)!.status()).map((s) => this.watchdog?.decorate(s) ?? s),
+      ...(this.watchdog ? { watchdog: this.watchdog.status() } : {}),
     };
   }
 
@@ -447,6 +469,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       await this.watcher?.close();
       await this.lock.run(() => this.engine.stopAll());
       await this.typecheck.close();
+      await this.watchdog?.close();
       await this.reloader.settled();
       this.unguard?.();
       this.log.info('host stopped');

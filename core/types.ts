@@ -140,6 +140,8 @@ export interface HostControl {
   enable(entry: string, config?: Record<string, unknown>, from?: string): Promise<string[]>;
   /** Installs a module into the node's store (`cheshire install`'s SPEC forms); returns where it landed. */
   install(spec: string): Promise<{ name: string; version: string; dir: string; integrity: string }>;
+  /** Removes installed versions (`name` or `name@version`) from the store; refused while an instance runs one. */
+  uninstall(spec: string): Promise<Array<{ name: string; version: string }>>;
   /** Makes an instance run from its own folder (`enable M#beta --from DIR`) the code of `M`, then removes it. */
   promote(id: string): Promise<HistoryEntry>;
   /** Stops an instance and keeps it stopped across restarts (its config kept). */
@@ -189,6 +191,39 @@ export interface InstanceStatus {
   provides: string[];
   requires: Array<Requirement & { boundTo: string[] }>;
   config: Record<string, unknown>;
+  /** Stalls of the event loop the watchdog blamed on this instance (core/watchdog). */
+  stalls?: number;
+  lastStall?: StallInfo | null;
+}
+
+/** One stall of the main event loop, as the watchdog saw it. */
+export interface StallInfo {
+  /** How long the loop did not tick (ms). */
+  ms: number;
+  /** ISO 8601 time the stall ended (or the process was ended, for an incident). */
+  at: string;
+  /** Instance id the running code belonged to, or null (host code, unknown). */
+  module: string | null;
+  /** `file:line:col` of the code running during the stall (source-mapped), or null. */
+  where: string | null;
+}
+
+/** What the watchdog reports on the node (core/watchdog). */
+export interface WatchdogStatus {
+  enabled: boolean;
+  blockedMs: number;
+  killAfterMs: number;
+  /** Stalls over blockedMs since the host started. */
+  stalls: number;
+  lastStall: StallInfo | null;
+  /** The stall that ended the previous process (read from <stateDir>/watchdog-last.json). */
+  lastIncident: (StallInfo & { pid: number }) | null;
+  /** Event-loop delay percentiles since start (perf_hooks.monitorEventLoopDelay), ms. */
+  loopDelayMs: { p50: number; p90: number; p99: number; max: number };
+  /** The whole node's memory (not attributable to a module in-process), MB. */
+  memory: { heapUsedMb: number; heapTotalMb: number; rssMb: number };
+  /** What the last inspector sample cost the worker, ms (the main thread was paused part of it). */
+  lastSampleMs: number | null;
 }
 
 export interface NodeStatus {
@@ -200,6 +235,7 @@ export interface NodeStatus {
   failsafe: ErrorInfo | null;
   configError: ErrorInfo | null;
   instances: InstanceStatus[];
+  watchdog?: WatchdogStatus;
 }
 
 export type RevisionSource = 'start' | 'api' | 'file' | 'revert';

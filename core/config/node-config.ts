@@ -34,7 +34,22 @@ export interface NodeConfig {
   watch: { enabled: boolean; debounceMs: number };
   /** Type-checking of reloaded modules (their descriptor's `typecheck` says warn/refuse/off). */
   typecheck: { enabled: boolean; idleMs: number };
+  /** The event-loop and memory watchdog (core/watchdog): stall and kill thresholds, memory limits (0: none). */
+  watchdog: WatchdogOptions;
 }
+
+export interface WatchdogOptions {
+  enabled: boolean;
+  /** A loop that does not tick for longer is a stall: logged, blamed, counted as a crash. */
+  blockedMs: number;
+  /** A stall this long ends the process (exit 70, crash record); 0: never. */
+  killAfterMs: number;
+  /** Warn when the heap used / the RSS exceeds this many MB (0: no limit). */
+  heapMb: number;
+  rssMb: number;
+}
+
+export const DEFAULT_WATCHDOG: WatchdogOptions = { enabled: true, blockedMs: 1_000, killAfterMs: 10_000, heapMb: 1_024, rssMb: 2_048 };
 
 export interface RolePreset {
   name: string;
@@ -67,6 +82,11 @@ const nodeSchema = {
     dependencies: { type: 'object', additionalProperties: false, properties: { waitMs: posInt } },
     watch: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, debounceMs: posInt } },
     typecheck: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, idleMs: posInt } },
+    watchdog: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { enabled: { type: 'boolean' }, blockedMs: { type: 'integer', minimum: 50 }, killAfterMs: posInt, heapMb: posInt, rssMb: posInt },
+    },
   },
 } as const;
 const validateNode = ajv.compile(nodeSchema);
@@ -101,6 +121,7 @@ export function parseNodeConfig(raw: unknown, file: string): NodeConfig {
     dependencies: { waitMs: c.dependencies?.waitMs ?? 5_000 },
     watch: { enabled: c.watch?.enabled ?? true, debounceMs: c.watch?.debounceMs ?? 2 },
     typecheck: { enabled: c.typecheck?.enabled ?? true, idleMs: c.typecheck?.idleMs ?? 120_000 },
+    watchdog: { ...DEFAULT_WATCHDOG, ...c.watchdog },
   };
 }
 

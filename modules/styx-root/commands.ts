@@ -2,7 +2,7 @@
 // without M (plus `revert REV` and `rollback [REV]`) on /modules/M/ctl. A command's answer is read back from the fid.
 import type { HostControl } from 'cheshire/sdk';
 
-const USAGE = 'commands: reload M | stop M | start M | test M | enable M[#instance] [from=DIR] [JSON] | disable M | promote M#instance | install SPEC';
+const USAGE = 'commands: reload M | stop M | start M | test M | enable M[#instance] [from=DIR] [JSON] | disable M | promote M#instance | install SPEC | uninstall NAME[@VERSION]';
 
 /**
  * `me` is styx-root's own instance id: reloading or stopping it replaces the very file the answer
@@ -25,6 +25,10 @@ export async function runCommand(host: HostControl, me: string, line: string, se
       // `install SPEC`: the SPEC is what stands where a module name would (id).
       const r = await host.install(id);
       return `installed ${r.name}@${r.version} in ${r.dir} (${r.integrity}); enable it with: enable ${r.name}\n`;
+    }
+    case 'uninstall': {
+      const gone = await host.uninstall(id);
+      return gone.map((m) => `uninstalled ${m.name}@${m.version}\n`).join('');
     }
     case 'enable': {
       // `enable M[#i] [from=DIR] [{"port": 8085}]`: DIR a folder the instance runs from (beside the

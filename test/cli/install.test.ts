@@ -62,6 +62,13 @@ test('install through the tree: `install SPEC` on /ctl lands it in the node\'s s
   r = await remote('enable', 'counter');
   assert.is(r.code, 0, show(r));
   assert.is(styx.th.host.instances.get('counter')!.desc.dir, store);
+  r = await remote('ctl', '/ctl', 'uninstall', 'counter');
+  assert.is(r.code, 1, show(r));
+  assert.match(r.stderr, /CHS_ERR_INSTALL_IN_USE/);
+  r = await remote('disable', 'counter');
+  r = await remote('ctl', '/ctl', 'uninstall', 'counter@0.1.0');
+  assert.is(r.code, 0, show(r));
+  assert.is(r.stdout, 'uninstalled counter@0.1.0\n');
   r = await remote('ctl', '/ctl', 'install', join(src, 'nothing-here'));
   assert.is(r.code, 1, show(r));
   assert.match(r.stderr, /nothing-here/);
