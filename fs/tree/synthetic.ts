@@ -295,14 +295,17 @@ export class SynStream extends SynNode {
     for (const w of ws) w();
   }
 
+  /** Up to `count` bytes from absolute offset `from`, across chunk boundaries. */
   private slice(from: number, count: number): Uint8Array {
     let at = this.base;
     const parts: Uint8Array[] = [];
     let got = 0;
     for (const c of this.chunks) {
       const cEnd = at + c.length;
-      if (cEnd > from && got < count) {
-        const s = c.subarray(Math.max(0, from - at), Math.min(c.length, from - at + count - got));
+      const pos = from + got; // where the next byte comes from
+      if (cEnd > pos && got < count) {
+        const start = pos - at;
+        const s = c.subarray(start, Math.min(c.length, start + count - got));
         parts.push(s);
         got += s.length;
       }
