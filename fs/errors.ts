@@ -89,6 +89,7 @@ export const FS_ERROR_CODES = {
   CHS_ERR_9P_PROTOCOL: 'the peer sent a reply that breaks the protocol (wrong type, unknown tag, bad msize)',
   CHS_ERR_9P_ARGUMENT: 'a 9P client or server API was called with an invalid argument',
   CHS_ERR_9P_LISTEN: 'the 9P server could not listen on its address',
+  CHS_ERR_9P_REFUSED: 'the 9P server refused or closed a connection: too many in all or from one address, handshake not finished in time, or idle with no fid',
   CHS_ERR_9P_TREE_FAULT: 'a file tree handler threw something other than a NineError, or a reply could not be encoded (the client got EIO)',
 } as const;
 defineErrors(FS_ERROR_CODES);

@@ -6,6 +6,10 @@
 // that is one syscall for many small replies. Replies a handler made synchronously while a chunk
 // was being read are written as soon as the chunk is done (no microtask hop); later ones are
 // batched by a microtask.
+//
+// Admission (admission.ts, docs/9p.md "Hostile input"): a handshake deadline, a cap per peer
+// address, slots reserved for the operator (loopback), eviction of the oldest connection that has
+// not finished its handshake, and reaping of idle connections that hold no fid.
 
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
@@ -13,11 +17,34 @@ import { FrameSplitter, MSG } from '../codec/index.ts';
 import { FsError } from '../errors.ts';
 import { readIntoReusedBuffer } from '../../base/bytes/reused-read.ts';
 import { DEFAULT_MAX_MSIZE, Session } from './session.ts';
+import { isLoopback, normalizeAddress, RateLimitedLog, refusalReply } from './admission.ts';
 import type { SessionOptions, Transport } from './session.ts';
 
 export interface ServerOptions extends SessionOptions {
-  /** Concurrent connections (default 256); more are closed at once. */
+  /**
+   * Concurrent connections (default 256). A newcomer beyond it evicts the oldest connection that
+   * has not finished its handshake (a stranger only a stranger's), or is refused.
+   */
   maxConnections?: number;
+  /** Connections from one address (default 32); beyond, as for maxConnections but within that address. */
+  maxPerAddress?: number;
+  /**
+   * Slots of maxConnections only operator addresses may use (default min(16, maxConnections / 8)):
+   * strangers that fill theirs with finished handshakes still leave the operator room.
+   */
+  operatorReserve?: number;
+  /** Who is the operator (default: loopback, 127.0.0.0/8 and ::1); gets the reserve. */
+  isOperator?: (address: string) => boolean;
+  /**
+   * Time to finish the handshake (default 10000 ms): Tversion, and a successful Tattach when an
+   * auth provider is configured. A connection that has not is closed.
+   */
+  handshakeMs?: number;
+  /** A connection with no fid, nothing in flight and nothing received for this long is closed (default 600000 ms; 0 = never). */
+  idleMs?: number;
+  /** One line per refusal/closing reason, at most once per refusalLogIntervalMs (default 60000). */
+  log?: (line: string) => void;
+  refusalLogIntervalMs?: number;
   /** Requests in flight per connection before reading pauses (default 256). */
   maxInflight?: number;
   /** How long close() lets sockets drain before destroying them (default 2000 ms). */
@@ -47,7 +74,26 @@ const EARLY_FLUSH = 32;
  */
 const WRITE_QUEUE_MAX = 1 << 20;
 
-interface Conn { socket: Socket; session: Session; flush(): void }
+interface Conn {
+  socket: Socket;
+  session: Session;
+  flush(): void;
+  /** The peer's address (normalised) and whether it is the operator's. */
+  addr: string;
+  operator: boolean;
+  /** When accepted, and when bytes last came in (Date.now()). */
+  since: number;
+  active: number;
+  /** An Rattach went out since the last Rversion. */
+  attached: boolean;
+  /** Removed from the books (evicted, timed out, reaped or closed). */
+  gone: boolean;
+}
+
+/** Refused connections kept open at once to answer their Tversion with the reason; more are just closed. */
+const MAX_TELLING = 16;
+/** How long a refused connection may take to send its Tversion (capped by handshakeMs). */
+const TELL_MS = 1000;
 
 export class NineServer {
   private readonly server: Server;
@@ -55,12 +101,40 @@ export class NineServer {
   private closing: Promise<void> | undefined;
   private readonly maxConnections: number;
   private readonly maxInflight: number;
-  /** Connections refused because of the limit (for status and tests). */
+  private readonly maxPerAddress: number;
+  private readonly reserve: number;
+  private readonly handshakeMs: number;
+  private readonly idleMs: number;
+  private readonly isOperator: (address: string) => boolean;
+  private readonly perAddress = new Map<string, number>();
+  private strangers = 0;
+  /** Refused sockets waiting for their Tversion, to answer it with the reason. */
+  private readonly telling = new Set<Socket>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly refusals: RateLimitedLog;
+  /** Connections refused because of a limit (for status and tests). */
   refused = 0;
+  /** Connections closed to make room for a newcomer (they had not finished their handshake). */
+  evicted = 0;
+  /** Connections closed because their handshake took over handshakeMs. */
+  timedOut = 0;
+  /** Idle connections closed. */
+  reaped = 0;
 
   constructor(private readonly opts: ServerOptions) {
     this.maxConnections = opts.maxConnections ?? 256;
     this.maxInflight = opts.maxInflight ?? 256;
+    this.maxPerAddress = opts.maxPerAddress ?? 32;
+    this.reserve = Math.min(opts.operatorReserve ?? Math.min(16, Math.floor(this.maxConnections / 8)), this.maxConnections);
+    this.handshakeMs = opts.handshakeMs ?? 10_000;
+    this.idleMs = opts.idleMs ?? 600_000;
+    this.isOperator = opts.isOperator ?? isLoopback;
+    for (const [k, v] of Object.entries({ maxConnections: this.maxConnections, maxPerAddress: this.maxPerAddress, handshakeMs: this.handshakeMs })) {
+      if (!Number.isInteger(v) || v < 1) throw new FsError('CHS_ERR_9P_ARGUMENT', `${k} must be a positive integer, got ${v}`);
+    }
+    if (!Number.isInteger(this.idleMs) || this.idleMs < 0) throw new FsError('CHS_ERR_9P_ARGUMENT', `idleMs must be an integer >= 0, got ${this.idleMs}`);
+    if (!Number.isInteger(this.reserve) || this.reserve < 0) throw new FsError('CHS_ERR_9P_ARGUMENT', `operatorReserve must be an integer >= 0, got ${this.reserve}`);
+    this.refusals = new RateLimitedLog(opts.log, opts.refusalLogIntervalMs ?? 60_000);
     this.server = createServer((s) => this.handle(s));
     this.server.on('error', () => { /* reported through listen()'s promise */ });
   }
@@ -95,11 +169,11 @@ export class NineServer {
 
   /** Serves an already connected socket (accepted here or handed over by another listener). */
   handle(socket: Socket): void {
-    if (this.closing || this.conns.size >= this.maxConnections) {
-      if (!this.closing) this.refused++;
-      socket.destroy();
-      return;
-    }
+    if (this.closing) { socket.destroy(); return; }
+    const addr = normalizeAddress(socket.remoteAddress);
+    const operator = this.isOperator(addr);
+    const refusal = this.admit(addr, operator);
+    if (refusal) { this.refuse(socket, refusal.reason, refusal.text); return; }
     const splitter = new FrameSplitter(this.opts.maxMsize ?? DEFAULT_MAX_MSIZE);
     let out: Uint8Array[] = [];
     /** Write callbacks by index in `out` (Transport.send's `sent`, for payloads a tree reuses). */
@@ -137,6 +211,9 @@ export class NineServer {
     const transport: Transport = {
       remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
       send(frame, payload, sent) {
+        const type = frame[4];
+        if (type === MSG.Rattach) conn.attached = true;
+        else if (type === MSG.Rversion) conn.attached = false;
         out.push(frame);
         if (payload) {
           out.push(payload);
@@ -147,8 +224,9 @@ export class NineServer {
       setMaxFrame(size) { splitter.maxSize = size; },
     };
     const session = new Session(transport, this.opts);
-    const conn: Conn = { socket, session, flush };
-    this.conns.add(conn);
+    const now = Date.now();
+    const conn: Conn = { socket, session, flush, addr, operator, since: now, active: now, attached: false, gone: false };
+    this.book(conn);
 
     const busy = (): boolean => writeBlocked || session.pending >= this.maxInflight;
     const maybeResume = (): void => { if (!busy() && socket.isPaused()) socket.resume(); };
@@ -156,6 +234,7 @@ export class NineServer {
 
     /** Handles one read; true when a request still in flight keeps a view of `chunk` (borrowed). */
     const onChunk = (chunk: Buffer, borrowed: boolean): boolean => {
+      conn.active = Date.now();
       let kept = false;
       let frames: Uint8Array[];
       try {
@@ -201,14 +280,120 @@ export class NineServer {
     socket.on('drain', () => { writeBlocked = false; maybeResume(); });
     socket.on('error', () => { /* 'close' follows */ });
     socket.on('close', () => {
-      this.conns.delete(conn);
+      this.unbook(conn);
       void session.end();
     });
+  }
+
+  // ---- admission ----
+
+  /** Whether the connection finished its handshake: Tversion, and Tattach when auth is configured. */
+  private handshaken(c: Conn): boolean {
+    return c.session.negotiated && (c.attached || !this.opts.auth);
+  }
+
+  /** Admits a newcomer (evicting to make room when it may) or says why not. */
+  private admit(addr: string, operator: boolean): { reason: string; text: string } | undefined {
+    if ((this.perAddress.get(addr) ?? 0) >= this.maxPerAddress && !this.evict((c) => c.addr === addr)) {
+      return { reason: 'per-address', text: `too many connections from ${addr} (limit ${this.maxPerAddress})` };
+    }
+    const full = this.conns.size >= this.maxConnections || (!operator && this.strangers >= this.maxConnections - this.reserve);
+    // The operator evicts a stranger's unfinished connection first, then one of its own.
+    if (full && !(operator && this.evict((c) => !c.operator)) && !this.evict((c) => operator || !c.operator)) {
+      return { reason: 'full', text: `too many connections (limit ${this.maxConnections}${operator ? '' : `, ${this.reserve} reserved for the operator`})` };
+    }
+    return undefined;
+  }
+
+  /** Closes the oldest connection matching `which` that has not finished its handshake; false if none. */
+  private evict(which: (c: Conn) => boolean): boolean {
+    let oldest: Conn | undefined;
+    for (const c of this.conns) { // insertion order is age order
+      if (which(c) && !this.handshaken(c)) { oldest = c; break; }
+    }
+    if (!oldest) return false;
+    this.evicted++;
+    this.refusals.say('evicted', `CHS_ERR_9P_REFUSED: closed ${oldest.addr}'s connection that had not finished its handshake to make room for a newcomer`);
+    this.unbook(oldest);
+    oldest.socket.destroy();
+    return true;
+  }
+
+  private book(c: Conn): void {
+    this.conns.add(c);
+    this.perAddress.set(c.addr, (this.perAddress.get(c.addr) ?? 0) + 1);
+    if (!c.operator) this.strangers++;
+    if (!this.sweeper) {
+      const period = Math.max(20, Math.min(1000, Math.floor(Math.min(this.handshakeMs, this.idleMs || Infinity) / 4)));
+      this.sweeper = setInterval(() => this.sweep(), period);
+      this.sweeper.unref?.();
+    }
+  }
+
+  private unbook(c: Conn): void {
+    if (c.gone) return;
+    c.gone = true;
+    this.conns.delete(c);
+    const n = (this.perAddress.get(c.addr) ?? 1) - 1;
+    if (n > 0) this.perAddress.set(c.addr, n);
+    else this.perAddress.delete(c.addr);
+    if (!c.operator) this.strangers--;
+    if (this.conns.size === 0 && this.sweeper) { clearInterval(this.sweeper); this.sweeper = undefined; }
+  }
+
+  /** Closes connections past their handshake deadline and idle ones. */
+  private sweep(): void {
+    if (this.closing) return;
+    const now = Date.now();
+    for (const c of [...this.conns]) {
+      if (!this.handshaken(c)) {
+        if (now - c.since >= this.handshakeMs) {
+          this.timedOut++;
+          this.refusals.say('handshake', `CHS_ERR_9P_REFUSED: closed ${c.addr}'s connection: no ${c.session.negotiated ? 'Tattach' : 'Tversion'} within ${this.handshakeMs} ms`);
+          this.unbook(c);
+          c.socket.destroy();
+        }
+      } else if (this.idleMs > 0 && now - c.active >= this.idleMs && c.session.fids.size === 0 && c.session.pending === 0 && c.socket.writableLength === 0) {
+        this.reaped++;
+        this.refusals.say('idle', `CHS_ERR_9P_REFUSED: closed ${c.addr}'s connection: no fid and nothing received for ${this.idleMs} ms`);
+        this.unbook(c);
+        c.socket.destroy();
+      }
+    }
+  }
+
+  /**
+   * Refuses a connection: when it sends a Tversion soon (and few refused ones are waiting), it is
+   * answered with the reason (Rerror text; Rlerror carries ECONNREFUSED only); otherwise closed.
+   */
+  private refuse(socket: Socket, reason: string, text: string): void {
+    this.refused++;
+    const line = `CHS_ERR_9P_REFUSED: ${text}`;
+    this.refusals.say(reason, `refused a 9P connection: ${line}`);
+    if (this.telling.size >= MAX_TELLING) { socket.destroy(); return; }
+    this.telling.add(socket);
+    const splitter = new FrameSplitter(8192);
+    const timer = setTimeout(() => socket.destroy(), Math.min(TELL_MS, this.handshakeMs));
+    socket.on('error', () => { /* 'close' follows */ });
+    socket.once('close', () => { this.telling.delete(socket); clearTimeout(timer); });
+    const onData = (chunk: Buffer): void => {
+      let frames: Uint8Array[];
+      try { frames = splitter.push(chunk); } catch { socket.destroy(); return; }
+      if (frames.length === 0) return;
+      socket.off('data', onData);
+      const reply = refusalReply(frames[0]!, line);
+      if (!reply) { socket.destroy(); return; }
+      socket.end(reply);
+      socket.destroySoon?.();
+    };
+    socket.on('data', onData);
   }
 
   /** Stops accepting, answers every outstanding request with an error, closes every socket. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (this.sweeper) { clearInterval(this.sweeper); this.sweeper = undefined; }
+      for (const s of this.telling) s.destroy();
       const listening = new Promise<void>((resolve) => this.server.close(() => resolve()));
       const timeout = this.opts.closeTimeoutMs ?? 2000;
       await Promise.allSettled([...this.conns].map(async (c) => {

@@ -12,6 +12,9 @@ interface Config {
   secret?: string;
   maxConnections: number;
   maxMsize: number;
+  maxPerAddress: number;
+  handshakeMs: number;
+  idleMs: number;
 }
 
 interface Served {
@@ -29,7 +32,8 @@ export async function start(ctx: ModuleContext<Config>) {
   } catch (err) {
     throw chsError('CHS_ERR_ACCESS_POLICY', `${ctx.id}: ${(err as Error).message}`);
   }
-  const key = JSON.stringify([ctx.config.listen, ctx.config.maxConnections, ctx.config.maxMsize]);
+  const c = ctx.config;
+  const key = JSON.stringify([c.listen, c.maxConnections, c.maxMsize, c.maxPerAddress, c.handshakeMs, c.idleMs]);
   let served = ctx.takeOver<Served>('served');
   if (served && served.key !== key) {
     await served.server.close();
@@ -37,7 +41,13 @@ export async function start(ctx: ModuleContext<Config>) {
   }
   if (!served) {
     const root = new SwitchRoot();
-    const server = new NineServer({ attach: root.attach, auth: root.auth, maxConnections: ctx.config.maxConnections, maxMsize: ctx.config.maxMsize });
+    const server = new NineServer({
+      attach: root.attach, auth: root.auth, maxConnections: c.maxConnections, maxMsize: c.maxMsize,
+      maxPerAddress: c.maxPerAddress, handshakeMs: c.handshakeMs, idleMs: c.idleMs,
+      // Refusals are logged at most once a minute per reason (admission.ts); the server outlives this
+      // instance across reloads, so it logs through whichever instance made it.
+      log: (line) => ctx.log.warn(line),
+    });
     await server.listen(port, host);
     served = { server, root, key };
   }
