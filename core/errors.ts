@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   CHS_ERR_DEP_MISSING: 'no module provides a service in a required version range',
   CHS_ERR_DEP_UNAVAILABLE: 'a dynamic dependency was called while its provider was away, past the wait bound',
   CHS_ERR_CONFIG_INVALID: 'a config value does not match its schema',
+  CHS_ERR_CONFIG_TOO_LARGE: 'a config document written to the node (e.g. /modules/M/config) is larger than the cap; nothing was applied',
   CHS_ERR_CONFIG_PARSE: 'a config file is not valid JSON',
   CHS_ERR_ROLE_NOT_FOUND: 'the configured role has no preset in config/roles',
   CHS_ERR_REVISION_NOT_FOUND: 'a config revision number does not exist',

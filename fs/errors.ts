@@ -67,6 +67,7 @@ export const E = {
   shuttingDown: e(C.ECANCELED, 'server shutting down'),
   crossDevice: e(C.EXDEV, 'cross-device rename'),
   invalid: e(C.EINVAL, 'invalid argument'),
+  tooBig: e(C.EFBIG, 'file too large'),
 } as const;
 
 /**

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { Client } from '../../fs/client/client.ts';
 import type { Dialect } from '../../fs/codec/index.ts';
 import { RemoteError } from '../../fs/errors.ts';
-import { EINVAL } from '../../fs/codec/constants.ts';
+import { EFBIG, EINVAL } from '../../fs/codec/constants.ts';
 import { waitFor, type TestHost } from '../helpers/project.ts';
 import { rejection, startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
 
@@ -184,6 +184,38 @@ test('a config written in two Twrites (split JSON) is applied once complete', as
   assert.equal(JSON.parse(await text(c, '/modules/greeter/config')), { greeting: 'Salut' });
   assert.is(await revCount(c, 'greeter'), revs + 1, 'applied once');
   await c.close();
+});
+
+test('a config document over the cap is refused with EFBIG and CHS_ERR_CONFIG_TOO_LARGE; nothing applied; the next document works', async () => {
+  const c = await connect('9P2000.L');
+  const revs = await revCount(c, 'greeter');
+  const fid = await c.walkPath('/modules/greeter/config');
+  const chunk = Buffer.from(`{ "greeting": "${'x'.repeat(60 * 1024)}`);
+  let refused: RemoteError | undefined;
+  try {
+    await c.open(fid, 'w');
+    let off = 0n;
+    for (let i = 0; i < 40 && !refused; i++) {
+      const data = i === 0 ? chunk : Buffer.alloc(60 * 1024, 0x78);
+      try {
+        await c.write(fid, off, data);
+        off += BigInt(data.length);
+      } catch (err) {
+        refused = err as RemoteError;
+      }
+    }
+  } finally {
+    await c.clunk(fid);
+  }
+  assert.ok(refused, 'a write past 1 MiB was refused');
+  assert.is(refused!.errno, EFBIG);
+  assert.is(await revCount(c, 'greeter'), revs, 'nothing applied');
+  const u = await connect('9P2000.u');
+  const tooBig = await rejection(writeOnce(u, '/modules/greeter/config', `{ "greeting": "${'y'.repeat(1100 * 1024)}" }`), 'one big write');
+  assert.match(tooBig.ename, /^CHS_ERR_CONFIG_TOO_LARGE: config: a document over 1048576 bytes was refused/);
+  await writeOnce(u, '/modules/greeter/config', '{ "greeting": "Hej" }\n');
+  assert.is(th.host.instances.get('greeter')!.config.greeting, 'Hej');
+  await Promise.all([c.close(), u.close()]);
 });
 
 test('"revert 1" on /modules/greeter/ctl brings back the first revision as a new one', async () => {
