@@ -44,6 +44,11 @@ const fieldSchema = {
       properties: { startMs: { type: 'integer', minimum: 1 }, stopMs: { type: 'integer', minimum: 1 } },
     },
     typecheck: { enum: ['warn', 'refuse', 'off'] },
+    health: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { intervalMs: { type: 'integer', minimum: 1 }, timeoutMs: { type: 'integer', minimum: 1 } },
+    },
   },
 } as const;
 
@@ -58,6 +63,7 @@ interface RawField {
   test?: { files?: string[]; beforeActivate?: boolean };
   timeouts?: { startMs?: number; stopMs?: number };
   typecheck?: TypecheckPolicy;
+  health?: { intervalMs?: number; timeoutMs?: number };
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/;
@@ -105,6 +111,7 @@ export function readDescriptor(dir: string): Descriptor {
     test: { files: f.test?.files ?? [], beforeActivate: f.test?.beforeActivate ?? false },
     timeouts: { startMs: f.timeouts?.startMs ?? 10_000, stopMs: f.timeouts?.stopMs ?? 5_000 },
     typecheck: f.typecheck ?? 'warn',
+    health: { intervalMs: f.health?.intervalMs ?? 10_000, timeoutMs: f.health?.timeoutMs ?? 1_000 },
   };
 }
 

@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   CHS_ERR_CONFIG_INVALID: 'a config value does not match its schema',
   CHS_ERR_CONFIG_TOO_LARGE: 'a config document written to the node (e.g. /modules/M/config) is larger than the cap; nothing was applied',
   CHS_ERR_CONFIG_PARSE: 'a config file is not valid JSON',
+  CHS_ERR_ALREADY_RUNNING: 'cheshire start found a live node holding the state directory\'s lock (<stateDir>/node.lock); nothing was touched',
+  CHS_ERR_CONFIG_WRITE: 'a config change could not be written or recorded; what had been applied was undone (the message says what was restored)',
   CHS_ERR_ROLE_NOT_FOUND: 'the configured role has no preset in config/roles',
   CHS_ERR_REVISION_NOT_FOUND: 'a config revision number does not exist',
   CHS_ERR_INSTANCE_NOT_FOUND: 'a command names a module instance the node does not run',
@@ -33,6 +35,8 @@ export const ERROR_CODES = {
   CHS_ERR_ACCESS_POLICY: 'a server was asked to listen beyond loopback without an access policy (allow-list or secret)',
   CHS_ERR_NODE_UNREACHABLE: 'the CLI found no Cheshire node (or 9P server) listening at the address it was given',
   CHS_ERR_IDENTITY: 'the node key file is unreadable, not an ed25519 key, or readable by others',
+  CHS_ERR_LOG_QUERY: 'a log query (cheshire logs --since/--level, /modules/M/log.query) has a value it cannot use',
+  CHS_ERR_LOG_FILE: 'a log file under <stateDir>/logs could not be written or rotated; the records stay in memory and on the terminal',
   CHS_ERR_HOST_STOPPED: 'an operation was asked of a host that is shutting down',
   CHS_ERR_PROMOTE: 'promoting an instance run from its own folder failed (not a copy of that module, or its code failed to load, test or start); the live instance keeps its code and files',
   CHS_ERR_ROLLBACK: 'a rollback\'s version failed to load, test or start; the current version keeps serving and its files were put back',
@@ -47,6 +51,10 @@ export const ERROR_CODES = {
   CHS_ERR_INSTALL_IN_USE: 'an installed module version cannot be removed while an instance of the node runs it',
   CHS_ERR_INSTALL_DEPS: 'npm could not install the dependencies of a module being installed',
   CHS_ERR_INSTALL_ABORTED: 'an install was cancelled (its AbortSignal fired) before it completed; nothing was kept',
+  CHS_ERR_HEALTH_TIMEOUT: 'a module\'s health(ctx) did not settle within its descriptor\'s health.timeoutMs; the check counts as failed',
+  CHS_ERR_HEALTH_FAILED: 'a module\'s health(ctx) threw, returned false or { ok: false }, or returned something that is not a boolean or { ok }',
+  CHS_ERR_METRIC_INVALID: 'a module asked ctx.metrics for a metric with an invalid name, help or label name (or the reserved label `module`)',
+  CHS_ERR_METRIC_CONFLICT: 'a metric name is already taken: by the node, by this incarnation, or by another instance with a different type or label names',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -5,18 +5,23 @@ import { chsError } from './errors.ts';
 import type { ConfigApplier } from './config/apply.ts';
 import type { LogHub } from './log.ts';
 import type { MountTable } from './mounts.ts';
-import type { HistoryEntry, Identity, HostControl, NodeStatus, TestResult } from './types.ts';
+import type { ReloadTimeline } from './timeline.ts';
+import type { Descriptor, HealthResult, HistoryEntry, Identity, HostControl, NodeStatus, TestResult } from './types.ts';
 
 /** What hostControl needs of the host. */
 export interface ControlledHost {
+  readonly timeline: ReloadTimeline;
+  on(event: 'status', fn: () => void): unknown;
+  off(event: 'status', fn: () => void): unknown;
   readonly config: { node: string } | null;
   readonly role: { name: string } | null;
   readonly identity: Identity | null;
   readonly logging: { hub: LogHub };
   readonly mounts: MountTable;
   readonly configs: ConfigApplier;
-  readonly instances: ReadonlyMap<string, { readonly desc: { readonly dir: string } }>;
+  readonly instances: ReadonlyMap<string, { readonly desc: Pick<Descriptor, 'dir' | 'configSchema' | 'configDefaults'> }>;
   status(): NodeStatus;
+  requestShutdown(reason: string): void;
   reload(id: string): Promise<void>;
   stopInstance(id: string): Promise<void>;
   startInstance(id: string): Promise<void>;
@@ -28,6 +33,8 @@ export interface ControlledHost {
   uninstall(spec: string): Promise<Array<{ name: string; version: string }>>;
   disable(id: string): Promise<void>;
   rollback(id: string, rev?: number): Promise<HistoryEntry>;
+  health(id?: string): HealthResult[];
+  metrics(): Promise<{ contentType: string; text: string }>;
 }
 
 export function hostControl(host: ControlledHost): HostControl {
@@ -48,6 +55,7 @@ export function hostControl(host: ControlledHost): HostControl {
     setConfig: (id, override) => host.configs.set(id, override),
     revisions: (id) => host.configs.list(id),
     revert: (id, rev) => host.configs.revert(id, rev),
+    pinRevision: (id, rev, pinned) => host.configs.pin(id, rev, pinned),
     history: (id) => host.versions(id),
     enable: (entry, config, from) => host.enable(entry, config, from),
     promote: (id) => host.promote(id),
@@ -55,16 +63,37 @@ export function hostControl(host: ControlledHost): HostControl {
     uninstall: (spec) => host.uninstall(spec),
     disable: (id) => host.disable(id),
     rollback: (id, rev) => host.rollback(id, rev),
-    logs: (id) => hub().recent(id),
+    logs: (id, query) => hub().recent(id, query),
+    readLogs: (id, query) => hub().read(id, query),
     onLog: (fn) => {
       hub().on('record', fn);
       return () => hub().off('record', fn);
     },
-    sourceDir: (id) => host.instances.get(id)?.desc.dir ?? (() => { throw chsError('CHS_ERR_INSTANCE_NOT_FOUND', `no instance "${id}" on this node`); })(),
+    sourceDir: (id) => known(host, id).desc.dir,
+    shutdown: (reason) => host.requestShutdown(reason),
+    onStatus: (fn) => {
+      host.on('status', fn);
+      return () => host.off('status', fn);
+    },
+    reloads: (id) => host.timeline.list(id),
+    onReload: (fn) => host.timeline.subscribe(fn),
+    schema: (id) => {
+      const desc = known(host, id).desc;
+      return { schema: desc.configSchema, defaults: desc.configDefaults };
+    },
+    validateConfig: (id, override) => host.configs.check(id, override),
+    health: (id) => host.health(id),
+    metrics: () => host.metrics(),
     mounts: () => host.mounts.list(),
     onMounts: (fn) => {
       host.mounts.on('change', fn);
       return () => host.mounts.off('change', fn);
     },
   };
+}
+
+function known(host: ControlledHost, id: string) {
+  const inst = host.instances.get(id);
+  if (!inst) throw chsError('CHS_ERR_INSTANCE_NOT_FOUND', `no instance "${id}" on this node`);
+  return inst;
 }

@@ -18,6 +18,7 @@ import { runModuleTests, type TestResult } from './module-tests.ts';
 import { Watcher, relativeTo, type WatchTarget } from './watcher.ts';
 import { extraEntries, moduleSearchDirs, loadNodeConfig, loadRole, parseNodeConfig, roleFile, type NodeConfig, type RolePreset } from './config/node-config.ts';
 import { RevisionStore } from './config/revisions.ts';
+import { sweepDebris } from './config/debris.ts';
 import { ConfigApplier, type ConfigHost } from './config/apply.ts';
 import { supervisorHooks } from './supervisor.ts';
 import { ReloadTypecheck } from './typecheck/on-reload.ts';
@@ -33,9 +34,16 @@ import { MountTable } from './mounts.ts';
 import { loadOrCreateIdentity, type Identity } from './identity.ts';
 import { hostControl } from './host-control.ts';
 import { Watchdog } from './watchdog/index.ts';
-import type { Descriptor, HostControl, NodeStatus } from './types.ts';
+import { ReloadTimeline } from './timeline.ts';
+import { CHESHIRE_VERSION } from './version.ts';
+import { HealthMonitor } from './health/index.ts';
+import { NodeMetrics } from './metrics/index.ts';
+import type { Descriptor, HealthResult, HostControl, NodeStatus } from './types.ts';
 
 export type { NodeStatus };
+
+/** How long a requested shutdown waits before it starts (the requester reads its answer meanwhile). */
+const SHUTDOWN_GRACE_MS = 250;
 
 export interface HostOptions {
   /** Path of cheshire.json. */
@@ -47,7 +55,7 @@ export interface HostOptions {
   watch?: boolean;
 }
 
-export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; booted: [] }> {
+export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; booted: []; shutdown: [reason: string] }> {
   readonly logging: HostLogging;
   readonly configFile: string;
   readonly base: string;
@@ -56,8 +64,16 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   failsafe: ErrorInfo | null = null;
   configError: ErrorInfo | null = null;
   readonly mounts = new MountTable();
+  /** Every reload and restart, for the dashboard, the metrics and the tree (core/timeline.ts). */
+  readonly timeline = new ReloadTimeline();
+  /** When this host was made (status().startedAt). */
+  readonly startedAt = new Date().toISOString();
   /** The control surface modules get as ctx.host. */
   readonly control: HostControl = hostControl(this);
+  /** Health checks of active instances (core/health); a change of verdict is a status change. */
+  private readonly healthChecks = new HealthMonitor(() => this.emit('status'));
+  /** The node's Prometheus registry: its own metrics and the ones modules register (core/metrics). */
+  readonly nodeMetrics = new NodeMetrics({ status: () => this.status(), onReload: (fn) => this.timeline.subscribe(fn) });
   private engine: Lifecycle = this.newEngine();
   private readonly lock = new Mutex();
   private readonly codes = new Map<string, Code>();
@@ -67,6 +83,8 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   /** Event-loop stalls and memory (core/watchdog); started before boot, so a stuck start is caught. */
   private watchdog: Watchdog | null = null;
   private closing: Promise<void> | null = null;
+  /** Whether the start-up sweep of dead writers' temp files ran (core/config/debris.ts). */
+  private swept = false;
   /** The node's ed25519 identity (loaded at boot from <stateDir>/node.key, created if absent). */
   identity: Identity | null = null;
   /** The type check of reloaded modules, by their descriptor's `typecheck` policy. */
@@ -131,8 +149,13 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       host: this.control,
       mounts: this.mounts,
       stateDir: (id) => join(this.stateRoot, 'modules', encodeURIComponent(id)),
+      timeline: this.timeline,
+      metrics: (id) => this.nodeMetrics.scope(id),
     });
     engine.on('state', (id, state) => {
+      const inst = engine.instances.get(id);
+      if (inst) this.healthChecks.update(inst);
+      if (state === 'backoff' || state === 'failed') this.nodeMetrics.crashed(id);
       const code = state === 'active' ? engine.instances.get(id)?.code : null;
       if (code) this.reloader.activeOutsideReload(code);
       this.emit('status');
@@ -144,10 +167,17 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
     await this.engine.stopAll(); // the previous set, or failsafe's minimal one
     try {
       this.config = await loadNodeConfig(this.configFile);
+      this.attachLogFiles();
       this.role = await loadRole(this.opts.role ?? this.config.role, this.base);
       this.configError = null;
       this.revisions = new RevisionStore(join(this.stateRoot, 'revisions'));
       this.history = new VersionStore(join(this.stateRoot, 'history'));
+      if (!this.swept) {
+        this.swept = true;
+        const debris = await sweepDebris([{ dir: this.stateRoot, depth: 4 }, { dir: this.base, depth: 0 }]);
+        if (debris.removed.length) this.log.info(`removed ${debris.removed.length} temp file(s) left by a killed process: ${debris.removed.slice(0, 3).join(', ')}${debris.removed.length > 3 ? ', ...' : ''}`);
+        for (const e of debris.errors) this.log.warn(`cannot remove a leftover temp file: ${e}`);
+      }
       this.identity ??= await loadOrCreateIdentity(join(this.stateRoot, 'node.key'));
       this.engine = this.newEngine();
       this.codes.clear();
@@ -172,6 +202,8 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
         this.engine.add(inst);
       }
       for (const inst of this.engine.instances.values()) await this.revisions.record(inst.id, inst.config, 'start');
+      const pruned = await this.configs.prune();
+      if (pruned) this.log.info(`pruned ${pruned} config revision(s) past the retention (cheshire.json "revisions")`);
       // Watch before starting anything: a save made the moment a module answers must not be missed.
       await this.updateWatch();
       await this.engine.reconcile();
@@ -192,6 +224,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   }
 
   private async enterFailsafe(err: unknown): Promise<void> {
+    if (!this.logging.hub.store.attached) this.attachLogFiles();
     await this.engine.stopAll();
     const e = err instanceof Error ? err : new Error(String(err));
     const cause = (e as { cause?: ErrorInfo }).cause;
@@ -401,7 +434,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       instance: (id) => this.instance(id),
       instanceIds: () => [...this.engine.instances.keys()],
       codeOf: (inst) => inst.code ?? this.codes.get(inst.desc.dir)!,
-      replace: async (inst, code, config) => (await this.engine.replace([inst], () => ({ code, config }), performance.now())).get(inst.id),
+      replace: async (inst, code, config) => (await this.engine.replace([inst], () => ({ code, config }), performance.now(), 'config')).get(inst.id),
       lock: (fn) => this.lock.run(fn),
       reboot: () => this.boot(),
       syncInstances: (next) => this.instanceSet.sync(next),
@@ -455,12 +488,39 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       node: this.config?.node ?? 'cheshire',
       role: this.role?.name ?? this.opts.role ?? this.config?.role ?? '?',
       pid: process.pid,
+      startedAt: this.startedAt,
+      versions: { cheshire: CHESHIRE_VERSION, node: process.versions.node },
       publicKey: this.identity?.publicKey ?? null,
       failsafe: this.failsafe,
       configError: this.configError,
-      instances: this.engine.order().map((id) => this.engine.instances.get(id)!.status()).map((s) => this.watchdog?.decorate(s) ?? s),
+      instances: this.engine.order().map((id) => this.engine.instances.get(id)!).map((i) => ({ ...(this.watchdog?.decorate(i.status()) ?? i.status()), health: this.healthChecks.result(i) })),
       ...(this.watchdog ? { watchdog: this.watchdog.status() } : {}),
     };
+  }
+
+  /** The latest health of every instance in node order, or of one (core/health). */
+  health(id?: string): HealthResult[] {
+    const ids = id === undefined ? this.engine.order() : [this.instance(id).id];
+    return ids.map((i) => this.healthChecks.result(this.engine.instances.get(i)!));
+  }
+
+  /** The node's metrics as Prometheus text (core/metrics). */
+  metrics(): Promise<{ contentType: string; text: string }> {
+    return this.nodeMetrics.text();
+  }
+
+  /**
+   * A request to stop the whole node (`cheshire stop`, the `shutdown` command on /ctl): the
+   * process that owns the host (the CLI) listens for `shutdown`, closes the host and exits; with
+   * no owner listening the host just closes. Starts SHUTDOWN_GRACE_MS later, so the client that
+   * asked (a ctl write) can still read its answer.
+   */
+  requestShutdown(reason: string): void {
+    setTimeout(() => {
+      this.log.info(`shutdown requested: ${reason}`);
+      if (this.listenerCount('shutdown')) this.emit('shutdown', reason);
+      else void this.close();
+    }, SHUTDOWN_GRACE_MS);
   }
 
   /** Stops everything in reverse dependency order and releases watchers. Idempotent. */
@@ -470,11 +530,23 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       await this.lock.run(() => this.engine.stopAll());
       await this.typecheck.close();
       await this.watchdog?.close();
+      this.healthChecks.close();
+      this.nodeMetrics.close();
       await this.reloader.settled();
       this.unguard?.();
       this.log.info('host stopped');
+      await this.logging.hub.close();
     })();
     return this.closing;
+  }
+
+  /** Log files go to <stateDir>/logs from now on (core/logs), rotated as cheshire.json's `logs` says. */
+  private attachLogFiles(): void {
+    try {
+      this.logging.hub.attach(join(this.stateRoot, 'logs'), this.config?.logs);
+    } catch (err) {
+      this.log.error({ err }, `CHS_ERR_LOG_FILE: log files cannot be written under ${join(this.stateRoot, 'logs')}: ${(err as Error).message}`);
+    }
   }
 }
 

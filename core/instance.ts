@@ -1,6 +1,6 @@
 // A module instance's record in the host: what it runs (descriptor, code, config), its current
 // incarnation, its state and its crash history. The host drives it; this file only holds it.
-import { moduleStack } from './loader/stacks.ts';
+import { errorLocation, moduleStack } from './loader/stacks.ts';
 import type { Logger } from 'pino';
 import type { LoadedCode } from './loader.ts';
 import type { Handed, Run } from './run.ts';
@@ -47,13 +47,7 @@ export class Instance {
   }
 
   setError(err: unknown): ErrorInfo {
-    const e = err instanceof Error ? err : new Error(String(err));
-    this.lastError = {
-      code: (e as { code?: string }).code ?? 'CHS_ERR_MODULE_CRASH',
-      message: e.message,
-      stack: moduleStack(e),
-      at: new Date().toISOString(),
-    };
+    this.lastError = errorInfo(err, this.desc.dir);
     return this.lastError;
   }
 
@@ -76,4 +70,34 @@ export class Instance {
       config: this.config,
     };
   }
+}
+
+/**
+ * What status and the timeline show of an error: its code, message, source-mapped stack, the
+ * time, and where in the module's folder `dir` it was thrown. An ErrorInfo is passed through.
+ */
+export function errorInfo(err: unknown, dir: string): ErrorInfo {
+  if (isErrorInfo(err)) return err;
+  const e = err instanceof Error ? err : new Error(String(err));
+  return {
+    code: (e as { code?: string }).code ?? 'CHS_ERR_MODULE_CRASH',
+    message: e.message,
+    stack: moduleStack(e),
+    at: new Date().toISOString(),
+    where: errorLocation(e, dir) ?? causeLocation(e, dir),
+  };
+}
+
+function causeLocation(e: Error, dir: string): string | null {
+  let cause = (e as { cause?: unknown }).cause;
+  for (let depth = 0; cause instanceof Error && depth < 5; depth++) {
+    const at = errorLocation(cause, dir);
+    if (at) return at;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+function isErrorInfo(v: unknown): v is ErrorInfo {
+  return !!v && typeof v === 'object' && !(v instanceof Error) && typeof (v as ErrorInfo).code === 'string' && typeof (v as ErrorInfo).stack === 'string' && typeof (v as ErrorInfo).at === 'string';
 }

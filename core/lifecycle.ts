@@ -8,11 +8,12 @@ import { chsError, errorText } from './errors.ts';
 import { dependencyEdges, bindingFor, providersFor } from './planner.ts';
 import { dependentsOf, topoOrder } from './graph.ts';
 import { dynamicHandle, type ProviderLookup } from './handles.ts';
-import type { Code, Instance } from './instance.ts';
-import { Run, type Handed } from './run.ts';
+import { errorInfo, type Code, type Instance } from './instance.ts';
+import { Run, type Handed, type RunOptions } from './run.ts';
 import { forceRelease, runTeardown, type TeardownStep } from './teardown.ts';
 import type { MountTable } from './mounts.ts';
-import type { HostControl, InstanceState, Requirement } from './types.ts';
+import type { ReloadTimeline } from './timeline.ts';
+import type { HostControl, InstanceState, ReloadTrigger, Requirement } from './types.ts';
 
 export interface LifecycleEvents {
   state: [id: string, state: InstanceState];
@@ -37,6 +38,10 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
       mounts: MountTable;
       /** Where an instance keeps its own files (ctx.stateDir). */
       stateDir: (id: string) => string;
+      /** Where reloads and restarts are recorded (the dashboard's timeline). */
+      timeline: ReloadTimeline;
+      /** ctx.metrics of a new incarnation (core/metrics); released when it stops. */
+      metrics?: (id: string) => RunOptions['metrics'];
     },
   ) {
     super();
@@ -138,6 +143,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
       host: this.opts.host,
       mounts: this.opts.mounts,
       stateDir: this.opts.stateDir(inst.id),
+      metrics: this.opts.metrics?.(inst.id),
     });
     this.setState(inst, 'starting');
     try {
@@ -219,22 +225,43 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     this.opts.schedule(inst, verdict.delayMs);
   }
 
-  /** Tries to start one instance that should run; returns whether it is active now. */
-  async tryStart(inst: Instance): Promise<boolean> {
+  /**
+   * Tries to start one instance that should run; returns whether it is active now. With
+   * `restartOf` (a crash restart after backoff) the attempt goes on the reload timeline.
+   */
+  async tryStart(inst: Instance, restartOf?: 'crash'): Promise<boolean> {
     const missing = this.missing(inst);
     if (missing.length) {
       inst.waitingFor = missing;
       this.setState(inst, 'waiting');
       return false;
     }
+    const t0 = performance.now();
     try {
       const code = inst.code ?? (await this.loadCode(inst));
       await this.startRun(inst, code, inst.config);
+      if (restartOf) this.record(inst, restartOf, 'restart', t0, 'active');
       return true;
     } catch (err) {
+      if (restartOf) this.record(inst, restartOf, 'restart', t0, 'failed', err);
       await this.fail(inst, err);
       return false;
     }
+  }
+
+  /** Puts one reload or restart of `inst` on the timeline. */
+  record(inst: Instance, trigger: ReloadTrigger, kind: 'hot' | 'restart', t0: number, outcome: 'active' | 'refused' | 'failed', err?: unknown): void {
+    this.opts.timeline.add({
+      id: inst.id,
+      module: inst.desc.name,
+      trigger,
+      kind,
+      ms: performance.now() - t0,
+      outcome,
+      version: inst.desc.version,
+      hash: inst.code?.loaded.hash ?? null,
+      error: err === undefined ? null : errorInfo(err, inst.desc.dir),
+    });
   }
 
   /** Brings every instance in line with its providers: stops broken static dependents, starts what can start. */
@@ -264,16 +291,20 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
    * target is replaced by `next(inst)` (new code and/or config), and on failure its previous
    * version is restarted; then dependents start again in order. Returns per-target errors.
    */
-  async replace(targets: Instance[], next: (inst: Instance) => { code: Code; config: Record<string, unknown> }, t0: number): Promise<Map<string, Error>> {
+  async replace(targets: Instance[], next: (inst: Instance) => { code: Code; config: Record<string, unknown> }, t0: number, trigger: ReloadTrigger = 'save'): Promise<Map<string, Error>> {
     const failures = new Map<string, Error>();
     const staticEdges = dependencyEdges(this.instances.values(), 'static');
     const dependents = new Set<string>();
     for (const t of targets) for (const d of dependentsOf(t.id, staticEdges)) dependents.add(d);
     for (const t of targets) dependents.delete(t.id);
     const order = this.order();
+    const restarted: Instance[] = [];
     for (const id of [...order].reverse()) {
       const inst = this.instances.get(id)!;
-      if (dependents.has(id) && inst.state === 'active') await this.stopRun(inst, true, 'waiting');
+      if (dependents.has(id) && inst.state === 'active') {
+        await this.stopRun(inst, true, 'waiting');
+        restarted.push(inst);
+      }
     }
     for (const inst of targets) {
       const { code, config } = next(inst);
@@ -290,17 +321,22 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
         continue;
       }
       const old = { code: inst.code!, config: inst.config };
+      const kind = code.loaded.hash === old.code.loaded.hash ? 'restart' : 'hot';
       await this.stopRun(inst, true, 'stopping');
       try {
         await this.startRun(inst, code, config);
         inst.reloads++;
         const ms = Math.round(performance.now() - t0);
         inst.log.info({ version: code.desc.version, hash: code.loaded.hash, ms }, `${inst.id} reloaded v${code.desc.version} #${code.loaded.hash} in ${ms} ms`);
+        this.record(inst, trigger, kind, t0, 'active');
         this.emit('reloaded', { id: inst.id, version: code.desc.version, hash: code.loaded.hash, ms });
       } catch (err) {
         failures.set(inst.id, err as Error);
         inst.setError(err);
         inst.log.error({ err }, `reload failed, restoring v${old.code.desc.version} #${old.code.loaded.hash}: ${(err as Error).message}`);
+        inst.desc = code.desc;
+        this.record(inst, trigger, kind, t0, 'failed', err);
+        inst.desc = old.code.desc;
         this.emit('reload-failed', { id: inst.id, error: err as Error });
         try {
           await this.startRun(inst, old.code, old.config);
@@ -310,6 +346,10 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
       }
     }
     await this.reconcile();
+    for (const inst of restarted) {
+      if (this.instances.get(inst.id) !== inst) continue;
+      this.record(inst, 'dependency', 'restart', t0, inst.state === 'active' ? 'active' : 'failed', inst.state === 'active' ? undefined : (inst.lastError ?? `${inst.id} is ${inst.state}`));
+    }
     return failures;
   }
 
@@ -334,3 +374,4 @@ async function disposeAll(handed: Handed, inst: Instance): Promise<void> {
   for (const err of errors) inst.log.warn(`disposing a handed-over value threw: ${errorText(err)}`);
   if (overran) inst.log.warn(`${inst.id}: ${overran} did not settle within ${inst.desc.timeouts.stopMs} ms; released by force`);
 }
+

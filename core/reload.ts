@@ -17,7 +17,7 @@ import { runModuleTests } from './module-tests.ts';
 import { dependencyEdges } from './planner.ts';
 import { jsonEqual } from './config/diff.ts';
 import type { ReloadTypecheck } from './typecheck/on-reload.ts';
-import type { Descriptor } from './types.ts';
+import type { Descriptor, ReloadTrigger } from './types.ts';
 
 /** Why a version became active: a saved file, a ctl/CLI reload, a rollback, ... */
 export type ReloadSource = 'save' | 'ctl' | 'rollback' | 'install' | 'promote' | 'start';
@@ -93,6 +93,7 @@ export class Reloader {
           inst.setError(err);
           inst.log.error({ err }, `reload refused, v${inst.desc.version} #${inst.code?.loaded.hash ?? '-'} keeps running: ${(err as Error).message}`);
           failures.set(inst.id, err as Error);
+          this.h.engine().record(inst, triggerOf(source), 'hot', since, 'refused', err);
         }
         const first = targetsOf()[0];
         if (first) this.record(first.desc, undefined, source, 'refused', err);
@@ -109,7 +110,7 @@ export class Reloader {
       const was = this.recorded.get(dir);
       this.recorded.set(dir, code.loaded.hash);
       const configs = new Map(targets.map((i) => [i.id, this.h.configFor(i.id, code.desc)]));
-      const failures = await this.h.engine().replace(targets, (inst) => ({ code, config: configs.get(inst.id)! }), since);
+      const failures = await this.h.engine().replace(targets, (inst) => ({ code, config: configs.get(inst.id)! }), since, triggerOf(source));
       const live = targets.find((t) => !failures.has(t.id));
       if (!live && was !== undefined) this.recorded.set(dir, was);
       if (live) {
@@ -241,6 +242,11 @@ export async function promoteInto(r: Reloader, history: VersionStore, from: Inst
 /** The files of a bundle from beyond its module's folder (a sibling's sources), sorted. */
 function outside(dir: string, files: readonly string[]): string[] {
   return files.filter((f) => !f.startsWith(dir + sep)).sort();
+}
+
+/** The timeline's name for why a reload ran (a `start` record is a reload asked for by the host). */
+function triggerOf(source: ReloadSource): ReloadTrigger {
+  return source === 'start' ? 'ctl' : source;
 }
 
 /** What one history record needs (not the LoadedCode: its code and source map are big). */

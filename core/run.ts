@@ -8,7 +8,9 @@ import { chsError, errorText } from './errors.ts';
 import { runScope, type RunScope } from './timers.ts';
 import { forceRelease, releaseResource, runTeardown, trackConnections, type TeardownStep } from './teardown.ts';
 import type { MountTable } from './mounts.ts';
-import type { HostControl, ModuleContext, ModuleExports } from './types.ts';
+import type { HostControl, ModuleContext, ModuleExports, ModuleMetrics } from './types.ts';
+import { MetricsScope, ModuleFamilies } from './metrics/scope.ts';
+import { Registry } from 'prom-client';
 
 /** What one version hands to the next: key -> value plus how to dispose it if nobody takes it. */
 export type Handed = Map<string, { value: unknown; dispose: (v: unknown) => void | Promise<void> }>;
@@ -28,6 +30,8 @@ export interface RunOptions {
   host: HostControl;
   mounts: MountTable;
   stateDir: string;
+  /** ctx.metrics (core/metrics): released when this incarnation stops. Without one, a registry of its own nobody scrapes. */
+  metrics?: { readonly api: ModuleMetrics; release(): void };
   /** Called (once) when code running on this incarnation's behalf throws or rejects after start. */
   onCrash: (err: unknown) => void;
 }
@@ -37,6 +41,8 @@ type Step = (TeardownStep & { kind: 'teardown' }) | { kind: 'handed'; key: strin
 export class Run implements RunScope {
   readonly id: string;
   service: unknown;
+  /** The ctx start(ctx) received (health(ctx) gets the same one); null before start. */
+  ctx: ModuleContext | null = null;
   private readonly controller = new AbortController();
   private readonly steps: Step[] = [];
   private readonly timers = new Set<() => void>();
@@ -44,6 +50,12 @@ export class Run implements RunScope {
   private readonly bindings = new EventEmitter();
   private stopping: Promise<Handed> | null = null;
   private crashed = false;
+  private ownMetrics: RunOptions['metrics'];
+
+  private get metrics(): NonNullable<RunOptions['metrics']> {
+    this.ownMetrics ??= this.opts.metrics ?? new MetricsScope(this.id, new ModuleFamilies(new Registry()));
+    return this.ownMetrics;
+  }
 
   constructor(private readonly opts: RunOptions) {
     this.id = opts.id;
@@ -57,6 +69,7 @@ export class Run implements RunScope {
   async start(exports: ModuleExports): Promise<unknown> {
     await mkdir(this.opts.stateDir, { recursive: true });
     const ctx = this.context();
+    this.ctx = ctx;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -100,6 +113,7 @@ export class Run implements RunScope {
       return { label: `handOver("${step.key}") dispose`, run: () => h.dispose(h.value), force: () => forceRelease(h.value) };
     });
     const { errors, overran } = await runTeardown(steps, this.opts.stopMs);
+    this.metrics.release();
     this.bindings.removeAllListeners();
     if (overran) {
       const e = chsError('CHS_ERR_STOP_TIMEOUT', `${this.id}: teardown step ${overran} did not settle within ${this.opts.stopMs} ms; the steps after it ran and what they own was released by force`);
@@ -184,6 +198,7 @@ export class Run implements RunScope {
       },
       host: o.host,
       stateDir: o.stateDir,
+      metrics: this.metrics.api,
     };
   }
 }

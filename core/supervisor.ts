@@ -34,7 +34,7 @@ export class CrashRecord {
 /** What the supervisor drives: the engine's restart and crash steps, run under the host's lock. */
 export interface Supervised<I extends { state: string; backoffTimer: NodeJS.Timeout | null }, R> {
   /** The engine currently in charge; a timer set by an older engine does nothing. */
-  current(): { tryStart(inst: I): Promise<boolean>; fail(inst: I, err: unknown): Promise<void>; reconcile(): Promise<void> } | null;
+  current(): { tryStart(inst: I, restartOf?: 'crash'): Promise<boolean>; fail(inst: I, err: unknown): Promise<void>; reconcile(): Promise<void> } | null;
   /** Whether `run` is still the instance's current incarnation (a late crash of an old one is ignored). */
   isCurrent(inst: I, run: R): boolean;
   lock<T>(fn: () => Promise<T>): Promise<T>;
@@ -54,7 +54,7 @@ export function supervisorHooks<I extends { state: string; backoffTimer: NodeJS.
         void s.lock(async () => {
           const e = s.current();
           if (inst.state !== 'backoff' || !e || e !== owner) return;
-          await e.tryStart(inst);
+          await e.tryStart(inst, 'crash');
           await e.reconcile();
         });
       }, ms);

@@ -3,6 +3,7 @@
 // shapes of what ctx.host reports. This file imports nothing of the host: the host implements
 // these types, modules see them through cheshire/sdk.
 import type { Logger } from 'pino';
+import type { Counter, CounterConfiguration, Gauge, GaugeConfiguration, Histogram, HistogramConfiguration } from 'prom-client';
 import type { HistoryEntry } from './history/types.ts';
 
 export type { HistoryEntry };
@@ -46,6 +47,8 @@ export interface Descriptor {
   /** Type-check policy of a reload (default `warn`): `warn` checks after activation and logs
    *  the diagnostics; `refuse` checks before activation and a type error fails the reload. */
   typecheck: TypecheckPolicy;
+  /** How often the host calls the module's `health(ctx)` export, and how long one call may take (core/health). */
+  health: { intervalMs: number; timeoutMs: number };
 }
 
 export type InstanceState =
@@ -118,6 +121,37 @@ export interface ModuleContext<Config = Record<string, unknown>, Deps = Record<s
   readonly host: HostControl;
   /** A directory of this instance's own (created before start; kept across restarts). */
   readonly stateDir: string;
+  /** Metrics of this instance in the node's registry (served at the dashboard's /metrics); removed when this incarnation stops. */
+  readonly metrics: ModuleMetrics;
+}
+
+/** What a module may pass to ctx.metrics: prom-client's configuration without `registers` (the host's registry is implied). */
+export type MetricConfig<C> = Omit<C, 'registers' | 'aggregator' | 'enableExemplars'>;
+
+/**
+ * ctx.metrics: prom-client metrics registered in the node's own registry. Each sample gets the
+ * label `module` = the instance id (`hello`, `styx-provider#home`), so the module must not name a
+ * label `module`. Instances (and versions) registering the same name share one family: they must
+ * agree on its type and label names (else CHS_ERR_METRIC_CONFLICT). Everything an incarnation
+ * registered is removed when it stops, so the next version registers the same names afresh.
+ */
+export interface ModuleMetrics {
+  counter<L extends string = string>(config: MetricConfig<CounterConfiguration<L>>): Counter<L>;
+  gauge<L extends string = string>(config: MetricConfig<GaugeConfiguration<L>>): Gauge<L>;
+  histogram<L extends string = string>(config: MetricConfig<HistogramConfiguration<L>>): Histogram<L>;
+}
+
+/** What a module's `health(ctx)` may return: a boolean, or `{ ok, ...detail }` (or throw). */
+export type HealthReport = boolean | ({ ok: boolean } & Record<string, unknown>);
+
+/** The latest health of an instance (HostControl.health, InstanceStatus.health, /modules/M/health). */
+export interface HealthResult {
+  id: string;
+  ok: boolean;
+  at: string;
+  ms: number;
+  detail?: unknown;
+  error?: string;
 }
 
 /** What the host lets modules see and steer: status, lifecycle, config, logs, mounts. */
@@ -136,6 +170,8 @@ export interface HostControl {
   setConfig(id: string, override: Record<string, unknown>): Promise<Revision>;
   revisions(id: string): Promise<Revision[]>;
   revert(id: string, rev: number): Promise<Revision>;
+  /** Pins (or unpins) a config revision so retention never drops it; returns the pinned revision numbers. */
+  pinRevision(id: string, rev: number, pinned: boolean): Promise<number[]>;
   /** Adds an instance (`name`, `name#instance`, `name@range#instance`) to the running node, or starts a disabled one; returns the ids added. */
   enable(entry: string, config?: Record<string, unknown>, from?: string): Promise<string[]>;
   /** Installs a module into the node's store (`cheshire install`'s SPEC forms); returns where it landed. */
@@ -150,18 +186,73 @@ export interface HostControl {
   history(id: string): Promise<HistoryEntry[]>;
   /** Makes history revision `rev` (default: the previous active version) active again, as a reload. */
   rollback(id: string, rev?: number): Promise<HistoryEntry>;
-  /** Recent log records of an instance (or `host`). */
-  logs(id: string): LogRecord[];
+  /**
+   * Recent log records of an instance (or `host`), oldest first, from its in-memory tail (the last
+   * 500 or so, loaded from its log file at start, so earlier runs' records are there too).
+   * Synchronous; `readLogs` reads the files for more.
+   */
+  logs(id: string, query?: LogQuery): LogRecord[];
+  /**
+   * Records of an instance from its log files (all rotated files), oldest first, filtered by
+   * `query` (at most 100,000). Holds exactly the records logged before the call: a caller that
+   * subscribes with onLog just before calling misses and repeats nothing.
+   */
+  readLogs(id: string, query?: LogQuery): Promise<LogRecord[]>;
+  /** Calls `fn` with every new log record of the node; returns the unsubscribe. */
   onLog(fn: (r: LogRecord) => void): () => void;
   mounts(): Mount[];
   onMounts(fn: () => void): () => void;
   /** The folder an instance's module was loaded from (its descriptor dir); styx-root exports it read-only at /modules/M/source. */
   sourceDir(id: string): string;
+  /** Asks the node to stop as a whole (`cheshire stop`): the process that runs it closes the host (every instance, in reverse order) and exits. Returns at once. */
+  shutdown(reason: string): void;
+  /** Calls `fn` whenever the node's status may have changed (state, reload, config, mounts); returns the unsubscribe. Callers coalesce. */
+  onStatus(fn: () => void): () => void;
+  /** The node's reload timeline, oldest first (the most recent ones; see core/timeline.ts), or one instance's. */
+  reloads(id?: string): ReloadEvent[];
+  /** Calls `fn` for every new timeline entry; returns the unsubscribe. */
+  onReload(fn: (e: ReloadEvent) => void): () => void;
+  /** An instance's config schema and defaults, from its module's descriptor. */
+  schema(id: string): { schema: Record<string, unknown>; defaults: Record<string, unknown> };
+  /** Checks `override` as setConfig would, without applying anything: [] when valid, else the messages (each naming the key and what was expected). */
+  validateConfig(id: string, override: Record<string, unknown>): string[];
+  /** The latest health of every instance (or of one), node order; see core/health. Never runs a check itself. */
+  health(id?: string): HealthResult[];
+  /** The node's metrics as Prometheus text (core/metrics). */
+  metrics(): Promise<{ contentType: string; text: string }>;
+}
+
+/** What set off a reload or a restart of an instance (the reload timeline). */
+export type ReloadTrigger = 'save' | 'ctl' | 'config' | 'install' | 'rollback' | 'promote' | 'crash' | 'dependency';
+
+/** One entry of the node's reload timeline (HostControl.reloads). */
+export interface ReloadEvent {
+  /** 1, 2, 3... for the life of the host process. */
+  seq: number;
+  /** Instance id. */
+  id: string;
+  module: string;
+  /** ISO 8601 time the reload finished (or was refused). */
+  at: string;
+  trigger: ReloadTrigger;
+  /** `hot`: a new version of the code was swapped in (state handed over); `restart`: the same code started again (config change, crash, a static provider's reload). */
+  kind: 'hot' | 'restart';
+  /** From the trigger (the save seen, the command received) to the outcome, ms. */
+  ms: number;
+  /** `active`: the new incarnation runs; `refused`: it never started (build, type check, tests) and the old one kept serving; `failed`: it started and failed (the old one restored, or the instance crashed). */
+  outcome: 'active' | 'refused' | 'failed';
+  /** Version (and bundle hash) of the code the entry is about. */
+  version: string;
+  hash: string | null;
+  /** Why it was refused / failed: the code, message, source-mapped stack and `file:line:col` where known. */
+  error: ErrorInfo | null;
 }
 
 /** What a module's entry exports. */
 export interface ModuleExports {
   start(ctx: ModuleContext<any, any>): unknown | Promise<unknown>;
+  /** Optional, cheap: called every `health.intervalMs` while the instance is active (core/health). */
+  health?(ctx: ModuleContext<any, any>): HealthReport | Promise<HealthReport>;
 }
 
 /** Data the host reports (ctx.host, the 9P tree, the CLI). */
@@ -170,7 +261,10 @@ export interface ErrorInfo {
   code: string;
   message: string;
   stack: string;
+  /** ISO 8601 time it happened. */
   at: string;
+  /** `file:line:col` in the module's own source where it was thrown (source-mapped), when known. */
+  where?: string | null;
 }
 
 export interface InstanceStatus {
@@ -194,6 +288,8 @@ export interface InstanceStatus {
   /** Stalls of the event loop the watchdog blamed on this instance (core/watchdog). */
   stalls?: number;
   lastStall?: StallInfo | null;
+  /** The latest health (core/health): checked when the module exports health(ctx), else whether it is active. */
+  health?: HealthResult | null;
 }
 
 /** One stall of the main event loop, as the watchdog saw it. */
@@ -230,6 +326,10 @@ export interface NodeStatus {
   node: string;
   role: string;
   pid: number;
+  /** ISO 8601 time the host process started its node. */
+  startedAt: string;
+  /** Versions of the host (package.json) and of Node.js. */
+  versions: { cheshire: string; node: string };
   /** The node's public key (hex), once loaded. */
   publicKey: string | null;
   failsafe: ErrorInfo | null;
@@ -246,7 +346,16 @@ export interface Revision {
   at: string;
   source: RevisionSource;
   note?: string;
+  /** Kept by every prune (`cheshire config pin M REV`). */
+  pinned?: boolean;
   config: Record<string, unknown>;
+}
+
+/** Which log records to read: since a time (epoch ms), from a level (pino's numbers), the newest `limit`. */
+export interface LogQuery {
+  since?: number;
+  level?: number;
+  limit?: number;
 }
 
 export interface LogRecord {

@@ -30,9 +30,10 @@ export function formatStatus(st: NodeStatus, running: boolean): string {
     uptime(i.uptimeMs),
     String(i.restarts),
     String(i.reloads),
+    i.state === 'active' && i.health ? (i.health.ok ? 'ok' : 'FAIL') : '-',
     i.lastError ? i.lastError.message.split('\n')[0]!.slice(0, 80) : '',
   ]);
-  const head = ['INSTANCE', 'VERSION', 'STATE', 'UPTIME', 'RESTARTS', 'RELOADS', 'LAST ERROR'];
+  const head = ['INSTANCE', 'VERSION', 'STATE', 'UPTIME', 'RESTARTS', 'RELOADS', 'HEALTH', 'LAST ERROR'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   for (const r of [head, ...rows]) out.push(r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd());
   return out.join('\n');

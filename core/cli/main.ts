@@ -3,11 +3,11 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Host } from '../host.ts';
 import { discoverModules } from '../discover.ts';
 import { loadNodeConfig, loadRole, moduleSearchDirs } from '../config/node-config.ts';
 import { planInstances } from '../planner.ts';
-import { mirrorStatus, readStatus } from '../status-file.ts';
+import { readStatus } from '../status-file.ts';
+import { startNode } from './start.ts';
 import type { Dialect } from '../../fs/codec/index.ts';
 import { formatDescriptor, formatStatus } from './format.ts';
 import { ninepCommand, remoteCommand } from './remote.ts';
@@ -29,8 +29,12 @@ on this machine:
 on a running node, through its 9P tree (--node HOST:PORT, default 127.0.0.1:6666):
   status                                one line per module instance
   ls [PATH]                             list the node's tree
+  stop                                  stop the node (gracefully; waits for it to exit)
   reload M | stop M | start M | test M  steer a module instance
-  logs M [-f]                           its recent log lines (-f: keep following)
+  logs M [-f] [--since T] [--level L]   its log records from the node's log files (history
+        [--lines N] [--json]            survives restarts): T 10m, 2h, 1d or an ISO time; L a
+                                        level name (warn: warn and above); N newest (default
+                                        200 without --since); -f: keep following
   enable M[#I] [--config FILE|-]        add an instance to the running node (or start a disabled
                                         one), only it and what it needs; saved in cheshire.json
   enable M#I --from DIR|SPEC            run another copy or version of M beside the live one (SPEC is
@@ -42,7 +46,7 @@ on a running node, through its 9P tree (--node HOST:PORT, default 127.0.0.1:6666
   uninstall NAME[@VERSION] | installed  remove one (refused while the node runs it) | list them
   history M                             every version of M's code that became active (or was refused)
   rollback M [REV]                      make that version's code active again (default: the previous one)
-  config get M | set M FILE|- | history M | revert M REV
+  config get M | set M FILE|- | history M | revert M REV | pin M REV | unpin M REV
   config set M KEY=VALUE...             set keys of M's config: VALUE is JSON if it parses, else a
                                         string; a.b=1 sets inside an object; KEY= removes KEY
   cat PATH                              print a file of the tree
@@ -74,6 +78,9 @@ const { positionals, values } = parseArgs({
     node: { type: 'string', default: process.env.CHESHIRE_NODE ?? '127.0.0.1:6666' },
     secret: { type: 'string', default: process.env.CHESHIRE_SECRET },
     follow: { type: 'boolean', short: 'f', default: false },
+    since: { type: 'string' },
+    level: { type: 'string' },
+    lines: { type: 'string', short: 'n' },
     version: { type: 'string' },
     aname: { type: 'string' },
     dir: { type: 'string' },
@@ -91,20 +98,7 @@ const fail = (msg: string): never => {
 
 async function start(): Promise<void> {
   if (!existsSync(configFile)) fail(`no config file at ${configFile} (use --config FILE)`);
-  const host = new Host({ configFile, role: values.role });
-  const stopMirror = mirrorStatus(host);
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    host.log.info(`${signal}: stopping`);
-    await host.close();
-    await stopMirror();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  await host.start();
+  await startNode(configFile, values.role);
 }
 
 async function lsLocal(): Promise<void> {
@@ -152,7 +146,10 @@ if (values.help || !cmd) {
   console.log(USAGE);
   process.exit(cmd || values.help ? 0 : 1);
 }
-const remote = { node: values.node, secret: values.secret, follow: values.follow, version: values.version as Dialect | undefined, aname: values.aname };
+const remote = {
+  node: values.node, secret: values.secret, follow: values.follow, version: values.version as Dialect | undefined, aname: values.aname,
+  logs: { since: values.since, level: values.level, lines: values.lines, json: values.json },
+};
 try {
   if (cmd === 'start' && args.length === 0) await start();
   else if (cmd === 'ls' && (values.all || values.role)) await lsLocal();

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { Client, Entry } from '../../fs/client/client.ts';
 import type { Dialect } from '../../fs/codec/index.ts';
 import { connectNode, ctlCommand, remoteText } from './node-client.ts';
+import { logsQuery, printLogs, type LogsOptions } from './logs.ts';
 
 export interface RemoteOptions {
   node: string;
@@ -16,6 +17,8 @@ export interface RemoteOptions {
   instanceConfig?: string;
   /** `enable M#I --from DIR`: the (absolute) folder the instance runs from. */
   from?: string;
+  /** `logs M --since T --level L --lines N --json`. */
+  logs?: Omit<LogsOptions, 'follow'>;
 }
 
 const out = (text: string): void => {
@@ -43,32 +46,6 @@ const need = (v: string | undefined, what: string): string => {
   return v;
 };
 
-/** Reads a stream file; without `follow`, stops once nothing new arrives for a moment. */
-async function readStream(client: Client, path: string, follow: boolean): Promise<void> {
-  const fid = await client.walkPath(path);
-  try {
-    await client.open(fid, 'r');
-    for (let off = 0n; ; ) {
-      const ac = new AbortController();
-      const idle = follow ? undefined : setTimeout(() => ac.abort(), 300);
-      let data: Uint8Array;
-      try {
-        data = await client.read(fid, off, client.iounit, ac.signal);
-      } catch (err) {
-        if (ac.signal.aborted) return;
-        throw err;
-      } finally {
-        clearTimeout(idle);
-      }
-      if (!data.length) return;
-      process.stdout.write(data);
-      off += BigInt(data.length);
-    }
-  } finally {
-    await client.clunk(fid).catch(() => undefined);
-  }
-}
-
 export async function remoteCommand(cmd: string, args: string[], opts: RemoteOptions): Promise<void> {
   switch (cmd) {
     case 'status':
@@ -77,10 +54,11 @@ export async function remoteCommand(cmd: string, args: string[], opts: RemoteOpt
       return withNode(opts, async (c) => {
         for (const e of await c.ls(args[0] ?? '/')) out(entryLine(e));
       });
-    case 'reload':
     case 'stop':
+    case 'reload':
     case 'start':
     case 'test':
+      if (cmd === 'stop' && args[0] === undefined) return stopNode(opts);
       return withNode(opts, async (c) => {
         const reply = await ctlCommand(c, '/ctl', `${cmd} ${need(args[0], 'module instance (e.g. hello)')}`);
         out(reply);
@@ -111,8 +89,11 @@ export async function remoteCommand(cmd: string, args: string[], opts: RemoteOpt
       if (args[1] !== undefined && !/^\d+$/.test(args[1])) throw new Error(`usage: cheshire rollback M [REV] ("${args[1]}" is not a revision number; see cheshire history ${id})`);
       return withNode(opts, async (c) => out(await ctlCommand(c, `/modules/${id}/ctl`, `rollback${args[1] ? ` ${args[1]}` : ''}`)));
     }
-    case 'logs':
-      return withNode(opts, (c) => readStream(c, `/modules/${need(args[0], 'module instance')}/log`, opts.follow));
+    case 'logs': {
+      const id = need(args[0], 'module instance');
+      const query = logsQuery({ follow: opts.follow, ...opts.logs });
+      return withNode(opts, (c) => printLogs(c, id, query, opts.logs?.json ?? false, (text) => process.stdout.write(text)));
+    }
     case 'config':
       return configCommand(args, opts);
     case 'cat':
@@ -158,9 +139,11 @@ async function configCommand(args: string[], opts: RemoteOptions): Promise<void>
     case 'history':
       return withNode(opts, async (c) => out((await c.readFile(`${dir}/revisions`)).toString('utf8')));
     case 'revert':
-      return withNode(opts, async (c) => out(await ctlCommand(c, `${dir}/ctl`, `revert ${need(arg, 'REV')}`)));
+    case 'pin':
+    case 'unpin':
+      return withNode(opts, async (c) => out(await ctlCommand(c, `${dir}/ctl`, `${sub} ${need(arg, 'REV')}`)));
   }
-  throw new Error('usage: cheshire config get|set|history|revert M [FILE|-|KEY=VALUE...|REV]');
+  throw new Error('usage: cheshire config get|set|history|revert|pin|unpin M [FILE|-|KEY=VALUE...|REV]');
 }
 
 /** One `KEY=VALUE` of `config set M KEY=VALUE...`; `path` is KEY split at dots. */
@@ -266,4 +249,31 @@ export async function ninepCommand(args: string[], opts: RemoteOptions): Promise
     }
     throw new Error('usage: cheshire 9p ls|cat|write|stat ADDR PATH [DATA|-]');
   }, '9P server');
+}
+
+/** Seconds `cheshire stop` waits for a node on this machine to exit. */
+const STOP_WAIT_MS = 60_000;
+
+/** `cheshire stop`: the node stops as a whole (gracefully, every instance in reverse order); waits for a local node's process to exit. */
+async function stopNode(opts: RemoteOptions): Promise<void> {
+  const reply = await withNode(opts, (c) => ctlCommand(c, '/ctl', 'shutdown'));
+  out(reply);
+  const pid = Number(/\(pid (\d+)\)/.exec(reply)?.[1]);
+  if (!Number.isInteger(pid) || !isLoopbackAddress(opts.node)) return;
+  const deadline = Date.now() + STOP_WAIT_MS;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      out(`stopped (pid ${pid} exited)\n`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`pid ${pid} is still running ${STOP_WAIT_MS / 1000} s after the shutdown request (see its log)`);
+}
+
+function isLoopbackAddress(addr: string): boolean {
+  const host = addr.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

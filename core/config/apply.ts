@@ -4,7 +4,7 @@
 // refused with the running config kept. Every entry point runs under the host's lock.
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { errorText } from '../errors.ts';
+import { chsError, errorText } from '../errors.ts';
 import type { Code, Instance } from '../instance.ts';
 import { effectiveConfig } from '../planner.ts';
 import type { ErrorInfo } from '../types.ts';
@@ -43,6 +43,17 @@ export class ConfigApplier {
 
   constructor(private readonly h: ConfigHost) {}
 
+  /** What `set` would refuse `override` for, without applying anything: [] when it is valid. */
+  check(id: string, override: Record<string, unknown>): string[] {
+    const inst = this.h.instance(id);
+    try {
+      effectiveConfig(id, inst.desc, this.h.role?.config[id], override);
+      return [];
+    } catch (err) {
+      return [(err as Error).message];
+    }
+  }
+
   /** Applies `override` (the instance's section of cheshire.json) as a new validated revision. */
   set(id: string, override: Record<string, unknown>, source: RevisionSource = 'api'): Promise<Revision> {
     return this.h.lock(() => this.apply(id, override, source));
@@ -55,6 +66,30 @@ export class ConfigApplier {
     const base: Record<string, unknown> = { ...inst.desc.configDefaults, ...this.h.role?.config[id] };
     const override = Object.fromEntries(Object.entries(old.config).filter(([k, v]) => !jsonEqual(v, base[k])));
     return this.set(id, override, 'revert');
+  }
+
+  /** Pins (or unpins) a revision of an instance: retention never drops a pinned one. */
+  async pin(id: string, rev: number, pinned: boolean): Promise<number[]> {
+    this.h.instance(id);
+    const pins = await this.h.revisions!.pin(id, rev, pinned);
+    this.h.changed();
+    return pins;
+  }
+
+  /** Drops revisions of `id` (every instance with revisions, when omitted) that cheshire.json's `revisions` retention no longer keeps. Never throws: a failure is logged. */
+  async prune(id?: string): Promise<number> {
+    const store = this.h.revisions;
+    const retention = this.h.config?.revisions;
+    if (!store || !retention) return 0;
+    let removed = 0;
+    for (const one of id === undefined ? await store.instanceIds().catch(() => []) : [id]) {
+      try {
+        removed += (await store.prune(one, retention)).removed.length;
+      } catch (err) {
+        this.h.log.warn(`cannot prune the config revisions of ${one}: ${(err as Error).message}`);
+      }
+    }
+    return removed;
   }
 
   current(id: string): { effective: Record<string, unknown>; override: Record<string, unknown> } {
@@ -71,22 +106,78 @@ export class ConfigApplier {
     return this.apply(id, override, source);
   }
 
+  /**
+   * One change, all or nothing: the running config, cheshire.json and the revisions never
+   * disagree. The file is read (and must parse) before anything runs; the instance is restarted
+   * with the new config; the file is written; the revision recorded. If the write or the record
+   * fails, the file's old bytes and the instance's old config are put back and the error says so.
+   */
   private async apply(id: string, override: Record<string, unknown>, source: RevisionSource): Promise<Revision> {
     const inst = this.h.instance(id);
     const config = effectiveConfig(id, inst.desc, this.h.role?.config[id], override);
+    const edit = source !== 'file' && this.h.config
+      ? await this.prepareNodeConfig((raw) => ({ ...raw, modules: { ...(raw.modules as object), [id]: override } }), `cannot change ${id}'s config`)
+      : null;
+    const before = { config: inst.config, override: this.h.config?.modules[id] };
+    let replaced = false;
     if (!jsonEqual(config, inst.config)) {
       const err = await this.h.replace(inst, this.h.codeOf(inst), config);
       if (err) throw err;
       if (inst.state !== 'active') inst.config = config;
+      replaced = true;
     }
-    if (source !== 'file' && this.h.config) {
-      this.h.config.modules[id] = override;
-      await this.writeNodeConfig((raw) => ({ ...raw, modules: { ...(raw.modules as object), [id]: override } }));
+    let written = false;
+    try {
+      if (edit) {
+        await edit.write();
+        written = true;
+        this.h.config!.modules[id] = override;
+      }
+      const rev = await this.h.revisions!.record(id, config, source);
+      inst.log.info(`config revision ${rev.rev} applied (${source})`);
+      await this.prune(id);
+      this.h.changed();
+      return rev;
+    } catch (err) {
+      const undone: string[] = [];
+      if (written) {
+        await edit!.undo().then(() => undone.push(`${this.h.configFile} restored`), (e: unknown) => undone.push(`${this.h.configFile} NOT restored: ${(e as Error).message}`));
+        if (this.h.config) this.h.config.modules[id] = before.override ?? {};
+      }
+      if (replaced) {
+        const back = await this.h.replace(inst, this.h.codeOf(inst), before.config);
+        if (inst.state !== 'active') inst.config = before.config;
+        undone.push(back ? `running config NOT restored: ${back.message}` : 'running config restored');
+      }
+      this.h.changed();
+      throw chsError('CHS_ERR_CONFIG_WRITE', `${id}: the change was not applied (${undone.join(', ') || 'nothing had changed'}): ${(err as Error).message}`, err);
     }
-    const rev = await this.h.revisions!.record(id, config, source);
-    inst.log.info(`config revision ${rev.rev} applied (${source})`);
-    this.h.changed();
-    return rev;
+  }
+
+  /**
+   * Reads cheshire.json now (a file that does not parse refuses the change before anything is
+   * applied) and returns how to write `edit`'s result atomically and how to put the old bytes back.
+   */
+  private async prepareNodeConfig(edit: (raw: Record<string, unknown>) => Record<string, unknown>, what: string): Promise<{ write(): Promise<void>; undo(): Promise<void> }> {
+    let old: string;
+    let raw: Record<string, unknown>;
+    try {
+      old = await readFile(this.h.configFile, 'utf8');
+      raw = parseJsonText(old, this.h.configFile) as Record<string, unknown>;
+    } catch (err) {
+      throw chsError((err as { code?: string }).code === 'CHS_ERR_CONFIG_PARSE' ? 'CHS_ERR_CONFIG_PARSE' : 'CHS_ERR_CONFIG_WRITE', `${what}: ${(err as Error).message} (fix the file first; nothing was applied)`, err);
+    }
+    const text = JSON.stringify(edit(raw), null, 2) + '\n';
+    return {
+      write: async () => {
+        this.lastWritten = text;
+        await writeFileAtomic(this.h.configFile, text);
+      },
+      undo: async () => {
+        this.lastWritten = old;
+        await writeFileAtomic(this.h.configFile, old);
+      },
+    };
   }
 
   /** Rewrites cheshire.json through `edit`, atomically; the watcher event it causes is not taken for a hand edit. */

@@ -7,7 +7,9 @@ import { chsError } from '../errors.ts';
 import { ajv, describeAjvErrors } from '../schema.ts';
 import { DEFAULT_SUPERVISOR, type SupervisorOptions } from '../supervisor.ts';
 import { readJsonFile } from './atomic.ts';
+import type { RevisionRetention } from './revisions.ts';
 import { moduleStoreDir } from '../install/store.ts';
+import { DEFAULT_LOG_FILES, type LogFileOptions } from '../logs/files.ts';
 
 /** The Cheshire install's own folder (holds the stock config/roles and modules). */
 export const INSTALL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -34,8 +36,12 @@ export interface NodeConfig {
   watch: { enabled: boolean; debounceMs: number };
   /** Type-checking of reloaded modules (their descriptor's `typecheck` says warn/refuse/off). */
   typecheck: { enabled: boolean; idleMs: number };
+  /** Config revisions kept per instance: the newest `keep`, none older than `maxAgeDays` (0: no age limit); the current one and pinned ones always. */
+  revisions: RevisionRetention;
   /** The event-loop and memory watchdog (core/watchdog): stall and kill thresholds, memory limits (0: none). */
   watchdog: WatchdogOptions;
+  /** Per-instance log files under <stateDir>/logs: rotated at maxBytes, maxFiles kept (the current one included). */
+  logs: LogFileOptions;
 }
 
 export interface WatchdogOptions {
@@ -82,6 +88,12 @@ const nodeSchema = {
     dependencies: { type: 'object', additionalProperties: false, properties: { waitMs: posInt } },
     watch: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, debounceMs: posInt } },
     typecheck: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, idleMs: posInt } },
+    revisions: { type: 'object', additionalProperties: false, properties: { keep: posInt, maxAgeDays: { type: 'integer', minimum: 0 } } },
+    logs: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { maxBytes: { type: 'integer', minimum: 1024 }, maxFiles: { type: 'integer', minimum: 1, maximum: 1000 } },
+    },
     watchdog: {
       type: 'object',
       additionalProperties: false,
@@ -121,7 +133,9 @@ export function parseNodeConfig(raw: unknown, file: string): NodeConfig {
     dependencies: { waitMs: c.dependencies?.waitMs ?? 5_000 },
     watch: { enabled: c.watch?.enabled ?? true, debounceMs: c.watch?.debounceMs ?? 2 },
     typecheck: { enabled: c.typecheck?.enabled ?? true, idleMs: c.typecheck?.idleMs ?? 120_000 },
+    revisions: { keep: c.revisions?.keep ?? 100, maxAgeDays: c.revisions?.maxAgeDays ?? 90 },
     watchdog: { ...DEFAULT_WATCHDOG, ...c.watchdog },
+    logs: { ...DEFAULT_LOG_FILES, ...c.logs },
   };
 }
 

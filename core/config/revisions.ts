@@ -5,7 +5,7 @@
 // on the same directory), so concurrent callers never get the same number. One process is
 // expected to own the directory; separate processes writing the same instance are not locked.
 
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chsError } from '../errors.ts';
 import { readJsonFile, writeFileAtomic } from './atomic.ts';
@@ -13,6 +13,20 @@ import { jsonEqual } from './diff.ts';
 import type { Revision, RevisionSource } from '../types.ts';
 
 export type { Revision, RevisionSource };
+
+/** Which revisions an instance keeps: the newest `keep`, none older than `maxAgeDays` (0: no age limit). The latest and the pinned ones are always kept. */
+export interface RevisionRetention {
+  keep: number;
+  maxAgeDays: number;
+}
+
+export interface PruneReport {
+  removed: number[];
+  kept: number;
+}
+
+const PINS = 'pins.json';
+const DAY_MS = 86_400_000;
 
 const SOURCES: ReadonlySet<string> = new Set<RevisionSource>(['start', 'api', 'file', 'revert']);
 const REV_FILE = /^(\d{6,})\.json$/; // 6 digits, more past 999999
@@ -120,10 +134,79 @@ export class RevisionStore {
     });
   }
 
-  /** All revisions of `id`, oldest first; [] for an unknown instance. */
+  /** All revisions of `id`, oldest first (pinned ones marked); [] for an unknown instance. */
   async list(id: string): Promise<Revision[]> {
     const revs = await this.revNumbers(id);
-    return Promise.all(revs.map((r) => this.readRev(id, r)));
+    const pins = new Set(await this.pins(id));
+    return Promise.all(revs.map(async (r) => {
+      const rev = await this.readRev(id, r);
+      return pins.has(r) ? { ...rev, pinned: true } : rev;
+    }));
+  }
+
+  /** The revisions of `id` a user pinned (kept by every prune), ascending. */
+  async pins(id: string): Promise<number[]> {
+    try {
+      const v = (await readJsonFile(join(this.instanceDir(id), PINS))) as { pinned?: unknown };
+      return Array.isArray(v.pinned) ? v.pinned.filter((n): n is number => Number.isSafeInteger(n)).sort((a, b) => a - b) : [];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  /** Pins (or unpins) revision `rev` of `id`; it must exist to be pinned. Returns the pins. */
+  async pin(id: string, rev: number, pinned = true): Promise<number[]> {
+    if (pinned) await this.get(id, rev); // CHS_ERR_REVISION_NOT_FOUND for a revision that is not there
+    return serialize(`${this.dir}\0${id}`, async () => {
+      const pins = new Set(await this.pins(id));
+      if (pinned) pins.add(rev);
+      else pins.delete(rev);
+      const list = [...pins].sort((a, b) => a - b);
+      await mkdir(this.instanceDir(id), { recursive: true });
+      await writeFileAtomic(join(this.instanceDir(id), PINS), JSON.stringify({ pinned: list }) + '\n');
+      return list;
+    });
+  }
+
+  /**
+   * Drops the revisions of `id` that `retention` no longer keeps: beyond the newest `keep`, or
+   * older than `maxAgeDays`. The latest revision (the running config's) and pinned ones stay.
+   */
+  async prune(id: string, retention: RevisionRetention, now = Date.now()): Promise<PruneReport> {
+    return serialize(`${this.dir}\0${id}`, async () => {
+      const revs = await this.revNumbers(id);
+      const pins = new Set(await this.pins(id));
+      const latest = revs[revs.length - 1];
+      const newest = new Set(revs.slice(-Math.max(1, retention.keep)));
+      const removed: number[] = [];
+      for (const rev of revs) {
+        if (rev === latest || pins.has(rev)) continue;
+        let drop = !newest.has(rev);
+        if (!drop && retention.maxAgeDays > 0) {
+          const at = Date.parse((await this.readRev(id, rev).catch(() => null))?.at ?? '');
+          drop = Number.isFinite(at) && now - at > retention.maxAgeDays * DAY_MS;
+        }
+        if (!drop) continue;
+        try {
+          await unlink(join(this.instanceDir(id), revisionFileName(rev)));
+          removed.push(rev);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+      return { removed, kept: revs.length - removed.length };
+    });
+  }
+
+  /** The instance ids that have a revision folder here. */
+  async instanceIds(): Promise<string[]> {
+    try {
+      return (await readdir(this.dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => decodeURIComponent(e.name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
   }
 
   async get(id: string, rev: number): Promise<Revision> {

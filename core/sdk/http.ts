@@ -6,7 +6,8 @@ import type { ModuleContext } from '../types.ts';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 
-export async function serveHttp(ctx: ModuleContext<any>, host: string, port: number, handler: Handler, key = 'http'): Promise<http.Server> {
+/** `options` apply when the server is created (the first version, or a changed address), not to a server taken over. */
+export async function serveHttp(ctx: ModuleContext<any>, host: string, port: number, handler: Handler, key = 'http', options: http.ServerOptions = {}): Promise<http.Server> {
   let server = ctx.takeOver<http.Server>(key);
   const addr = server?.address();
   if (server && (typeof addr !== 'object' || !addr || addr.address !== host || (port !== 0 && addr.port !== port))) {
@@ -14,7 +15,7 @@ export async function serveHttp(ctx: ModuleContext<any>, host: string, port: num
     server = undefined;
   }
   if (!server) {
-    const fresh = http.createServer();
+    const fresh = http.createServer(options);
     await new Promise<void>((resolve, reject) => {
       fresh.once('error', reject);
       fresh.listen(port, host, () => { fresh.off('error', reject); resolve(); });

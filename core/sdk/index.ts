@@ -5,10 +5,15 @@
 
 // The module contract: descriptor, start(ctx), what ctx.host reports.
 export type {
-  Cardinality, Descriptor, Dynamic, DynamicAll, ErrorInfo, HistoryEntry, HostControl, Identity, InstanceState, InstanceStatus, LogRecord,
+  Cardinality, Descriptor, Dynamic, DynamicAll, ErrorInfo, HistoryEntry, HostControl, Identity, InstanceState, InstanceStatus, LogQuery, LogRecord,
   ModuleContext, ModuleExports, Mount, NodeStatus, Policy, Requirement, Revision, RevisionSource,
   Teardown, TestResult,
 } from '../types.ts';
+
+// Health and metrics: the health(ctx) export's answer, ctx.metrics and the prom-client objects it returns.
+export type { HealthReport, HealthResult, MetricConfig, ModuleMetrics } from '../types.ts';
+export type { Counter, Gauge, Histogram } from 'prom-client';
+export { httpRequests, HTTP_REQUESTS, type HttpRequestLabels, type HttpRequests } from '../metrics/http.ts';
 
 // Errors: declare a module's own CHS_ERR_* codes; raise the host's shared ones.
 export { CheshireError, defineErrors, errorText } from '../../base/errors.ts';
@@ -16,13 +21,21 @@ export { chsError, type ErrorCode } from '../errors.ts';
 
 // HTTP: a server whose listener survives reloads.
 export { serveHttp, closeServer, type Handler } from './http.ts';
+// HTTP listeners facing strangers: connection caps per address, head/body/idle deadlines, closing answers.
+export { httpGuard, HttpGuard, type HttpGuardOptions, type HttpLimits, type GuardStats } from './http-guard.ts';
+export { Clocks, ConnClock, type ClockKind, type ClockLimits, type OnExpire } from './conn-clock.ts';
+export { answerAndClose, closingAnswer } from './http-close.ts';
+export { hasBareCrLfOrNul } from './http-bytes.ts';
+export type { Slot, SlotLimits } from '../../base/peer-slots.ts';
 
 // Addresses, node identity, durable files, JSON diffs, log lines.
 export { parseHostPort, formatAddress } from '../../base/address.ts';
+export { normalizeAddress, isLoopback } from '../../base/peer.ts';
 export { verifySignature } from '../identity.ts';
 export { writeFileAtomic, readJsonFile, parseJsonText, type WriteAtomicOptions } from '../config/atomic.ts';
 export { jsonEqual, diffJson, formatDiff, type JsonChange, type FormatDiffOptions } from '../config/diff.ts';
 export { formatRecord } from '../log.ts';
+export { parseLogRequest, logRequestText, parseSince, parseLevel, matchesQuery, type LogRequest } from '../logs/query.ts';
 
 // Code that loads other code: an evictable one-file loader and the host's file watcher.
 export { loadCodeFile } from '../loader.ts';
@@ -30,9 +43,10 @@ export { Watcher, relativeTo, type WatchTarget } from '../watcher.ts';
 
 // File trees for ctx.mount, and the 9P server and client-side trees that serve or import them.
 export {
-  SynDir, SynFile, SynCtl, SynStream, dir, file, ctl, stream, root,
-  type NodeOptions, type FileOptions, type CtlOptions, type StreamOptions,
+  SynDir, SynFile, SynCtl, dir, file, ctl, root,
+  type NodeOptions, type FileOptions, type CtlOptions,
 } from '../../fs/tree/synthetic.ts';
+export { SynStream, SynStreamFollow, StreamBuffer, StreamCursor, stream, type StreamOptions } from '../../fs/tree/stream.ts';
 export type { Attr, AttrChange, AttachFn, AttachRequest, CreateRequest, Handle, MaybePromise, Node, OpenMode, StatFs } from '../../fs/tree/types.ts';
 export { E, NineError } from '../../fs/errors.ts';
 export { NodeAlias } from '../../fs/tree/alias.ts';

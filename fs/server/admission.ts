@@ -14,16 +14,9 @@ import type { Tversion } from '../codec/index.ts';
 /** The errno a refused 9P2000.L / .u client gets with its Rlerror / Rerror (ECONNREFUSED). */
 export const REFUSED_ERRNO = 111;
 
-/** "::ffff:1.2.3.4" → "1.2.3.4"; undefined → "?". */
-export function normalizeAddress(addr: string | undefined): string {
-  if (!addr) return '?';
-  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
-}
-
-/** 127.0.0.0/8 and ::1 (addresses normalised by normalizeAddress). */
-export function isLoopback(addr: string): boolean {
-  return addr === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(addr);
-}
+// Addresses and the rate-limited log are shared with the HTTP modules' admission (core/sdk/http-guard.ts).
+export { isLoopback, normalizeAddress } from '../../base/peer.ts';
+export { RateLimitedLog } from '../../base/rate-limited-log.ts';
 
 /**
  * The reply to a refused connection's first frame when it is a Tversion: an Rerror carrying
@@ -44,22 +37,4 @@ export function refusalReply(frame: Uint8Array, text: string): Uint8Array | unde
   if (version.startsWith('9P2000.L')) return encode({ type: 'Rlerror', tag, ecode: REFUSED_ERRNO }, '9P2000.L');
   if (version.startsWith('9P2000.u')) return encode({ type: 'Rerror', tag, ename: text, errno: REFUSED_ERRNO }, '9P2000.u');
   return encode({ type: 'Rerror', tag, ename: text }, '9P2000');
-}
-
-/** Logs a line per reason at most once per interval, counting what it held back in between. */
-export class RateLimitedLog {
-  private readonly last = new Map<string, { at: number; held: number }>();
-
-  constructor(private readonly write: ((line: string) => void) | undefined, private readonly intervalMs: number) {}
-
-  say(reason: string, line: string, now = Date.now()): void {
-    if (!this.write) return;
-    const s = this.last.get(reason);
-    if (s && now - s.at < this.intervalMs) { s.held++; return; }
-    const held = s?.held ?? 0;
-    this.last.set(reason, { at: now, held: 0 });
-    try {
-      this.write(held > 0 ? `${line} (and ${held} more like it since the last report)` : line);
-    } catch { /* a logging hook must not take the server down */ }
-  }
 }

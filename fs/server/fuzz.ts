@@ -36,6 +36,7 @@ export function fuzzTree(): SynDir {
     file('f', { read: () => 'hello\n', write: () => undefined }),
     ctl('ctl', (c) => { if (c.startsWith('x')) throw new Error(`bad command ${c}`); return `ok ${c}\n`; }),
     log,
+    log.follower(),
     memfs({ maxBytes: 1 << 20, name: 'mem' }),
   ]);
 }
@@ -96,7 +97,7 @@ function cleanFrame(g: Gen, dialect: Dialect): Uint8Array {
   return m.length >= 7 ? m : frame;
 }
 
-const PATHS = [['f'], ['n'], ['n', 'n', 'f'], ['log'], ['ctl'], ['mem'], ['n', '..', 'mem'], [], Array.from({ length: 16 }, () => 'n')];
+const PATHS = [['f'], ['n'], ['n', 'n', 'f'], ['log'], ['log.follow'], ['ctl'], ['mem'], ['n', '..', 'mem'], [], Array.from({ length: 16 }, () => 'n')];
 
 /** A well-formed request in a plausible sequence (walk, open, read, write, ...), sent and awaited. */
 function scenarioMessage(g: Gen, dialect: Dialect, tag: number): Msg {
@@ -187,7 +188,7 @@ async function cleanConnection(port: number, g: Gen, frames: number, deadlineMs:
       const tag = 60000 + g.int(1000);
       const m = scenarioMessage(g, dialect, tag);
       c.send(m);
-      // A read of the log stream blocks until something is appended: flush it after a while.
+      // A read at the end of log.follow blocks until something is appended: flush it after a while.
       const patience = m.type === 'Tread' ? 100 : deadlineMs;
       let answered: boolean;
       try {

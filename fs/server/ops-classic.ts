@@ -1,6 +1,6 @@
 // Handlers of 9P2000 (and .u): open, create, stat, wstat, and directory reads through Tread.
 
-import { DMDIR, OEXEC, ORCLOSE, ORDWR, OREAD, OTRUNC, OWRITE, OAPPEND } from '../codec/constants.ts';
+import { DMDEVICE, DMDIR, DMLINK, DMNAMEDPIPE, DMSOCKET, DMSYMLINK, OEXEC, ORCLOSE, ORDWR, OREAD, OTRUNC, OWRITE, OAPPEND } from '../codec/constants.ts';
 import type { Stat } from '../codec/messages.ts';
 import { packStats } from '../codec/stat.ts';
 import { E } from '../errors.ts';
@@ -47,6 +47,25 @@ export function readDirectory(ctx: Ctx, fid: Fid, open: OpenState, offset: bigin
   return p;
 }
 
+/** The 9P2000.u create bits for files that are not plain files or directories. */
+const SPECIAL = DMSYMLINK | DMLINK | DMDEVICE | DMNAMEDPIPE | DMSOCKET;
+
+/**
+ * A 9P2000.u Tcreate of a special file: DMSYMLINK makes the symlink `extension` names (through
+ * the tree's symlink, confined like every other link; the fid then stands for the link, not
+ * opened for I/O); hard links, devices, pipes and sockets are refused with EOPNOTSUPP. Never a
+ * plain file in their place. In 9P2000 these bits mean nothing, and are refused the same way.
+ */
+async function createSpecial(ctx: Ctx, fid: Fid, tag: number, name: string, special: number, extension: string | undefined) {
+  if (special !== DMSYMLINK || ctx.dialect !== '9P2000.u') throw E.notSupported.withText(`cannot create a special file (perm bits 0x${special.toString(16)}) here`);
+  const dirNode = fid.node;
+  if (!dirNode.symlink) throw E.notSupported;
+  if (!extension) throw E.invalid.withText('a symlink needs its target in the extension');
+  const node = await dirNode.symlink(name, extension, { nUid: fid.nUname, nGid: fid.nUname });
+  fid.path = [...fid.path, node];
+  return { type: 'Rcreate' as const, tag, qid: { ...node.qid }, iounit: ctx.iounit };
+}
+
 export const classic: HandlerTable = {
   async Topen(ctx, m, req) {
     const fid = ctx.use(req, m.fid);
@@ -61,6 +80,8 @@ export const classic: HandlerTable = {
     const dirNode = fid.node;
     if (!isDir(dirNode.qid)) throw E.notDir;
     checkNewName(m.name);
+    const special = m.perm & SPECIAL;
+    if (special) return createSpecial(ctx, fid, m.tag, m.name, special, m.extension);
     if (!dirNode.create) throw E.notSupported;
     const dir = (m.perm & DMDIR) !== 0;
     const mode = classicMode(m.mode, ctx.dialect === '9P2000.u');

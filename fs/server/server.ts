@@ -19,6 +19,7 @@ import { readIntoReusedBuffer } from '../../base/bytes/reused-read.ts';
 import { DEFAULT_MAX_MSIZE, Session } from './session.ts';
 import { isLoopback, normalizeAddress, RateLimitedLog, refusalReply } from './admission.ts';
 import type { SessionOptions, Transport } from './session.ts';
+import { NineStats } from './stats.ts';
 
 export interface ServerOptions extends SessionOptions {
   /**
@@ -120,6 +121,9 @@ export class NineServer {
   timedOut = 0;
   /** Idle connections closed. */
   reaped = 0;
+  /** Requests and error answers by type, over all connections (opts.stats when given: one set for several servers). */
+  readonly stats: NineStats;
+  private readonly sessionOpts: SessionOptions;
 
   constructor(private readonly opts: ServerOptions) {
     this.maxConnections = opts.maxConnections ?? 256;
@@ -135,6 +139,8 @@ export class NineServer {
     if (!Number.isInteger(this.idleMs) || this.idleMs < 0) throw new FsError('CHS_ERR_9P_ARGUMENT', `idleMs must be an integer >= 0, got ${this.idleMs}`);
     if (!Number.isInteger(this.reserve) || this.reserve < 0) throw new FsError('CHS_ERR_9P_ARGUMENT', `operatorReserve must be an integer >= 0, got ${this.reserve}`);
     this.refusals = new RateLimitedLog(opts.log, opts.refusalLogIntervalMs ?? 60_000);
+    this.stats = opts.stats ?? new NineStats();
+    this.sessionOpts = { ...opts, stats: this.stats };
     this.server = createServer((s) => this.handle(s));
     this.server.on('error', () => { /* reported through listen()'s promise */ });
   }
@@ -223,7 +229,7 @@ export class NineServer {
       },
       setMaxFrame(size) { splitter.maxSize = size; },
     };
-    const session = new Session(transport, this.opts);
+    const session = new Session(transport, this.sessionOpts);
     const now = Date.now();
     const conn: Conn = { socket, session, flush, addr, operator, since: now, active: now, attached: false, gone: false };
     this.book(conn);

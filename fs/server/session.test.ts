@@ -22,6 +22,7 @@ function makeTree(): { tree: SynDir; log: SynStream } {
   const log = stream('log');
   const tree = root([
     log,
+    log.follower(), // log.follow: reads at the end wait (the plain log never blocks)
     file('slow', { read: () => new Promise<string>((r) => setTimeout(() => r('late\n'), 150)) }),
     file('stuck', { read: () => new Promise<string>(() => undefined) }),
     file('boom', { read: () => { throw new TypeError('a bug in a module'); } }),
@@ -78,7 +79,7 @@ const read = (tag: number, fid: number): Msg => ({ type: 'Tread', tag, fid, offs
 
 test('Tflush of a blocked read: the read is never answered, Rflush is', () => withServer({}, async (f) => {
   const c = await session(f);
-  await openFile(c, 2, ['log']);
+  await openFile(c, 2, ['log.follow']);
   c.send(read(10, 2));
   await until(() => f.log.blockedReaders === 1, 'the read to block');
   const r = await c.rpc({ type: 'Tflush', tag: 11, oldtag: 10 });
@@ -118,7 +119,7 @@ test('Tflush of a handler that ignores its signal: Rflush after the flush timeou
 
 test('clunk cancels a blocked read (answered EINTR) and the fid is free', () => withServer({}, async (f) => {
   const c = await session(f);
-  await openFile(c, 2, ['log']);
+  await openFile(c, 2, ['log.follow']);
   c.send(read(40, 2));
   await until(() => f.log.blockedReaders === 1, 'the read to block');
   const cl = await c.rpc({ type: 'Tclunk', tag: 41, fid: 2 });
@@ -129,7 +130,7 @@ test('clunk cancels a blocked read (answered EINTR) and the fid is free', () => 
 
 test('a duplicate in-flight tag is an error; the original is still answered', () => withServer({}, async (f) => {
   const c = await session(f);
-  await openFile(c, 2, ['log']);
+  await openFile(c, 2, ['log.follow']);
   c.send(read(50, 2));
   await until(() => f.log.blockedReaders === 1, 'the read to block');
   const dup = await c.rpc({ type: 'Tgetattr', tag: 50, fid: 1, requestMask: 0x7ffn });
@@ -141,7 +142,7 @@ test('a duplicate in-flight tag is an error; the original is still answered', ()
 
 test('a second Tversion aborts outstanding requests (never answered) and clunks fids', () => withServer({}, async (f) => {
   const c = await session(f);
-  await openFile(c, 2, ['log']);
+  await openFile(c, 2, ['log.follow']);
   c.send(read(60, 2));
   await until(() => f.log.blockedReaders === 1, 'the read to block');
   const v = await c.rpc({ type: 'Tversion', tag: NOTAG, msize: 8192, version: '9P2000.L' });
@@ -187,7 +188,7 @@ test('a tree method throwing a non-NineError is a fault: EIO, onError told, noth
 test('removed nodes: open fids get ESTALE, blocked stream reads wake with ESTALE, a replacement is served fresh', () => withServer({}, async (f) => {
   const c = await session(f);
   await openFile(c, 2, ['sub', 'x']);
-  await openFile(c, 3, ['log']);
+  await openFile(c, 3, ['log.follow']);
   c.send(read(70, 3));
   await until(() => f.log.blockedReaders === 1, 'the read to block');
   f.tree.remove('sub');
@@ -215,20 +216,22 @@ test('ctl: commands answer through reads, errors become the 9P error text', () =
   assert.is(errorOf(await l.call({ type: 'Twrite', fid: 2, offset: 0n, data: Buffer.from('fail') })), EINVAL);
 }));
 
-test('client: a stream reads history then blocks (tail -f); AbortSignal flushes the read', () => withServer({}, async (f) => {
+test('client: the follow view reads history, answers 0 right after data, then blocks; AbortSignal flushes the read', () => withServer({}, async (f) => {
   const cl = await Client.connect({ port: f.port });
   try {
     await cl.attach();
     f.log.append('old line');
-    const fid = await cl.walkPath('log');
+    const fid = await cl.walkPath('log.follow');
     await cl.open(fid, 'r');
     assert.is(Buffer.from(await cl.read(fid, 0, 1000)).toString(), 'old line\n');
-    const pending = cl.read(fid, 0, 1000);
+    assert.is((await cl.read(fid, 9, 1000)).length, 0, 'right after data: 0 bytes at once');
+    const pending = cl.read(fid, 9, 1000);
     await until(() => f.log.blockedReaders === 1, 'the client read to block');
     f.log.append('new line');
     assert.is(Buffer.from(await pending).toString(), 'new line\n');
+    assert.is((await cl.read(fid, 18, 1000)).length, 0);
     const ac = new AbortController();
-    const blocked = cl.read(fid, 0, 1000, ac.signal);
+    const blocked = cl.read(fid, 18, 1000, ac.signal);
     await until(() => f.log.blockedReaders === 1, 'the second read to block');
     ac.abort();
     try {
@@ -240,7 +243,7 @@ test('client: a stream reads history then blocks (tail -f); AbortSignal flushes 
     }
     await until(() => f.log.blockedReaders === 0, 'the server to drop the flushed read');
     f.log.append('after');
-    assert.is(Buffer.from(await cl.read(fid, 0, 1000)).toString(), 'after\n');
+    assert.is(Buffer.from(await cl.read(fid, 18, 1000)).toString(), 'after\n');
     await cl.clunk(fid);
   } finally {
     await cl.close();
@@ -254,7 +257,7 @@ test('server.close() answers outstanding requests and closes; the client then re
   const cl = await Client.connect({ port });
   try {
     await cl.attach();
-    const fid = await cl.walkPath('log');
+    const fid = await cl.walkPath('log.follow');
     await cl.open(fid, 'r');
     const pending = cl.read(fid, 0, 100).then(() => undefined, (err: unknown) => err);
     await until(() => log.blockedReaders === 1, 'the read to block');

@@ -23,6 +23,7 @@ import { answerInPlace } from './in-place.ts';
 import type { Tracked } from './in-place.ts';
 import { removeNode } from './ops-common.ts';
 import { Req } from './request.ts';
+import type { NineStats } from './stats.ts';
 
 export const MIN_MSIZE = 4096;
 export const DEFAULT_MAX_MSIZE = 1 << 20;
@@ -45,6 +46,8 @@ export interface SessionOptions {
    * EIO. `err` is an FsError CHS_ERR_9P_TREE_FAULT whose cause is what was thrown.
    */
   onError?: (err: FsError, info: { request: string; remote: string }) => void;
+  /** Counts every request and every error answer by request type (the server passes its own). */
+  stats?: NineStats;
 }
 
 /** Rread/Rreaddir payloads from this size on are sent without being copied behind their header. */
@@ -105,8 +108,9 @@ export class Session implements Ctx {
     if (frame.length < 7) return; // cannot happen behind a FrameSplitter; nothing to answer
     const type = frame[4]!;
     const tag = frame[5]! | (frame[6]! << 8);
+    this.opts.stats?.request(type);
     if (type === MSG.Tversion) { this.version(frame, tag); return; }
-    if (!this.negotiated) { this.sendError(tag, E.noVersion); return; }
+    if (!this.negotiated) { this.sendError(tag, E.noVersion, type); return; }
     if (answerInPlace(this, frame, type, tag)) return;
     let m: Msg;
     try {
@@ -115,10 +119,10 @@ export class Session implements Ctx {
       if (!(err instanceof CodecError)) throw err;
       this.sendError(tag, err.kind === 'unknown-type' ? E.unknownType
         : err.kind === 'wrong-dialect' ? E.wrongDialect
-        : E.malformed.withText(`malformed message: ${err.reason}`));
+        : E.malformed.withText(`malformed message: ${err.reason}`), type);
       return;
     }
-    if (this.inflight.has(tag)) { this.sendError(tag, E.dupTag); return; }
+    if (this.inflight.has(tag)) { this.sendError(tag, E.dupTag, type); return; }
     if (m.type === 'Tflush') { this.flush(m); return; }
     const req = new Req(tag, m.type);
     this.inflight.set(tag, req);
@@ -252,7 +256,7 @@ export class Session implements Ctx {
       m = decode(frame, '9P2000') as Tversion;
     } catch (err) {
       if (!(err instanceof CodecError)) throw err;
-      this.sendError(tag, E.malformed.withText(`malformed message: ${err.reason}`), '9P2000');
+      this.sendError(tag, E.malformed.withText(`malformed message: ${err.reason}`), MSG.Tversion, '9P2000');
       return;
     }
     // version(5): a Tversion aborts all outstanding I/O and clunks every fid.
@@ -265,7 +269,7 @@ export class Session implements Ctx {
       return;
     }
     if (m.msize < MIN_MSIZE) {
-      this.sendError(tag, E.msizeTooSmall.withText(`msize ${m.msize} is below ${MIN_MSIZE}`), wanted);
+      this.sendError(tag, E.msizeTooSmall.withText(`msize ${m.msize} is below ${MIN_MSIZE}`), MSG.Tversion, wanted);
       return;
     }
     this.dialect = wanted;
@@ -330,7 +334,7 @@ export class Session implements Ctx {
     if (fault) this.fault(err, req.type);
     this.inflight.delete(req.tag);
     req.done();
-    this.sendError(req.tag, error);
+    this.sendError(req.tag, error, req.type);
     this.answerFlushes(req);
     this.onSettled?.();
   }
@@ -344,12 +348,14 @@ export class Session implements Ctx {
       r.done();
       if (answer) {
         if (r.type === 'Tflush') this.send({ type: 'Rflush', tag: r.tag });
-        else this.sendError(r.tag, answer);
+        else this.sendError(r.tag, answer, r.type);
       }
     }
   }
 
-  private sendError(tag: number, err: NineError, dialect: Dialect = this.dialect): void {
+  /** Answers `tag` with `err`, counted against the request's type `of` (byte or name). */
+  private sendError(tag: number, err: NineError, of: number | string, dialect: Dialect = this.dialect): void {
+    this.opts.stats?.error(of);
     if (dialect === '9P2000.L') this.send({ type: 'Rlerror', tag, ecode: err.errno });
     else if (dialect === '9P2000.u') this.send({ type: 'Rerror', tag, ename: err.ename, errno: err.errno });
     else this.send({ type: 'Rerror', tag, ename: err.ename });
@@ -383,7 +389,7 @@ export class Session implements Ctx {
       sent?.();
       this.fault(err, msg.type);
       if (msg.type === 'Rerror' || msg.type === 'Rlerror') return;
-      this.sendError(msg.tag, E.io);
+      this.sendError(msg.tag, E.io, MSG[msg.type as keyof typeof MSG] - 1); // the request of an R-message is its type - 1
       return;
     }
     if (payload) {

@@ -28,6 +28,23 @@ export class NodeAlias implements Node {
   list() { return this.live().list?.() ?? []; }
   create(r: CreateRequest) { const t = this.live(); if (!t.create) throw E.perm; return t.create(r); }
   unlink(n: string) { const t = this.live(); if (!t.unlink) throw E.perm; return t.unlink(n); }
-  rename(o: string, d: Node, n: string) { const t = this.live(); if (!t.rename) throw E.perm; return t.rename(o, d === this ? t : d, n); }
+  rename(o: string, d: Node, n: string) { const t = this.live(); if (!t.rename) throw E.perm; return t.rename(o, unalias(d), n); }
   statfs() { const t = this.live(); if (!t.statfs) throw E.notSupported; return t.statfs(); }
+  symlink(n: string, target: string, owner: { nUid: number; nGid: number }) { const t = this.live(); if (!t.symlink) throw E.notSupported; return t.symlink(n, target, owner); }
+  readlink() { const t = this.live(); if (!t.readlink) throw E.notSupported; return t.readlink(); }
+  link(n: string, target: Node) { const t = this.live(); if (!t.link) throw E.notSupported; return t.link(n, unalias(target)); }
+}
+
+/**
+ * The node an alias stands for (through aliases of aliases): what a tree's rename and link are
+ * given as the other directory, so a move between an export's top (reached through its mount
+ * point) and its subdirectories stays inside one tree instead of answering EXDEV.
+ */
+export function unalias(node: Node): Node {
+  let n = node;
+  for (let depth = 0; n instanceof NodeAlias && depth < 16; depth++) {
+    if (n.removed) throw E.removed;
+    n = n.target;
+  }
+  return n;
 }

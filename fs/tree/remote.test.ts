@@ -220,11 +220,11 @@ test('relay: shared-secret Tauth; a wrong secret fails the connection with a cle
 
 test('relay: a flushed read is flushed on the remote too', async () => {
   const log = stream('log');
-  const inner = await serve(root([log]));
+  const inner = await serve(root([log, log.follower()]));
   const rt = await relay({ port: inner.port });
   const outerSrv = await serve(rt.root);
   const cl = await client(outerSrv.port);
-  const fid = await cl.walkPath('log');
+  const fid = await cl.walkPath('log.follow');
   await cl.open(fid, 'r');
   const ac = new AbortController();
   const pending = cl.read(fid, 0, 100, ac.signal).then(() => 'resolved', (err: unknown) => (err as FsError).code);
@@ -296,7 +296,7 @@ test('relay of a real diod exporting a temp dir: read, write, create, list, rena
 test('reconnect: the inner server goes away mid-read -> prompt EIO, disconnected; back on the same port -> connected, new walks work, old fids ESTALE', async () => {
   const mk = (): { tree: Node; log: ReturnType<typeof stream> } => {
     const log = stream('log');
-    return { tree: root([file('f', { read: () => 'content\n' }), log]), log };
+    return { tree: root([file('f', { read: () => 'content\n' }), log, log.follower()]), log };
   };
   const first = mk();
   const inner1 = new NineServer({ attach: () => first.tree });
@@ -313,7 +313,7 @@ test('reconnect: the inner server goes away mid-read -> prompt EIO, disconnected
   const oldFid = await cl.walkPath('f');
   const openFid = await cl.walkPath('f');
   await cl.open(openFid, 'r');
-  const logFid = await cl.walkPath('log');
+  const logFid = await cl.walkPath('log.follow');
   await cl.open(logFid, 'r');
   const started = Date.now();
   const pending = cl.read(logFid, 0, 100).then(() => undefined, (err: unknown) => err);
@@ -341,7 +341,7 @@ test('reconnect: the inner server goes away mid-read -> prompt EIO, disconnected
   await rt.waitConnected(5000);
   assert.is(rt.state, 'connected');
   assert.is((await cl.readFile('f')).toString(), 'content\n');
-  assert.equal((await cl.ls('/')).map((e) => e.name).sort(), ['f', 'log']);
+  assert.equal((await cl.ls('/')).map((e) => e.name).sort(), ['f', 'log', 'log.follow']);
   const e1 = await expectRemote(cl.getattr(oldFid), 'getattr on a fid walked before the reconnect');
   assert.is(e1.errno, ESTALE);
   const e2 = await expectRemote(cl.read(openFid, 0, 100), 'read on a fid opened before the reconnect');

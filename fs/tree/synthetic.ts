@@ -1,5 +1,6 @@
 // The synthetic tree modules publish their control files with:
 //   dir(name, [children]), file(name, { read, write }), ctl(name, onCommand), stream(name)
+// (stream files, the logs, are in stream.ts and re-exported here).
 // Content is produced by callbacks when read and consumed by callbacks when written, so files
 // always show live state. The tree may change at runtime (dir.add / dir.remove / dir.replace);
 // a removed node and everything under it is marked removed, and the session answers ESTALE to
@@ -10,14 +11,10 @@
 // module x')` in a ctl handler is what `echo reload x > ctl` prints.
 
 import { QTDIR, QTFILE } from '../codec/constants.ts';
-import type { Qid } from '../codec/messages.ts';
 import { E, NineError } from '../errors.ts';
 import { EINVAL, EIO } from '../codec/constants.ts';
-import type { Attr, AttrChange, Handle, MaybePromise, Node, OpenMode } from './types.ts';
-
-let lastPath = 0n;
-/** qid.path values are process-wide unique, so mounting one synthetic tree in another never collides. */
-function nextPath(): bigint { return ++lastPath; }
+import { checkName, SynNode, type NodeOptions } from './syn-node.ts';
+import type { Handle, MaybePromise, Node, OpenMode } from './types.ts';
 
 const enc = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -31,58 +28,6 @@ function asNine(err: unknown, errno: number): NineError {
   if (err instanceof NineError) return err;
   const text = err instanceof Error ? err.message : String(err);
   return new NineError(errno, text || (errno === EIO ? 'i/o error' : 'invalid argument'));
-}
-
-function checkName(name: string): void {
-  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
-    throw new TypeError(`synthetic tree: illegal file name ${JSON.stringify(name)}`);
-  }
-}
-
-export interface NodeOptions {
-  /** Permission bits; defaults depend on the kind (0o555 dirs, 0o444/0o222/0o666 files). */
-  mode?: number;
-  uid?: string;
-  gid?: string;
-}
-
-abstract class SynNode implements Node {
-  readonly qid: Qid;
-  parent: SynDir | undefined;
-  protected isRemoved = false;
-  protected readonly born = Date.now();
-  mtimeMs = this.born;
-  readonly uid: string;
-  readonly gid: string;
-  protected readonly perm: number;
-
-  constructor(public name: string, qtype: number, perm: number, opts: NodeOptions) {
-    checkName(name);
-    this.qid = { type: qtype, version: 0, path: nextPath() };
-    this.perm = opts.mode ?? perm;
-    this.uid = opts.uid ?? 'cheshire';
-    this.gid = opts.gid ?? 'cheshire';
-  }
-
-  get removed(): boolean { return this.isRemoved; }
-
-  /** Called when the node leaves its tree; subclasses release waiters. */
-  markRemoved(): void { this.isRemoved = true; }
-
-  protected size(): bigint { return 0n; }
-
-  getattr(): Attr {
-    return {
-      mode: this.perm, size: this.size(), atimeMs: this.mtimeMs, mtimeMs: this.mtimeMs, ctimeMs: this.mtimeMs,
-      uid: this.uid, gid: this.gid, muid: this.uid, nUid: 0, nGid: 0, nlink: 1,
-    };
-  }
-
-  /** Truncation and time updates are accepted and ignored, so `echo x > file` works through v9fs. */
-  setattr(change: AttrChange): void {
-    if (change.mode !== undefined || change.nUid !== undefined || change.nGid !== undefined ||
-      change.uid !== undefined || change.gid !== undefined) throw E.perm;
-  }
 }
 
 /**
@@ -233,118 +178,6 @@ export class SynCtl extends SynNode {
   }
 }
 
-export interface StreamOptions extends NodeOptions {
-  /** Bytes of recent data kept for new readers (default 64 KiB). */
-  history?: number;
-}
-
-/**
- * An append-only stream (a log): a new reader first gets the retained history, then each read
- * blocks until more is appended (tail -f), until the stream is ended (reads then return 0 bytes)
- * or the node is removed (ESTALE). Offsets are ignored: every open fid has its own cursor.
- */
-export class SynStream extends SynNode {
-  private chunks: Uint8Array[] = [];
-  /** Absolute offset of chunks[0] and of the end of the data. */
-  private base = 0;
-  private end = 0;
-  private retained = 0;
-  private ended = false;
-  private waiters = new Set<() => void>();
-  private readonly history: number;
-
-  constructor(name: string, opts: StreamOptions = {}) {
-    super(name, QTFILE, 0o444, opts);
-    this.history = opts.history ?? 64 * 1024;
-  }
-
-  /** Appends data; a string without a trailing newline gets one (one line per call). */
-  append(data: string | Uint8Array): void {
-    if (this.ended || this.isRemoved) return;
-    const b = typeof data === 'string' ? enc.encode(data.endsWith('\n') ? data : `${data}\n`) : data;
-    if (b.length === 0) return;
-    this.chunks.push(b);
-    this.end += b.length;
-    this.retained += b.length;
-    while (this.retained - this.chunks[0]!.length >= this.history && this.chunks.length > 1) {
-      const dropped = this.chunks.shift()!;
-      this.base += dropped.length;
-      this.retained -= dropped.length;
-    }
-    this.mtimeMs = Date.now();
-    this.wake();
-  }
-
-  /** No more data: blocked and later reads at the end return 0 bytes (EOF). */
-  finish(): void {
-    this.ended = true;
-    this.wake();
-  }
-
-  /** Readers currently blocked (for tests and status). */
-  get blockedReaders(): number { return this.waiters.size; }
-
-  override markRemoved(): void {
-    super.markRemoved();
-    this.wake();
-  }
-
-  private wake(): void {
-    const ws = [...this.waiters];
-    this.waiters.clear();
-    for (const w of ws) w();
-  }
-
-  /** Up to `count` bytes from absolute offset `from`, across chunk boundaries. */
-  private slice(from: number, count: number): Uint8Array {
-    let at = this.base;
-    const parts: Uint8Array[] = [];
-    let got = 0;
-    for (const c of this.chunks) {
-      const cEnd = at + c.length;
-      const pos = from + got; // where the next byte comes from
-      if (cEnd > pos && got < count) {
-        const start = pos - at;
-        const s = c.subarray(start, Math.min(c.length, start + count - got));
-        parts.push(s);
-        got += s.length;
-      }
-      at = cEnd;
-    }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  }
-
-  open(mode: OpenMode): Handle {
-    if (mode.write) throw E.perm;
-    let cursor = this.base;
-    return {
-      read: async (_offset, count, signal) => {
-        for (;;) {
-          if (this.isRemoved) throw E.removed;
-          if (cursor < this.base) cursor = this.base;
-          if (cursor < this.end) {
-            const out = this.slice(cursor, count);
-            cursor += out.length;
-            return out;
-          }
-          if (this.ended) return EMPTY;
-          await this.waitForData(signal);
-        }
-      },
-    };
-  }
-
-  private waitForData(signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal.aborted) { reject(E.interrupted); return; }
-      const onAbort = (): void => { this.waiters.delete(wake); reject(E.interrupted); };
-      const wake = (): void => { signal.removeEventListener('abort', onAbort); resolve(); };
-      this.waiters.add(wake);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-}
-
 export function dir(name: string, children: readonly Node[] = [], opts?: NodeOptions): SynDir {
   return new SynDir(name, children, opts);
 }
@@ -354,9 +187,6 @@ export function file(name: string, opts: FileOptions = {}): SynFile {
 export function ctl(name: string, onCommand: (command: string) => MaybePromise<string | void>, opts?: CtlOptions): SynCtl {
   return new SynCtl(name, onCommand, opts);
 }
-export function stream(name: string, opts?: StreamOptions): SynStream {
-  return new SynStream(name, opts);
-}
 /** A root directory (its name is "/"). */
 export function root(children: readonly Node[] = [], opts?: NodeOptions): SynDir {
   const r = new SynDir('root', children, opts);
@@ -364,4 +194,5 @@ export function root(children: readonly Node[] = [], opts?: NodeOptions): SynDir
   return r;
 }
 
-export type { SynNode };
+export { SynNode, type NodeOptions };
+export { SynStream, SynStreamFollow, StreamBuffer, StreamCursor, stream, type StreamOptions } from './stream.ts';

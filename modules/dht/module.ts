@@ -11,6 +11,7 @@ import { loadTable, saveTable } from './persist.ts';
 import { dhtTree } from './tree.ts';
 import type { DhtService } from './types.ts';
 import { dhtError } from './errors.ts';
+import { dhtMetrics } from './metrics.ts';
 
 export interface DhtModuleConfig {
   /** UDP bind address and port. */
@@ -140,6 +141,7 @@ export async function startDhtModule(ctx: ModuleContext<DhtModuleConfig>, flavou
     nodes: () => node.nodes(),
     stats: () => node.statsSnapshot(),
   };
+  dhtMetrics(ctx, svc, () => node.guard.dropped);
 
   ctx.mount(`/${flavour.name}`, dhtTree(flavour.name, {
     svc,

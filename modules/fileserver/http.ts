@@ -15,6 +15,7 @@ import { pickVariant, sendEntry, sendText } from './respond.ts';
 import { isMiss, type Resolved, type Router } from './router.ts';
 import type { Tokens } from './tokens.ts';
 import { handleUpload, tokenOf, type UploadDeps } from './upload.ts';
+import { countHttp, routeOf } from './metrics.ts';
 
 const ROUTES_MAX = 8192;
 
@@ -40,12 +41,14 @@ export class RouteCache {
 function writeFast(socket: Socket, e: Entry, req: FastRequest, stats: HttpStats): void {
   if (req.ifNoneMatch !== undefined && noneMatch(req.ifNoneMatch, e.sha)) {
     stats.notModified++;
+    countHttp(stats, routeOf(req.target), 304);
     socket.cork();
     socket.write(e.rawHead304);
     socket.write(dateTail());
     socket.uncork();
     return;
   }
+  countHttp(stats, routeOf(req.target), 200);
   const v = pickVariant(e, req.acceptEncoding);
   if (req.method === 'HEAD') {
     socket.cork();
@@ -77,6 +80,7 @@ export function fastHandler(router: Router, routes: RouteCache, stats: HttpStats
     if (isMiss(r)) {
       if (r.status !== 404 && r.status !== 400) return false;
       stats.requests++;
+      countHttp(stats, routeOf(req.target), r.status);
       socket.cork();
       writeMiss(socket, r.status, r.message, req.method === 'HEAD');
       socket.uncork();
@@ -118,8 +122,11 @@ export function nodeHandler(d: NodeDeps): (req: IncomingMessage, res: ServerResp
   return (req, res) => {
     const target = req.url ?? '/';
     const { path, query } = splitTarget(target);
+    res.once('close', () => countHttp(d.stats, path === d.uploadPath ? 'upload' : routeOf(target), res.statusCode));
     if (path === d.uploadPath) return handleUpload(req, res, new URLSearchParams(query), d.upload);
     d.stats.requests++;
+    // A body nobody reads: close after the answer rather than wait (with no deadline) to drain it.
+    if ((req.headers['content-length'] ?? '0') !== '0' || req.headers['transfer-encoding'] !== undefined) res.setHeader('Connection', 'close');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendText(res, 405, 'method not allowed', { Allow: 'GET, HEAD' });
       return;

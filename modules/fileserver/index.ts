@@ -13,6 +13,7 @@ import { serveHttp, ChunkPool, type ModuleContext, type Dynamic } from 'cheshire
 import { loadAssets, type AssetSet } from './assets.ts';
 import { installFastLane } from './fastlane.ts';
 import { fastHandler, nodeHandler, RouteCache, upgradeHandler, type HttpStats } from './http.ts';
+import { fileserverMetrics } from './metrics.ts';
 import { compressible, contentType } from './mime.ts';
 import { SHA256_RE, checkName } from './paths.ts';
 import { Progress, closeChannels, type Channels } from './progress.ts';
@@ -22,6 +23,7 @@ import type { FileserverService, IssuedToken } from './service.ts';
 import { Tokens, type Token } from './tokens.ts';
 import { buildTree } from './tree.ts';
 import { fileserverError } from './errors.ts';
+import { fileserverGuard, serverOptions } from './limits.ts';
 
 export interface FileserverConfig {
   host: string;
@@ -43,6 +45,12 @@ export interface FileserverConfig {
   vhosts: Record<string, Record<string, string>>;
   vhostCacheControl: string;
   mountPath: string;
+  headTimeoutMs: number;
+  bodyTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConnections: number;
+  maxPerAddress: number;
+  operatorReserve: number;
 }
 
 export type { FileserverService, IssuedToken };
@@ -92,13 +100,15 @@ export async function start(ctx: ModuleContext<FileserverConfig, { seed: Dynamic
     assetsPrefix: cfg.assetsPrefix.split('/').filter(Boolean), vhostCacheControl: cfg.vhostCacheControl,
   });
   const stats = shared.stats;
-  const upload = { store, tokens, progress, maxBytes: cfg.uploadMaxBytes, syncBytes: cfg.uploadSyncBytes, log: ctx.log, stats };
+  fileserverMetrics(ctx, stats);
+  const upload = { store, tokens, progress, maxBytes: cfg.uploadMaxBytes, syncBytes: cfg.uploadSyncBytes, bodyTimeoutMs: cfg.bodyTimeoutMs, log: ctx.log, stats };
 
   const chunks = new ChunkPool(cfg.streamChunkBytes);
   ctx.onStop(() => chunks.close());
-  const server = await serveHttp(ctx, cfg.host, cfg.port, nodeHandler({ router, stats, upload, uploadPath: cfg.uploadPath, chunks }));
-  server.requestTimeout = 0; // uploads may take long; idle and header deadlines still apply
-  const lane = installFastLane(server, fastHandler(router, routes, stats, cfg.uploadPath));
+  const server = await serveHttp(ctx, cfg.host, cfg.port, nodeHandler({ router, stats, upload, uploadPath: cfg.uploadPath, chunks }), 'http', serverOptions(cfg));
+  server.requestTimeout = 0; // uploads may take long; idle, head and body-progress deadlines still apply
+  const guard = fileserverGuard(ctx, server, cfg); // caps and deadlines (limits.ts)
+  const lane = installFastLane(server, fastHandler(router, routes, stats, cfg.uploadPath), guard);
   server.removeAllListeners('upgrade');
   server.on('upgrade', upgradeHandler(cfg.uploadPath, tokens, progress));
   const port = (server.address() as AddressInfo).port;
@@ -202,7 +212,7 @@ export async function start(ctx: ModuleContext<FileserverConfig, { seed: Dynamic
     },
     assetList: () => [...(assets.current?.files ?? [])].map(([path, e]) => ({ path, sha256: e.sha, size: e.identity.size })),
     stats: () => ({
-      ...stats, fastLane: { ...lane }, routesCached: routes.size, storeDir, store: store.stats(),
+      ...stats, fastLane: { ...lane }, connections: guard.stats(), routesCached: routes.size, storeDir, store: store.stats(),
       assets: { generation: assets.generation, files: assets.current?.files.size ?? 0, bytes: assets.current?.bytes ?? 0 },
       tokens: tokens.map.size, progressChannels: shared.channels.size,
     }),

@@ -5,13 +5,15 @@
 // `syncBytes` in the background so the closing fsync has little left to flush. At the end:
 // fsync, hash check, then an atomic rename into the store (codings made when the type is
 // compressible). Any failure (bad token, oversized body, client gone, hash mismatch, disk
-// error) removes the temp file once its writes have settled, gives the token's use back, and
-// answers a 4xx/5xx with a one-line body.
+// error, a body that makes no progress for bodyTimeoutMs) removes the temp file once its writes
+// have settled (so its fd is closed at once), gives the token's use back, and answers a 4xx/5xx
+// with a one-line body and `Connection: close`.
 import { createHash } from 'node:crypto';
 import { close, fdatasync, fsync, open, rm, write } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { tempName } from './durable.ts';
+import { fileserverError } from './errors.ts';
 import { compressible, contentType } from './mime.ts';
 import { SHA256_RE, checkName } from './paths.ts';
 import type { Progress } from './progress.ts';
@@ -24,6 +26,8 @@ export interface UploadDeps {
   progress: Progress;
   maxBytes: number;
   syncBytes: number;
+  /** An upload whose body makes no progress for this long fails with 408 (reading paused by us does not count). */
+  bodyTimeoutMs: number;
   log: Logger;
   stats: { uploads: number; uploadFailures: number; uploadBytes: number };
 }
@@ -90,7 +94,10 @@ export async function handleUpload(req: IncomingMessage, res: ServerResponse, qu
       throw err;
     }
   } catch (err) {
-    if (err instanceof UploadError) fail(err.status, err.message);
+    if (err instanceof UploadError) {
+      if (err.status === 408) d.log.warn({ code: 'CHS_ERR_FILESERVER_BODY_TIMEOUT' }, fileserverError('CHS_ERR_FILESERVER_BODY_TIMEOUT', `upload from ${req.socket.remoteAddress ?? '?'}: ${err.message}; temp file removed`).message);
+      fail(err.status, err.message);
+    }
     else {
       d.log.error({ err }, 'upload failed');
       fail(500, `upload failed: ${(err as Error).message}`);
@@ -125,8 +132,15 @@ function receive(req: IncomingMessage, d: UploadDeps, token: Token, limit: numbe
       let lastSent = 0;
       let lastSentAt = 0;
       let settled = false;
+      // The body deadline: restarted by every chunk; while we paused reading (the disk is behind)
+      // the stall is ours, not the client's.
+      const stall = setTimeout(function onStall() {
+        if (paused) { stall.refresh(); return; }
+        failWith(new UploadError(408, `upload stalled: no body bytes for ${d.bodyTimeoutMs} ms`));
+      }, d.bodyTimeoutMs);
 
       const detach = (): void => {
+        clearTimeout(stall);
         req.off('data', onData);
         req.off('end', onEnd);
         req.off('close', onClose);
@@ -154,6 +168,7 @@ function receive(req: IncomingMessage, d: UploadDeps, token: Token, limit: numbe
       const failWith = (e: Error): void => {
         if (failure || settled) return;
         failure = e;
+        clearTimeout(stall);
         maybeSettle();
       };
       const sendProgress = (force: boolean): void => {
@@ -165,6 +180,7 @@ function receive(req: IncomingMessage, d: UploadDeps, token: Token, limit: numbe
       };
       const onData = (chunk: Buffer): void => {
         if (failure) return;
+        stall.refresh();
         received += chunk.length;
         if (received > limit) { failWith(new UploadError(413, `upload too large: over ${limit} bytes`)); return; }
         hash.update(chunk);
@@ -191,6 +207,7 @@ function receive(req: IncomingMessage, d: UploadDeps, token: Token, limit: numbe
       };
       const onEnd = (): void => {
         if (failure) return;
+        clearTimeout(stall);
         ended = true;
         sendProgress(true);
         maybeSettle();

@@ -1,7 +1,7 @@
 // hello: an HTTP server answering GET / with a greeting. Its listener is handed from version to
 // version (serveHttp), so saving this file swaps the code without refusing a request. greeter is
 // a dynamic dependency: hello keeps running while greeter reloads.
-import { serveHttp, type Dynamic, type ModuleContext } from 'cheshire/sdk';
+import { httpRequests, serveHttp, type Dynamic, type ModuleContext } from 'cheshire/sdk';
 import type { Greeter } from '../greeter/index.ts';
 
 const GREETING = 'Hello from Cheshire';
@@ -9,8 +9,10 @@ const GREETING = 'Hello from Cheshire';
 export async function start(ctx: ModuleContext<{ host: string; port: number }, { greeter: Dynamic<Greeter> }>) {
   const greeter = ctx.deps.greeter;
   ctx.onUnbind('greeter', () => ctx.log.info('greeter went away; calls wait for it'));
+  const http = httpRequests(ctx);
   const server = await serveHttp(ctx, ctx.config.host, ctx.config.port, async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    http.count(res, url.pathname === '/' ? '/' : '/greet');
     const who = url.searchParams.get('name') ?? 'world';
     const line = url.pathname === '/' ? GREETING : await greeter.greet(who);
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });

@@ -3,6 +3,8 @@
 // hop-by-hop headers (Connection, Keep-Alive, TE, Upgrade, Proxy-Connection and what Connection
 // names) are dropped, X-Forwarded-For/Proto/Host set. Everything else passes as it came.
 
+import { hasBareCrLfOrNul } from 'cheshire/sdk';
+
 /** Body framing: >= 0 a length, CHUNKED, or UNTIL_CLOSE (responses only). */
 export const CHUNKED = -1;
 export const UNTIL_CLOSE = -2;
@@ -128,6 +130,8 @@ const DROP_REQUEST = new Set(['connection', 'upgrade', 'x-forwarded-for', 'keep-
 
 /** Parses the request head in `text` (without the final CRLFCRLF). */
 export function parseRequest(text: string, remote: string, proto: string): RequestHead {
+  // Refused rather than forwarded: a lenient node might end a line at a bare LF where we did not.
+  if (hasBareCrLfOrNul(text)) throw new HeadError(400, 'bare CR, bare LF or NUL in the request head');
   let eol = text.indexOf('\r\n');
   if (eol < 0) eol = text.length;
   const sp1 = text.indexOf(' ');

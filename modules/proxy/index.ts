@@ -11,13 +11,14 @@ import { AsyncResource } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import { dir, file, type ModuleContext } from 'cheshire/sdk';
+import { dir, file, httpRequests, type ModuleContext } from 'cheshire/sdk';
 import type { Directory } from '../seed/protocol.ts';
 import type { SeedClient } from '../seed-client/index.ts';
 import { Pool } from './pool.ts';
 import { ClientConn, type ProxyStats, type RelayContext } from './relay.ts';
 import { RouteTable, type RouteSpec } from './routes.ts';
 import { proxyError } from './errors.ts';
+import { proxyGuard } from './guard.ts';
 
 interface Config {
   host: string;
@@ -31,6 +32,11 @@ interface Config {
   maxIdlePerNode: number;
   failMs: number;
   maxHeadBytes: number;
+  headTimeoutMs: number;
+  bodyTimeoutMs: number;
+  maxConnections: number;
+  maxPerAddress: number;
+  operatorReserve: number;
 }
 
 interface Listener {
@@ -73,7 +79,7 @@ export async function start(ctx: ModuleContext<Config, { seedClient?: SeedClient
   }
   if (!l) {
     const server = secure
-      ? tls.createServer({ ...secure, allowHalfOpen: true })
+      ? tls.createServer({ ...secure, allowHalfOpen: true, handshakeTimeout: c.headTimeoutMs })
       : net.createServer({ allowHalfOpen: true, noDelay: true });
     await listen(server, c.port, c.host);
     l = { server, key, adopt: [] };
@@ -84,13 +90,14 @@ export async function start(ctx: ModuleContext<Config, { seedClient?: SeedClient
     old.server.close();
   });
 
+  const guard = proxyGuard(ctx, listener.server, c); // caps and deadlines; kept with the listener across versions
   const routes = new RouteTable();
   const pool = new Pool({ idleMs: c.upstreamIdleMs, maxIdlePerNode: c.maxIdlePerNode, connectTimeoutMs: c.connectTimeoutMs, responseTimeoutMs: c.responseTimeoutMs });
   const stats: ProxyStats = { connections: 0, requests: 0, retries: 0, upgrades: 0, byStatus: {} };
   const x: RelayContext = {
     routes, pool, proto: secure ? 'https' : 'http', stats,
     connectTimeoutMs: c.connectTimeoutMs, responseTimeoutMs: c.responseTimeoutMs, idleTimeoutMs: c.idleTimeoutMs,
-    failMs: c.failMs, maxHeadBytes: c.maxHeadBytes,
+    failMs: c.failMs, maxHeadBytes: c.maxHeadBytes, guard, http: httpRequests(ctx),
   };
   const conns = new Set<ClientConn>();
   const gone = (cc: ClientConn) => { conns.delete(cc); };
@@ -102,7 +109,7 @@ export async function start(ctx: ModuleContext<Config, { seedClient?: SeedClient
   for (const s of listener.adopt.splice(0)) if (!s.destroyed) accept(s);
   const event = secure ? 'secureConnection' : 'connection';
   listener.server.removeAllListeners(event);
-  listener.server.on(event, (sock: net.Socket) => accept(sock));
+  listener.server.on(event, (sock: net.Socket) => { if (guard.admit(sock)) accept(sock); });
 
   const staticRoutes: RouteSpec[] = c.routes.map((r) => ({
     host: r.host ?? '*', prefix: r.prefix, nodes: r.nodes.map((u) => ({ node: u.replace(/^http:\/\/|\/$/g, ''), http: u })),
@@ -122,7 +129,7 @@ export async function start(ctx: ModuleContext<Config, { seedClient?: SeedClient
     // Until the next version starts (or the final stop disposes the listener), new connections
     // wait, paused, for it to adopt them.
     listener.server.removeAllListeners(event);
-    listener.server.on(event, (sock: net.Socket) => { sock.pause(); listener.adopt.push(sock); });
+    listener.server.on(event, (sock: net.Socket) => { if (guard.admit(sock)) { sock.pause(); listener.adopt.push(sock); } });
     for (const cc of [...conns]) {
       if (cc.idle) listener.adopt.push(cc.detach());
       else cc.stop();
@@ -136,7 +143,7 @@ export async function start(ctx: ModuleContext<Config, { seedClient?: SeedClient
     file('routes', { read: () => routeList().map((r) => `${r.host} ${r.prefix} -> ${r.nodes.join(' ') || '(no live node)'}\n`).join('') }),
     file('stats', {
       read: () => JSON.stringify({
-        ...stats, open: conns.size, idleUpstreams: pool.idleCount(), directoryVersion: directory ? (directory as Directory).version : null,
+        ...stats, open: conns.size, ...guard.stats(), idleUpstreams: pool.idleCount(), directoryVersion: directory ? (directory as Directory).version : null,
       }, null, 2) + '\n',
     }),
   ]));

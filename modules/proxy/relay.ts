@@ -11,9 +11,10 @@
 // backpressure both ways. Upstream connections are kept alive per node (pool.ts). See
 // bench/http-proxy.ts and bench/http.md for the figures this buys.
 import type net from 'node:net';
-import { readIntoReusedBuffer, retargetReusedRead } from 'cheshire/sdk';
+import { readIntoReusedBuffer, retargetReusedRead, type ClockKind, type ConnClock, type HttpGuard, type HttpRequests } from 'cheshire/sdk';
 import { ChunkedScanner } from './chunked.ts';
 import { CHUNKED, HeadError, idempotent, parseRequest, parseResponse, UNTIL_CLOSE, type RequestHead } from './head.ts';
+import type { ProxyErrorCode } from './errors.ts';
 import type { Pool, Upstream, UpstreamOwner } from './pool.ts';
 import type { Route, RouteTable, Target } from './routes.ts';
 
@@ -41,6 +42,10 @@ export interface RelayContext {
   failMs: number;
   maxHeadBytes: number;
   stats: ProxyStats;
+  /** The listener's caps, connection clocks (head, idle, body, linger deadlines) and refusal log. */
+  guard: HttpGuard<ProxyErrorCode>;
+  /** The node's HTTP request counter (cheshire_http_requests_total), by route `host` + `prefix` (`none`: no route). */
+  http?: HttpRequests;
 }
 
 const REASON: Record<number, string> = {
@@ -75,27 +80,40 @@ export class ClientConn implements UpstreamOwner {
   private closed = false;
   /** Set when the proxy version that owns this connection stops: close after the current exchange. */
   private stopping = false;
+  /** Our side is closed: what the client still sends is dropped. */
+  private ending = false;
+  /** bytesWritten when the linger deadline was last armed (a slow reader still reading gets more time). */
+  private lingerMark = 0;
+  private readonly clock: ConnClock;
   private readonly remote: string;
 
   readonly sock: net.Socket;
 
+  /**
+   * A new connection must send its first head within headTimeoutMs; one handed over between
+   * requests by an earlier version waits idleTimeoutMs for its next.
+   */
   constructor(sock: net.Socket, private readonly x: RelayContext, private readonly onGone: (c: ClientConn) => void, initial: Buffer | null = null) {
     // Client reads land in one reused buffer (core/sdk/reused-read.ts), as upstream reads do
     // (pool.ts); a socket handed over by the previous version keeps its buffer and reads here now.
     const reader = { onRead: (chunk: Buffer) => this.onRead(chunk) };
-    if (!retargetReusedRead(sock, reader)) {
+    const handedOver = retargetReusedRead(sock, reader);
+    if (!handedOver) {
       const adopted = readIntoReusedBuffer(sock, READ_BUFFER, reader);
-      if (adopted) sock = adopted;
-      else sock.on('data', this.onData);
+      if (adopted) {
+        x.guard.moved(sock, adopted); // its connection slot goes with it
+        sock = adopted;
+      } else sock.on('data', this.onData);
     }
     this.sock = sock;
     this.buf = initial;
     this.remote = sock.remoteAddress ?? 'unknown';
+    this.clock = x.guard.clocks.clock(this.onExpire);
+    if (handedOver && !initial) this.clock.idle();
+    else this.clock.head();
     x.stats.connections++;
     sock.setNoDelay(true);
-    sock.setTimeout(x.idleTimeoutMs);
     sock.on('drain', this.onDrain);
-    sock.on('timeout', this.onTimeout);
     sock.on('end', this.onEnd);
     sock.on('error', this.onError);
     sock.on('close', this.onClose);
@@ -112,11 +130,11 @@ export class ClientConn implements UpstreamOwner {
     s.pause();
     s.off('data', this.onData);
     s.off('drain', this.onDrain);
-    s.off('timeout', this.onTimeout);
     s.off('end', this.onEnd);
     s.off('error', this.onError);
     s.off('close', this.onClose);
     this.closed = true;
+    this.clock.stop();
     this.onGone(this);
     return s;
   }
@@ -125,7 +143,7 @@ export class ClientConn implements UpstreamOwner {
   stop(): void {
     this.stopping = true;
     this.clientKeep = false;
-    if (!this.req) this.sock.end();
+    if (!this.req) this.endClient();
   }
 
   // ---- client side ----
@@ -146,6 +164,7 @@ export class ClientConn implements UpstreamOwner {
       this.writeUp(chunk);
       return;
     }
+    if (this.ending) return; // answered and closing: the rest is not read
     if (this.req && this.headSent && !this.reqDone) {
       const n = this.bodyBytesOrBreak(chunk);
       if (n === null) return;
@@ -154,11 +173,15 @@ export class ClientConn implements UpstreamOwner {
         this.writeUp(n === chunk.length ? chunk : chunk.subarray(0, n));
       }
       if (n < chunk.length) this.append(chunk.subarray(n));
+      this.bodyClock();
       return;
     }
     this.append(chunk);
     if (!this.req) this.next();
-    else if (this.buf!.length > this.x.maxHeadBytes * 4) this.sock.pause(); // pipelined or early body: wait
+    else {
+      if (!this.reqDone) this.clock.body(); // body bytes before the node is connected: progress
+      if (this.buf!.length > this.x.maxHeadBytes * 4) this.sock.pause(); // pipelined or early body: wait
+    }
   };
 
   private readonly onDrain = (): void => {
@@ -168,21 +191,65 @@ export class ClientConn implements UpstreamOwner {
     }
   };
 
-  private readonly onTimeout = (): void => {
-    if (this.resp === TUNNEL) return;
-    if (!this.req) this.sock.destroy(); // idle keep-alive, or a head that never completed
+  /** The connection's deadline passed (conn-clock.ts): what happens depends on what it waited for. */
+  private readonly onExpire = (kind: ClockKind, ms: number): void => {
+    if (this.closed || this.resp === TUNNEL) return;
+    switch (kind) {
+      case 'head': {
+        if (this.req) return;
+        const what = `no complete request head within ${ms} ms`;
+        this.x.guard.report('head', 'CHS_ERR_PROXY_HEAD_TIMEOUT', `closed ${this.remote}'s connection: ${what}`);
+        this.reject(408, what, 'CHS_ERR_PROXY_HEAD_TIMEOUT');
+        return;
+      }
+      case 'idle':
+        if (!this.req) this.sock.destroy(); // keep-alive connection unused for idleTimeoutMs
+        return;
+      case 'body': {
+        if (!this.req || this.reqDone) return;
+        // Held back by us (no node connection yet, or the node is not taking the body as fast): not the client's stall.
+        if (!this.headSent || this.sock.isPaused()) { this.clock.body(); return; }
+        const what = `the request body made no progress for ${ms} ms`;
+        this.x.guard.report('body', 'CHS_ERR_PROXY_BODY_TIMEOUT', `closed ${this.remote}'s connection: ${what}`);
+        this.fail(408, what, 'CHS_ERR_PROXY_BODY_TIMEOUT');
+        return;
+      }
+      case 'linger':
+        // Our side is closed; a client still reading the answer gets more time, one that is not, none.
+        if (!this.sock.writableFinished && this.sock.bytesWritten > this.lingerMark) {
+          this.lingerMark = this.sock.bytesWritten;
+          this.clock.linger();
+        } else this.sock.destroy();
+        return;
+    }
   };
 
   private readonly onEnd = (): void => {
     this.clientEnded = true;
     if (this.resp === TUNNEL) this.up?.sock.end();
-    else if (!this.req) this.sock.end();
+    else if (!this.req) this.endClient();
   };
+
+  /** Closes our side; the client has lingerMs (more while it still reads our answer) to close its own. */
+  private endClient(): void {
+    this.ending = true;
+    this.buf = null;
+    this.sock.end();
+    this.lingerMark = this.sock.bytesWritten;
+    this.clock.linger();
+  }
+
+  /** Body deadline while the request body is still coming, none once it is all here. */
+  private bodyClock(): void {
+    if (this.reqDone) this.clock.off();
+    else this.clock.body();
+  }
 
   private readonly onError = (): void => { /* 'close' follows */ };
 
   private readonly onClose = (): void => {
     this.closed = true;
+    this.clock.stop();
     const up = this.up;
     this.up = null;
     up?.destroy();
@@ -207,13 +274,16 @@ export class ClientConn implements UpstreamOwner {
       const end = b.indexOf(CRLFCRLF);
       if (end < 0 || end > this.x.maxHeadBytes) {
         if (end > this.x.maxHeadBytes || b.length > this.x.maxHeadBytes) this.reject(431, `request head over ${this.x.maxHeadBytes} bytes`);
+        else this.clock.head(); // a head under way: its deadline runs from its first byte, whatever arrives
         return;
       }
       let req: RequestHead;
       try {
         req = parseRequest(b.toString('latin1', 0, end), this.remote, this.x.proto);
       } catch (err) {
-        this.reject(err instanceof HeadError ? err.status : 400, (err as Error).message);
+        const message = (err as Error).message;
+        this.x.guard.report('bad-request', 'CHS_ERR_PROXY_BAD_REQUEST', `refused a request from ${this.remote}: ${message}`);
+        this.reject(err instanceof HeadError ? err.status : 400, message);
         return;
       }
       this.buf = end + 4 < b.length ? b.subarray(end + 4) : null;
@@ -227,6 +297,7 @@ export class ClientConn implements UpstreamOwner {
     this.reqDone = req.body === 0;
     this.reqLeft = req.body > 0 ? req.body : 0;
     this.reqChunk = req.body === CHUNKED ? new ChunkedScanner() : null;
+    this.bodyClock();
     this.sentBody = false;
     this.attempt = 0;
     this.resp = HEAD;
@@ -383,7 +454,7 @@ export class ClientConn implements UpstreamOwner {
       if (rh.body === UNTIL_CLOSE) this.clientKeep = false;
       const head = rh.lines + (this.clientKeep ? (req.minor === 0 ? 'Connection: keep-alive\r\n\r\n' : '\r\n') : 'Connection: close\r\n\r\n');
       this.resp = BODY;
-      this.x.stats.byStatus[rh.status] = (this.x.stats.byStatus[rh.status] ?? 0) + 1;
+      this.counted(rh.status);
       if (rh.body === 0) {
         if (after < b.length) this.upReusable = false;
         this.writeClient(head);
@@ -440,12 +511,12 @@ export class ClientConn implements UpstreamOwner {
   private tunnel(b: Buffer): void {
     const up = this.up!;
     this.x.stats.upgrades++;
-    this.x.stats.byStatus[101] = (this.x.stats.byStatus[101] ?? 0) + 1;
+    this.counted(101);
     this.resp = TUNNEL;
     this.respStarted = true;
     this.reqDone = true;
+    this.clock.off();
     up.sock.setTimeout(0);
-    this.sock.setTimeout(0);
     this.writeClient(Buffer.from(b));
     const rest = this.buf;
     this.buf = null;
@@ -528,6 +599,12 @@ export class ClientConn implements UpstreamOwner {
 
   // ---- endings ----
 
+  /** Counts an answer by status: the proxy's stats, and the node's metric by route. */
+  private counted(status: number): void {
+    this.x.stats.byStatus[status] = (this.x.stats.byStatus[status] ?? 0) + 1;
+    this.x.http?.counter.inc({ route: this.route ? `${this.route.host}${this.route.prefix}` : 'none', status });
+  }
+
   /** Answers the current request with a short error of our own. */
   private fail(status: number, message: string, code: string): void {
     if (this.respStarted) {
@@ -539,7 +616,7 @@ export class ClientConn implements UpstreamOwner {
     up?.destroy();
     this.upReusable = false;
     if (!this.reqDone) this.clientKeep = false;
-    this.x.stats.byStatus[status] = (this.x.stats.byStatus[status] ?? 0) + 1;
+    this.counted(status);
     const body = `${status} ${REASON[status] ?? 'Error'}: ${message} (${code})\n`;
     const head = `HTTP/1.1 ${status} ${REASON[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n${this.clientKeep ? '' : 'Connection: close\r\n'}\r\n`;
     this.resp = BODY;
@@ -547,11 +624,11 @@ export class ClientConn implements UpstreamOwner {
     this.finish();
   }
 
-  /** A request head we cannot take: answer and close. */
-  private reject(status: number, message: string): void {
+  /** A request head we cannot take (or that never completed): answer and close. */
+  private reject(status: number, message: string, code: ProxyErrorCode = 'CHS_ERR_PROXY_BAD_REQUEST'): void {
     this.clientKeep = false;
     this.buf = null;
-    this.fail(status, message, 'CHS_ERR_PROXY_BAD_REQUEST');
+    this.fail(status, message, code);
   }
 
   private finish(): void {
@@ -567,16 +644,17 @@ export class ClientConn implements UpstreamOwner {
     this.req = null;
     this.route = null;
     this.resp = IDLE;
+    this.respStarted = false;
     this.respBuf = null;
     this.respChunk = null;
     this.reqChunk = null;
     this.upFull = false;
     this.clientFull = false;
     if (!this.clientKeep || this.stopping || this.clientEnded) {
-      this.buf = null;
-      this.sock.end();
+      this.endClient();
       return;
     }
+    this.clock.idle();
     if (this.sock.isPaused()) this.sock.resume();
     if (this.buf) this.next();
   }

@@ -2,7 +2,7 @@
 // without M (plus `revert REV` and `rollback [REV]`) on /modules/M/ctl. A command's answer is read back from the fid.
 import type { HostControl } from 'cheshire/sdk';
 
-const USAGE = 'commands: reload M | stop M | start M | test M | enable M[#instance] [from=DIR] [JSON] | disable M | promote M#instance | install SPEC | uninstall NAME[@VERSION]';
+const USAGE = 'commands: shutdown | reload M | stop M | start M | test M | enable M[#instance] [from=DIR] [JSON] | disable M | promote M#instance | install SPEC | uninstall NAME[@VERSION]';
 
 /**
  * `me` is styx-root's own instance id: reloading or stopping it replaces the very file the answer
@@ -10,6 +10,11 @@ const USAGE = 'commands: reload M | stop M | start M | test M | enable M[#instan
  */
 export async function runCommand(host: HostControl, me: string, line: string, self?: string): Promise<string> {
   const [verb, ...args] = line.split(/\s+/);
+  if (verb === 'shutdown' && !self) {
+    const st = host.status();
+    host.shutdown(`"shutdown" written to /ctl`);
+    return `stopping node ${st.node} (pid ${st.pid})\n`;
+  }
   const id = self ?? args.shift();
   if (!verb || !id) throw new Error(`missing module: ${USAGE}`);
   if (id === me && (verb === 'reload' || verb === 'stop' || verb === 'disable')) {
@@ -76,6 +81,14 @@ export async function runCommand(host: HostControl, me: string, line: string, se
       const e = await host.rollback(self, rev);
       return `${self} runs rev ${e.rev} again (v${e.version}, ${e.contentId.slice(0, 12)}, recorded ${e.at})\n`;
     }
+    case 'pin':
+    case 'unpin': {
+      if (!self) break;
+      const rev = Number(args[0] ?? id);
+      if (!Number.isInteger(rev)) throw new Error(`usage: ${verb} REV`);
+      const pins = await host.pinRevision(self, rev, verb === 'pin');
+      return `${verb === 'pin' ? 'pinned' : 'unpinned'} revision ${rev} of ${self}; pinned: ${pins.join(', ') || 'none'}\n`;
+    }
     case 'revert': {
       if (!self) break;
       const rev = Number(args[0] ?? id);
@@ -84,5 +97,5 @@ export async function runCommand(host: HostControl, me: string, line: string, se
       return `config of ${self} is revision ${r.rev} (reverted to ${rev})\n`;
     }
   }
-  throw new Error(`unknown command "${verb}": ${self ? 'reload | stop | start | test | revert REV | rollback [REV]' : USAGE}`);
+  throw new Error(`unknown command "${verb}": ${self ? 'reload | stop | start | test | revert REV | pin REV | unpin REV | rollback [REV]' : USAGE}`);
 }

@@ -5,6 +5,7 @@
 import { chsError, formatAddress, parseHostPort, NineServer, SwitchRoot, type ModuleContext } from 'cheshire/sdk';
 import { accessPolicy } from './access.ts';
 import { buildTree } from './tree.ts';
+import { nineMetrics } from './metrics.ts';
 
 interface Config {
   listen: string;
@@ -55,6 +56,7 @@ export async function start(ctx: ModuleContext<Config>) {
     s.root.set(null);
     await s.server.close();
   });
+  nineMetrics(ctx, served.server);
   const tree = buildTree(ctx);
   ctx.onStop(() => tree.dispose());
   served.root.set({ root: tree.root, admit: policy.admit, auth: policy.auth });

@@ -15,7 +15,9 @@ export function nodeStatusText(st: NodeStatus): string {
   for (const i of st.instances) {
     const state = i.state + (i.waitingFor.length ? `(${i.waitingFor.join(',')})` : '');
     const err = i.lastError ? `  error ${i.lastError.message.split('\n')[0]!.slice(0, 120)}` : '';
-    out.push(`${i.id} ${state} ${i.version}#${i.hash ?? '-'} up ${uptime(i.uptimeMs)} restarts ${i.restarts} reloads ${i.reloads}${err}`);
+    // A failing check of a running instance; a state other than active says enough on its own.
+    const health = i.state === 'active' && i.health && !i.health.ok ? ` health FAIL ${i.health.error?.split('\n')[0]!.slice(0, 120) ?? ''}` : '';
+    out.push(`${i.id} ${state} ${i.version}#${i.hash ?? '-'} up ${uptime(i.uptimeMs)} restarts ${i.restarts} reloads ${i.reloads}${health}${err}`);
   }
   return out.join('\n') + '\n';
 }
@@ -33,6 +35,7 @@ export function instanceStatusText(i: InstanceStatus): string {
     `restarts: ${i.restarts}`,
     `reloads: ${i.reloads}`,
     `last-error: ${i.lastError ? `${i.lastError.code} at ${i.lastError.at}` : '-'}`,
+    `health: ${i.health ? `${i.health.ok ? 'ok' : 'FAIL'} at ${i.health.at} (${i.health.ms} ms)${i.health.error ? ` ${i.health.error}` : ''}` : '-'}`,
   ];
   if (i.lastError) lines.push('', i.lastError.stack);
   return lines.join('\n') + '\n';
@@ -54,7 +57,7 @@ export function depsText(i: InstanceStatus, all: InstanceStatus[]): string {
 export function revisionsText(revs: Revision[]): string {
   const out: string[] = [];
   revs.forEach((r, n) => {
-    out.push(`${r.rev} ${r.at} ${r.source}${r.note ? ` ${r.note}` : ''}`);
+    out.push(`${r.rev} ${r.at} ${r.source}${r.note ? ` ${r.note}` : ''}${r.pinned ? ' pinned' : ''}`);
     const diff = n === 0 ? '' : formatDiff(diffJson(revs[n - 1]!.config, r.config));
     if (diff) out.push(diff.replace(/^/gm, '    '));
   });

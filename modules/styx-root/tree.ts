@@ -1,6 +1,8 @@
 // The node's tree: /ctl, /status, /log, /modules/M/{ctl,status,config,log,deps,revisions}, and
-// the subtrees other modules mount. Everything reads live state from ctx.host.
-import { formatRecord, E, ctl, file, root, stream, SynDir, type LogRecord, type HostControl, type ModuleContext, type SynStream, type Node } from 'cheshire/sdk';
+// the subtrees other modules mount. Everything reads live state from ctx.host. The log files
+// (log, log.follow, log.query) are in log-files.ts.
+import { formatRecord, E, ctl, file, root, SynDir, type LogRecord, type HostControl, type ModuleContext, type SynStream, type Node } from 'cheshire/sdk';
+import { INSTANCE_LOG_BYTES, LogQueryFile, NODE_LOG_BYTES, logStream, nodeRecords } from './log-files.ts';
 import { runCommand } from './commands.ts';
 import { JsonFile } from './json-file.ts';
 import { MountGrafter } from './mounts.ts';
@@ -23,7 +25,11 @@ function instanceDir(host: HostControl, me: string, id: string, log: SynStream):
       apply: async (value) => { await host.setConfig(id, value); },
     }),
     log,
+    log.follower(),
+    new LogQueryFile(host, id),
     file('deps', { read: () => depsText(status(), host.status().instances) }),
+    // The latest health result as JSON (core/health): what /healthz on the dashboard serves.
+    file('health', { read: () => { status(); return JSON.stringify(host.health(id)[0], null, 2) + '\n'; } }),
     file('revisions', { read: async () => revisionsText(await host.revisions(id)) }),
     file('history', { read: async () => historyText(await host.history(id)) }),
     // The node's own section for the instance (cheshire.json modules[id]), without defaults: what
@@ -40,12 +46,11 @@ class ModulesDir extends SynDir {
     super('modules');
   }
 
-  /** The log stream of an instance, created with its recent history. */
+  /** The log stream of an instance, created with its recent history (earlier runs' included). */
   logOf(id: string): SynStream {
     let s = this.logs.get(id);
     if (!s) {
-      s = stream('log', { history: 256 * 1024 });
-      for (const r of this.host.logs(id).slice(-HISTORY_LINES)) s.append(formatRecord(r));
+      s = logStream(this.host.logs(id, { limit: HISTORY_LINES }), INSTANCE_LOG_BYTES);
       this.logs.set(id, s);
     }
     return s;
@@ -84,19 +89,17 @@ export interface NodeTree {
 
 export function buildTree(ctx: ModuleContext<any>): NodeTree {
   const host = ctx.host;
-  const nodeLog = stream('log', { history: 256 * 1024 });
-  for (const id of ['host', ...host.status().instances.map((i) => i.id)]) {
-    for (const r of host.logs(id).slice(-HISTORY_LINES)) nodeLog.append(formatRecord(r));
-  }
+  const nodeLog = logStream(nodeRecords(host, ['host', ...host.status().instances.map((i) => i.id)], HISTORY_LINES), NODE_LOG_BYTES);
   const modules = new ModulesDir(host, ctx.id);
   const tree = root([
     ctl('ctl', (cmd) => runCommand(host, ctx.id, cmd), { read: () => 'reload M | stop M | start M | test M\n' }),
     file('status', { read: () => nodeStatusText(host.status()) }),
     file('failsafe', { read: () => { const f = host.status().failsafe; return f ? `${f.code}: ${f.message}\n\n${f.stack}\n` : ''; } }),
     nodeLog,
+    nodeLog.follower(),
     modules,
   ]);
-  const grafter = new MountGrafter(tree, new Set(['ctl', 'status', 'failsafe', 'log', 'modules']), (m) => ctx.log.warn(m));
+  const grafter = new MountGrafter(tree, new Set(['ctl', 'status', 'failsafe', 'log', 'log.follow', 'modules']), (m) => ctx.log.warn(m));
   grafter.sync(host.mounts());
   const offMounts = host.onMounts(() => grafter.sync(host.mounts()));
   const offLog = host.onLog((r) => {

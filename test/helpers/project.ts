@@ -110,14 +110,14 @@ export async function startHost(project: Project, opts: { watch?: boolean; role?
   };
 }
 
-/** Polls `check` until it returns a truthy value; fails naming `what` after `ms`. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, ms = 5_000, everyMs = 5): Promise<T> {
+/** Polls `check` until it returns a truthy value (typed without its falsy members); fails naming `what` after `ms`. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, ms = 5_000, everyMs = 5): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
     try {
       const v = await check();
-      if (v) return v;
+      if (v) return v as Exclude<T, false | null | undefined | 0 | ''>;
     } catch (err) {
       last = err;
     }

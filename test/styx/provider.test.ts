@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ESTALE } from '../../fs/codec/constants.ts';
+import { DMNAMEDPIPE, DMSYMLINK, EOPNOTSUPP, ESTALE } from '../../fs/codec/constants.ts';
 import { RemoteError } from '../../fs/errors.ts';
 import { startDiod, type DiodServer } from '../helpers/diod.ts';
 import { waitFor } from '../helpers/project.ts';
@@ -102,6 +102,53 @@ test('file: a save that empties the file, then writes it 20 ms later, still ends
   await new Promise((r) => setTimeout(r, 20));
   await writeFile(join(tmp, 'tree.ts'), treeFile('three'));
   await waitFor('the tree after the second write', async () => (await text(c, '/files/t/word')) === 'three\n');
+});
+
+test('at an export\'s own top (its mount point): symlink, link, rename up into it; .u DMSYMLINK creates a link', async () => {
+  const c = await node.connect('9P2000.L');
+  await c.mkdir('/export/rw/top-sub');
+  await c.writeFile('/export/rw/top-sub/up.txt', 'moved up\n');
+  const top = await c.walkPath('/export/rw');
+  const sub = await c.walkPath('/export/rw/top-sub');
+  try {
+    await c.rpc({ type: 'Tsymlink', fid: top, name: 'top-link', symtgt: 'top-sub/up.txt', gid: 0 });
+    const { readlink } = await import('node:fs/promises');
+    assert.is(await readlink(join(tmp, 'rw/top-link')), 'top-sub/up.txt');
+    await c.rpc({ type: 'Trenameat', olddirfid: sub, oldname: 'up.txt', newdirfid: top, newname: 'up.txt' });
+    assert.is(await readFile(join(tmp, 'rw/up.txt'), 'utf8'), 'moved up\n');
+    const file = await c.walkPath('/export/rw/up.txt');
+    try {
+      await c.rpc({ type: 'Tlink', dfid: top, fid: file, name: 'up-again.txt' });
+    } finally {
+      await c.clunk(file);
+    }
+    assert.is(await readFile(join(tmp, 'rw/up-again.txt'), 'utf8'), 'moved up\n');
+  } finally {
+    await c.clunk(top);
+    await c.clunk(sub);
+  }
+
+  const u = await node.connect('9P2000.u');
+  const dir = await u.walkPath('/export/rw');
+  try {
+    await u.rpc({ type: 'Tcreate', fid: dir, name: 'u-link', perm: (DMSYMLINK | 0o777) >>> 0, mode: 0, extension: 'up.txt' });
+    const { readlink, lstat } = await import('node:fs/promises');
+    assert.ok((await lstat(join(tmp, 'rw/u-link'))).isSymbolicLink(), 'a symlink, not an empty regular file');
+    assert.is(await readlink(join(tmp, 'rw/u-link')), 'up.txt');
+  } finally {
+    await u.clunk(dir);
+  }
+  const pipe = await u.walkPath('/export/rw');
+  try {
+    await u.rpc({ type: 'Tcreate', fid: pipe, name: 'fifo', perm: (DMNAMEDPIPE | 0o644) >>> 0, mode: 0, extension: '' });
+    assert.unreachable('a named pipe must be refused');
+  } catch (err) {
+    assert.is((err as RemoteError).errno, EOPNOTSUPP);
+    const { lstat } = await import('node:fs/promises');
+    await lstat(join(tmp, 'rw/fifo')).then(() => assert.unreachable('nothing created'), () => undefined);
+  } finally {
+    await u.clunk(pipe).catch(() => undefined);
+  }
 });
 
 test('reloading a provider while a client holds fids: errors on the old fids, new walks work', async () => {

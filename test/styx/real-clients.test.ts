@@ -41,7 +41,7 @@ test('diodls lists / and /modules', async () => {
   assert.equal(lines(mods.stdout), ['greeter', 'hello', 'styx-root']);
   const long = await runTool(ls, ['-l', '-s', addr, '-a', '/', '-t', '5', 'modules/hello'], 8000);
   assert.is(long.code, 0, `diodls -l modules/hello failed: ${long.stderr}`);
-  const modes: Record<string, string> = { config: '-rw-rw-r--', ctl: '-rw-rw-r--', deps: '-r--r--r--', log: '-r--r--r--', revisions: '-r--r--r--', status: '-r--r--r--' };
+  const modes: Record<string, string> = { config: '-rw-rw-r--', ctl: '-rw-rw-r--', deps: '-r--r--r--', log: '-r--r--r--', 'log.follow': '-r--r--r--', 'log.query': '-rw-rw-r--', revisions: '-r--r--r--', status: '-r--r--r--' };
   for (const [name, mode] of Object.entries(modes)) assert.match(long.stdout, new RegExp(`^${mode}\\.? .* ${name}$`, 'm'), long.stdout);
 });
 

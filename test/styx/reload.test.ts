@@ -38,10 +38,11 @@ async function hold(dialect: Dialect): Promise<Held> {
   await c.open(file, 'r');
   assert.match(Buffer.from(await c.read(file, 0n, 4096)).toString('utf8'), /^id: hello$/m);
   const dir = await c.walkPath('/modules');
-  const log = await c.walkPath('/modules/hello/log');
+  const log = await c.walkPath('/modules/hello/log.follow');
   await c.open(log, 'r');
-  await c.read(log, 0n, c.iounit); // the history
-  const blocked = c.read(log, 0n, c.iounit).then(() => 'resolved', (err: unknown) => err);
+  let at = 0n;
+  for (let data = await c.read(log, at, c.iounit); data.length; data = await c.read(log, at, c.iounit)) at += BigInt(data.length); // the history, then the 0 after it
+  const blocked = c.read(log, at, c.iounit).then(() => 'resolved', (err: unknown) => err);
   return { c, root, file, dir, log, blocked };
 }
 

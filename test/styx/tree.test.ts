@@ -1,8 +1,9 @@
 // styx-root's node tree through our own 9P client, in 9P2000.L and 9P2000.u: /status, the
 // per-instance files, /ctl commands with their answer read back on the same fid, config files
 // that apply validated revisions (and refuse bad ones with the reason, changing nothing), a
-// config document split over two Twrites, `revert N`, the streaming log (blocking reads, woken
-// by new lines, cancelled by Tflush and by clunk), and deps.
+// config document split over two Twrites, `revert N`, the log's follow view (blocking reads,
+// woken by new lines, cancelled by Tflush and by clunk), and deps. The log files' reader
+// semantics are in log-files.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Client } from '../../fs/client/client.ts';
@@ -65,7 +66,7 @@ for (const dialect of ['9P2000.L', '9P2000.u'] as const) {
     assert.equal((await c.ls('/modules')).map((e) => e.name).sort(), ['greeter', 'hello', 'styx-root']);
     for (const id of ['hello', 'greeter']) {
       const entries = await c.ls(`/modules/${id}`);
-      assert.equal(entries.map((e) => e.name).sort(), ['config', 'ctl', 'deps', 'history', 'log', 'override', 'revisions', 'source', 'status']);
+      assert.equal(entries.map((e) => e.name).sort(), ['config', 'ctl', 'deps', 'health', 'history', 'log', 'log.follow', 'log.query', 'override', 'revisions', 'source', 'status']);
       assert.ok(entries.every((e) => e.isDir === (e.name === 'source')), 'plain files, and the source directory');
     }
     assert.match(await text(c, '/modules/hello/status'), /^id: hello\nmodule: hello\nversion: 1\.0\.0\n/);
@@ -240,21 +241,35 @@ test('"revert 1" on /modules/greeter/ctl brings back the first revision as a new
   await c.close();
 });
 
-/** Opens a module's log and drains its history (one read returns all of it: history < iounit). */
-async function openLog(c: Client, id: string): Promise<{ fid: number; history: string }> {
-  const fid = await c.walkPath(`/modules/${id}/log`);
+/**
+ * Opens a module's log.follow and drains its history the way the Linux client does (reads until
+ * a 0-byte one, which comes right after the data); `offset` is where the next read goes.
+ */
+async function openLog(c: Client, id: string): Promise<{ fid: number; history: string; offset: bigint }> {
+  const fid = await c.walkPath(`/modules/${id}/log.follow`);
   await c.open(fid, 'r');
-  const history = Buffer.from(await c.read(fid, 0n, c.iounit)).toString('utf8');
-  return { fid, history };
+  let history = '';
+  let offset = 0n;
+  for (;;) {
+    const data = await c.read(fid, offset, c.iounit);
+    if (!data.length) break;
+    history += Buffer.from(data).toString('utf8');
+    offset += BigInt(data.length);
+  }
+  return { fid, history, offset };
 }
 
-/** Reads the stream until `pattern` shows up (each read blocks until new lines arrive). */
-async function readUntil(c: Client, fid: number, pattern: RegExp, first = ''): Promise<string> {
+/** Reads log.follow from `at.offset` until `pattern` shows up (a 0-byte read: read again, it waits). */
+async function readUntil(c: Client, fid: number, pattern: RegExp, at: { offset: bigint }, first = ''): Promise<string> {
   let got = first;
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), 5000);
   try {
-    while (!pattern.test(got)) got += Buffer.from(await c.read(fid, 0n, c.iounit, ac.signal)).toString('utf8');
+    while (!pattern.test(got)) {
+      const data = await c.read(fid, at.offset, c.iounit, ac.signal);
+      at.offset += BigInt(data.length);
+      got += Buffer.from(data).toString('utf8');
+    }
   } catch (err) {
     throw new Error(`log never showed ${pattern} (got ${JSON.stringify(got)}): ${(err as Error).message}`);
   } finally {
@@ -266,16 +281,19 @@ async function readUntil(c: Client, fid: number, pattern: RegExp, first = ''): P
 for (const dialect of ['9P2000.L', '9P2000.u'] as const) {
   test(`${dialect}: a log read blocks until the module logs something new`, async () => {
     const c = await connect(dialect);
-    const { fid, history } = await openLog(c, 'greeter');
+    const at = await openLog(c, 'greeter');
+    const { fid, history } = at;
     try {
       assert.match(history, /greeter/, 'the history comes first');
-      const next = c.read(fid, 0n, c.iounit);
+      const next = c.read(fid, at.offset, c.iounit);
       assert.ok(await stillPending(next, 150), 'with nothing new, the read blocks');
       const reload = th.host.reload('greeter');
-      const first = Buffer.from(await next).toString('utf8');
+      const data = await next;
+      const first = Buffer.from(data).toString('utf8');
+      at.offset += BigInt(data.length);
       assert.ok(first.length > 0, 'woken with data');
       await reload;
-      const all = await readUntil(c, fid, /greeter reloaded v1\.0\.0/, first);
+      const all = await readUntil(c, fid, /greeter reloaded v1\.0\.0/, at, first);
       assert.not.match(all, new RegExp(history.split('\n')[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'old lines are not repeated');
     } finally {
       await c.clunk(fid);
@@ -286,10 +304,11 @@ for (const dialect of ['9P2000.L', '9P2000.u'] as const) {
 
 test('a blocked log read is cancelled cleanly by an AbortSignal (Tflush); the fid keeps working', async () => {
   const c = await connect('9P2000.L');
-  const { fid } = await openLog(c, 'greeter');
+  const at = await openLog(c, 'greeter');
+  const { fid } = at;
   try {
     const ac = new AbortController();
-    const blocked = c.read(fid, 0n, c.iounit, ac.signal);
+    const blocked = c.read(fid, at.offset, c.iounit, ac.signal);
     assert.ok(await stillPending(blocked, 100), 'blocks');
     ac.abort();
     try {
@@ -300,10 +319,12 @@ test('a blocked log read is cancelled cleanly by an AbortSignal (Tflush); the fi
     }
     // the connection and the same fid still work; the flushed read consumed nothing
     assert.match(await text(c, '/status'), /^greeter active/m);
-    const next = c.read(fid, 0n, c.iounit);
+    const next = c.read(fid, at.offset, c.iounit);
     assert.ok(await stillPending(next, 100), 'a new read on the same fid blocks again');
     await th.host.reload('greeter');
-    const got = await readUntil(c, fid, /greeter reloaded/, Buffer.from(await next).toString('utf8'));
+    const data = await next;
+    at.offset += BigInt(data.length);
+    const got = await readUntil(c, fid, /greeter reloaded/, at, Buffer.from(data).toString('utf8'));
     assert.match(got, /greeter reloaded/);
   } finally {
     await c.clunk(fid);
@@ -314,8 +335,8 @@ test('a blocked log read is cancelled cleanly by an AbortSignal (Tflush); the fi
 test('a blocked log read is ended by clunking its fid; the connection keeps working', async () => {
   for (const dialect of ['9P2000.L', '9P2000.u'] as const) {
     const c = await connect(dialect);
-    const { fid } = await openLog(c, 'hello');
-    const blocked = c.read(fid, 0n, c.iounit);
+    const { fid, offset } = await openLog(c, 'hello');
+    const blocked = c.read(fid, offset, c.iounit);
     assert.ok(await stillPending(blocked, 100), 'blocks');
     const outcome = blocked.then(() => 'resolved', (err: unknown) => err);
     await c.clunk(fid); // answered, not held up by the blocked read
