@@ -2,11 +2,12 @@
 // with a deadline, a few at a time. uvu's per-file summary is parsed and the run ends with
 // the plain line `N passed, N failed` that CI reads; the exit code is non-zero on any failure.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+// CHESHIRE_TEST_ROOT: another tree to run (the runner's own test points it at fixtures).
+const root = process.env.CHESHIRE_TEST_ROOT ?? fileURLToPath(new URL('..', import.meta.url));
 const SEARCH = ['base', 'core', 'fs', 'modules', 'test'];
 const SKIP_DIRS = new Set(['node_modules', 'fixtures', '.cheshire']);
 const FILE_DEADLINE_MS = Number(process.env.CHESHIRE_TEST_DEADLINE_MS ?? 240_000);
@@ -24,7 +25,11 @@ function findTests(dir: string, out: string[]): string[] {
   return out;
 }
 
-interface FileResult { file: string; passed: number; failed: number; output: string; ms: number; note?: string }
+/** `test.only(`, `Suite.only(`: uvu then runs that test alone and counts the others as skipped. */
+const ONLY = /\b[A-Za-z_$][\w$]*\.only\(/;
+const source = (file: string): string => { try { return readFileSync(file, 'utf8'); } catch { return ''; } };
+
+interface FileResult { file: string; passed: number; failed: number; skipped: number; output: string; ms: number; note?: string }
 
 const strip = (s: string) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
 
@@ -53,15 +58,19 @@ function runFile(file: string): Promise<FileResult> {
       const total = Number(/Total:\s+(\d+)/.exec(text)?.[1] ?? NaN);
       const passed = Number(/Passed:\s+(\d+)/.exec(text)?.[1] ?? NaN);
       const ms = Date.now() - started;
+      const skipped = Number(/Skipped:\s+(\d+)/.exec(text)?.[1] ?? 0);
       if (Number.isNaN(total) || Number.isNaN(passed)) {
-        resolve({ file, passed: 0, failed: 1, output: text, ms, note: note ?? `no uvu summary (exit ${code ?? signal})` });
+        resolve({ file, passed: 0, failed: 1, skipped, output: text, ms, note: note ?? `no uvu summary (exit ${code ?? signal}): its tests never ran` });
         return;
       }
       let failed = total - passed;
+      // A file that runs no test proves nothing: empty, all skipped, or cut short by a .only.
+      if (total === 0) { failed += 1; note ??= skipped ? `no test ran (${skipped} skipped)` : 'no tests in this file'; }
+      if (ONLY.test(source(file))) { failed += 1; note ??= 'a .only is left in this file: the other tests did not run'; }
       if (failed === 0 && (code !== 0 || note)) { failed = 1; note ??= `exit ${code ?? signal}`; }
       // uvu prints nothing when a before/after hook throws: it only shows "(0 / N)".
       if (failed > 0 && passed === 0 && !/FAIL /.test(text)) note ??= 'no test ran: a before/after hook probably threw (uvu does not print it; run the file alone)';
-      resolve({ file, passed, failed, output: text, ms, note });
+      resolve({ file, passed, failed, skipped, output: text, ms, note });
     });
   });
 }
@@ -77,14 +86,18 @@ async function main(): Promise<void> {
       const r = await runFile(f);
       results.push(r);
       const mark = r.failed ? 'FAIL' : 'ok  ';
-      console.log(`${mark} ${relative(root, r.file)}  ${r.passed} passed, ${r.failed} failed  (${r.ms} ms)${r.note ? '  ' + r.note : ''}`);
+      console.log(`${mark} ${relative(root, r.file)}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}  (${r.ms} ms)${r.note ? '  ' + r.note : ''}`);
       if (r.failed || process.env.CHESHIRE_TEST_VERBOSE) console.log(r.output.replace(/^/gm, '    | '));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, JOBS) }, worker));
   const passed = results.reduce((n, r) => n + r.passed, 0);
   const failed = results.reduce((n, r) => n + r.failed, 0);
+  const skipped = results.reduce((n, r) => n + r.skipped, 0);
   if (files.length === 0) console.log('no test files found');
+  for (const r of results) if (r.skipped) console.log(`skipped: ${r.skipped} in ${relative(root, r.file)}`);
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+  // The last line, plain, is what CI reads.
   console.log(`${passed} passed, ${failed} failed`);
   process.exitCode = failed || files.length === 0 ? 1 : 0;
 }

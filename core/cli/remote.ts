@@ -62,7 +62,7 @@ export async function remoteCommand(cmd: string, args: string[], opts: RemoteOpt
       return withNode(opts, async (c) => {
         const reply = await ctlCommand(c, '/ctl', `${cmd} ${need(args[0], 'module instance (e.g. hello)')}`);
         out(reply);
-        if (cmd === 'test' && reply.startsWith('FAIL')) process.exitCode = 1;
+        if (cmd === 'test' && (reply.startsWith('FAIL') || reply.startsWith('NO TESTS'))) process.exitCode = 1;
       });
     case 'enable': {
       const entry = need(args[0], 'module instance (e.g. styx-provider#scratch)');

@@ -71,6 +71,7 @@ export async function runCommand(host: HostControl, me: string, line: string, se
       return `started ${id}: ${host.status().instances.find((i) => i.id === id)?.state ?? '?'}\n`;
     case 'test': {
       const r = await host.test(id);
+      if (!r.files.length) return `NO TESTS ${id}: its descriptor lists no test files (package.json "cheshire": { "test": { "files": [...] } })\n`;
       return `${r.ok ? 'PASS' : 'FAIL'} ${id} (${r.files.length} file${r.files.length === 1 ? '' : 's'})\n${r.output}${r.output.endsWith('\n') ? '' : '\n'}`;
     }
     case 'rollback': {
