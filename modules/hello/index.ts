@@ -4,7 +4,12 @@
 import { httpRequests, serveHttp, type Dynamic, type ModuleContext } from 'cheshire/sdk';
 import type { Greeter } from '../greeter/index.ts';
 
-const GREETING = 'Hello from Cheshire';
+export const GREETING = 'Hello from Cheshire';
+
+/** The reply to a request path: the greeting at `/`, else the greeter's words for `?name=` (default world). */
+export async function reply(url: URL, greet: (who: string) => string | Promise<string>): Promise<string> {
+  return url.pathname === '/' ? GREETING : greet(url.searchParams.get('name') ?? 'world');
+}
 
 export async function start(ctx: ModuleContext<{ host: string; port: number }, { greeter: Dynamic<Greeter> }>) {
   const greeter = ctx.deps.greeter;
@@ -13,8 +18,7 @@ export async function start(ctx: ModuleContext<{ host: string; port: number }, {
   const server = await serveHttp(ctx, ctx.config.host, ctx.config.port, async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     http.count(res, url.pathname === '/' ? '/' : '/greet');
-    const who = url.searchParams.get('name') ?? 'world';
-    const line = url.pathname === '/' ? GREETING : await greeter.greet(who);
+    const line = await reply(url, (who) => greeter.greet(who));
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(`${line}\n`);
   });
