@@ -6,8 +6,8 @@
 // The module contract: descriptor, start(ctx), what ctx.host reports.
 export type {
   Cardinality, Descriptor, Dynamic, DynamicAll, ErrorInfo, HistoryEntry, HostControl, Identity, InstanceState, InstanceStatus, LogQuery, LogRecord,
-  ModuleContext, ModuleExports, Mount, NodeStatus, Policy, Requirement, Revision, RevisionSource,
-  Teardown, TestResult,
+  ModuleContext, ModuleExports, Mount, NodeStatus, Policy, ReloadEvent, ReloadTrigger, Requirement, Revision, RevisionSource,
+  StallInfo, Teardown, TestResult, WatchdogStatus,
 } from '../types.ts';
 
 // Health and metrics: the health(ctx) export's answer, ctx.metrics and the prom-client objects it returns.
