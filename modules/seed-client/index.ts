@@ -5,7 +5,7 @@
 // on which a fileserver re-reads its assets). A proxy calls onDirectory() to subscribe to the
 // routing directory.
 import { dir, file, type ModuleContext } from 'cheshire/sdk';
-import type { Directory, SeedEvent, SeedRoute } from '../seed/protocol.ts';
+import type { Directory, NodeHealth, SeedEvent, SeedRoute } from '../seed/protocol.ts';
 import { SeedConnection } from './connection.ts';
 
 interface Config {
@@ -71,6 +71,7 @@ export async function start(ctx: ModuleContext<Config>): Promise<SeedClient> {
       http: c.http ? c.http.replace(/\/$/, '') : null,
       routes,
       ninep: (sentNinep = ninep()),
+      health: (sentHealth = nodeHealth()),
       ...(c.token ? { token: c.token } : {}),
     }),
     onDirectory: (d) => {
@@ -111,10 +112,19 @@ export async function start(ctx: ModuleContext<Config>): Promise<SeedClient> {
     },
   });
   let sentNinep: string | null = null;
+  let sentHealth: NodeHealth | null = null;
+  /** Failing: instances whose check fails, or that should run and are not active (stopped on purpose do not count). */
+  const nodeHealth = (): NodeHealth => {
+    const wanted = new Map(ctx.host.status().instances.map((i) => [i.id, i.state !== 'stopped' && !i.disabled]));
+    const failing = ctx.host.health().filter((h) => !h.ok && wanted.get(h.id)).map((h) => h.id);
+    return { ok: failing.length === 0, failing };
+  };
   conn.start();
   ctx.onStop(() => conn.stop());
-  // styx-root may come up after the introduction: say so when it does.
-  const recheck = setInterval(() => { if (conn.connected && ninep() !== sentNinep) conn.reintroduce(); }, 1000);
+  // styx-root may come up after the introduction, and health changes: a new 9P address, or a change of health, is told to the seed by introducing the node again.
+  const recheck = setInterval(() => {
+    if (conn.connected && (ninep() !== sentNinep || JSON.stringify(nodeHealth()) !== JSON.stringify(sentHealth))) conn.reintroduce();
+  }, 1000);
   ctx.onStop(() => clearInterval(recheck));
 
   ctx.mount('/seed-client', dir('seed-client', [

@@ -207,7 +207,7 @@ export class Hub {
     }
     this.directory.upsert({
       id: intro.publicKey, node: intro.node, role: intro.role, modules: intro.modules, http: intro.http,
-      ninep: intro.ninep, routes: intro.routes, address: c.address, since: Date.now(),
+      ninep: intro.ninep, routes: intro.routes, address: c.address, since: Date.now(), health: intro.health ?? null,
     });
     this.o.log.info(`${intro.node} (${intro.role}) joined from ${c.address}${intro.http ? `, serves ${intro.http}` : ''}`);
     this.send(c, { t: 'welcome', id: intro.publicKey, nonce: c.nonce, heartbeatMs: this.o.heartbeatMs, build: this.build });

@@ -37,6 +37,15 @@ export interface Intro {
   ts: number;
   /** A join token, for a key the seed does not list. */
   token?: string;
+  /** The node's health: ok when every instance that should run passes its health check. */
+  health?: NodeHealth;
+}
+
+/** A node's health as the directory carries it (from its instances' health checks). */
+export interface NodeHealth {
+  ok: boolean;
+  /** Instance ids failing their check (or not active though they should run). */
+  failing: string[];
 }
 
 export type SeedEvent =
@@ -56,6 +65,8 @@ export interface DirectoryNode {
   address: string;
   /** When it introduced itself (ms since epoch). */
   since: number;
+  /** Its health as of its last (re-)introduction; null from a node that does not say. */
+  health: NodeHealth | null;
 }
 
 export interface DirectoryRoute extends SeedRoute {
@@ -128,6 +139,10 @@ function introShape(v: unknown): string | null {
   if (!strOrNull(i.ninep)) return '"ninep" must be a host:port string or null';
   if (typeof i.ts !== 'number' || !Number.isFinite(i.ts)) return '"ts" must be a number (ms since the epoch)';
   if (i.token !== undefined && !str(i.token)) return '"token" must be a string';
+  if (i.health !== undefined) {
+    const h = i.health as Record<string, unknown> | null;
+    if (!h || typeof h.ok !== 'boolean' || !Array.isArray(h.failing) || !h.failing.every(str)) return '"health" must be { ok: boolean, failing: string[] }';
+  }
   if (!Array.isArray(i.routes)) return '"routes" must be an array';
   for (const r of i.routes as unknown[]) {
     const route = r as Record<string, unknown>;

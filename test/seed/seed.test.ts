@@ -23,12 +23,13 @@ const sockets: WebSocket[] = [];
 
 const counter = `
 export function start(ctx: any) { return { n: 1 }; }
+export function health() { return !(globalThis as any).__counterSick; }
 `;
 
 test.before(async () => {
   seedPort = await freePort();
   node = await startStyxNode({
-    modules: { counter: { index: counter } },
+    modules: { counter: { index: counter, cheshire: { health: { intervalMs: 50, timeoutMs: 500 } } } },
     copy: ['seed', 'seed-client'],
     role: ['seed', 'seed-client', 'counter'],
     config: {
@@ -107,6 +108,20 @@ test('the seed\'s own node joins through its seed-client; /seed shows it with it
   assert.is(d.nodes.length, 1);
   assert.ok(d.nodes[0]!.modules.includes('counter'));
   assert.match(await text(c, '/seed-client/status'), /connected yes/);
+});
+
+test('the directory carries each node\'s health, updated when a module\'s check fails and recovers', async () => {
+  const health = async () => (JSON.parse(await text(c, '/seed/directory.json')) as Directory).nodes.find((n) => n.node === 'test')?.health;
+  await waitFor('the node healthy in the directory', async () => (await health())?.ok === true);
+  const g = globalThis as { __counterSick?: boolean };
+  g.__counterSick = true;
+  try {
+    const sick = await waitFor('the failing check in the directory', async () => { const h = await health(); return h?.ok === false ? h : undefined; });
+    assert.equal(sick.failing, ['counter']);
+  } finally {
+    g.__counterSick = false;
+  }
+  await waitFor('the node healthy again', async () => (await health())?.ok === true);
 });
 
 test('a trusted key joins, is pushed to subscribers, and leaves the directory when it disconnects', async () => {
