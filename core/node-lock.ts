@@ -5,6 +5,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { chsError } from './errors.ts';
+import { pidAlive } from '../base/pid.ts';
 
 export interface NodeLock {
   readonly file: string;
@@ -34,7 +35,7 @@ export function acquireNodeLock(stateDir: string, configFile: string): NodeLock 
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err;
       const holder = readLock(file);
-      if (holder && holder.pid !== process.pid && alive(holder.pid)) {
+      if (holder && holder.pid !== process.pid && pidAlive(holder.pid)) {
         throw chsError('CHS_ERR_ALREADY_RUNNING', `already running (pid ${holder.pid}${describeNode(stateDir)}, since ${holder.startedAt}); stop it first: cheshire stop`);
       }
       // Stale (its process is gone) or unreadable (a crash between create and write): take over.
@@ -70,14 +71,6 @@ function readLock(file: string): LockBody | null {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** `, 9P on 127.0.0.1:6666` from the running node's status.json, when it says. */
 function describeNode(stateDir: string): string {

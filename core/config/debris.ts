@@ -3,6 +3,7 @@
 // directory (a few levels down) and beside cheshire.json. A live writer's temp file is left alone.
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pidAlive } from '../../base/pid.ts';
 
 /** `.<base>.<pid>.<12 hex>.tmp` (writeFileAtomic's temp names). */
 const TEMP = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
@@ -36,7 +37,7 @@ async function sweep(dir: string, depth: number, result: DebrisResult): Promise<
       continue;
     }
     const m = TEMP.exec(e.name);
-    if (!m || !e.isFile() || alive(Number(m[1]))) continue;
+    if (!m || !e.isFile() || pidAlive(Number(m[1]))) continue;
     try {
       await unlink(full);
       result.removed.push(full);
@@ -46,12 +47,3 @@ async function sweep(dir: string, depth: number, result: DebrisResult): Promise<
   }
 }
 
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

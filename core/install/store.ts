@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:f
 import { join } from 'node:path';
 import semver from 'semver';
 import { chsError } from '../errors.ts';
+import { pidAlive } from '../../base/pid.ts';
 
 /** The store's folder name under the node's stateDir: `<stateDir>/modules-store`. */
 export const MODULE_STORE_DIRNAME = 'modules-store';
@@ -47,21 +48,13 @@ export async function sweepStale(storeDir: string): Promise<string[]> {
   const swept: string[] = [];
   for (const name of await readdir(storeDir).catch(() => [] as string[])) {
     const pid = Number(/^\.tmp-(\d+)-/.exec(name)?.[1] ?? NaN);
-    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || pidAlive(pid)) continue;
     await rm(join(storeDir, name), { recursive: true, force: true });
     swept.push(name);
   }
   return swept;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export async function writeRecord(dir: string, rec: Omit<InstalledModule, 'dir'>): Promise<void> {
   await writeFile(join(dir, INSTALL_RECORD), JSON.stringify(rec, null, 2) + '\n');

@@ -18,6 +18,29 @@ import { answerAndClose } from './http-close.ts';
 
 export interface HttpLimits extends SlotLimits, ClockLimits {}
 
+/** The limit keys an HTTP module's config schema declares (proxy, fileserver). */
+export interface HttpLimitsConfig {
+  headTimeoutMs: number;
+  bodyTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConnections: number;
+  maxPerAddress: number;
+  operatorReserve: number;
+}
+
+/** HttpLimits from a module's config: after our side closed, the client has min(head deadline, 5 s) to close its own; the operator reserve never exceeds the cap. */
+export function guardLimits(c: HttpLimitsConfig): HttpLimits {
+  return {
+    headTimeoutMs: c.headTimeoutMs,
+    bodyTimeoutMs: c.bodyTimeoutMs,
+    idleTimeoutMs: c.idleTimeoutMs,
+    lingerMs: Math.min(c.headTimeoutMs, 5000),
+    maxConnections: c.maxConnections,
+    maxPerAddress: c.maxPerAddress,
+    operatorReserve: Math.min(c.operatorReserve, c.maxConnections),
+  };
+}
+
 export interface HttpGuardOptions<C extends string = string> {
   limits: HttpLimits;
   /** The module's code for a refused connection (CHS_ERR_<MODULE>_REFUSED). */

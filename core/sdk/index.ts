@@ -22,7 +22,7 @@ export { chsError, type ErrorCode } from '../errors.ts';
 // HTTP: a server whose listener survives reloads.
 export { serveHttp, closeServer, type Handler } from './http.ts';
 // HTTP listeners facing strangers: connection caps per address, head/body/idle deadlines, closing answers.
-export { httpGuard, HttpGuard, type HttpGuardOptions, type HttpLimits, type GuardStats } from './http-guard.ts';
+export { guardLimits, httpGuard, HttpGuard, type HttpGuardOptions, type HttpLimits, type HttpLimitsConfig, type GuardStats } from './http-guard.ts';
 export { Clocks, ConnClock, type ClockKind, type ClockLimits, type OnExpire } from './conn-clock.ts';
 export { answerAndClose, closingAnswer } from './http-close.ts';
 export { hasBareCrLfOrNul } from './http-bytes.ts';

@@ -7,17 +7,10 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { answerAndClose, httpGuard, type HttpGuard, type ModuleContext } from 'cheshire/sdk';
+import { answerAndClose, guardLimits, httpGuard, type HttpGuard, type HttpLimitsConfig, type ModuleContext } from 'cheshire/sdk';
 import { fileserverError, type FileserverErrorCode } from './errors.ts';
 
-export interface LimitsConfig {
-  headTimeoutMs: number;
-  bodyTimeoutMs: number;
-  idleTimeoutMs: number;
-  maxConnections: number;
-  maxPerAddress: number;
-  operatorReserve: number;
-}
+export type LimitsConfig = HttpLimitsConfig;
 
 /** Options for creating the http.Server (they cannot change on a server taken over). */
 export function serverOptions(c: LimitsConfig): http.ServerOptions {
@@ -26,15 +19,7 @@ export function serverOptions(c: LimitsConfig): http.ServerOptions {
 
 export function fileserverGuard(ctx: ModuleContext<any>, server: http.Server, c: LimitsConfig): HttpGuard<FileserverErrorCode> {
   const guard = httpGuard<FileserverErrorCode>(server, {
-    limits: {
-      headTimeoutMs: c.headTimeoutMs,
-      bodyTimeoutMs: c.bodyTimeoutMs,
-      idleTimeoutMs: c.idleTimeoutMs,
-      lingerMs: Math.min(c.headTimeoutMs, 5000),
-      maxConnections: c.maxConnections,
-      maxPerAddress: c.maxPerAddress,
-      operatorReserve: Math.min(c.operatorReserve, c.maxConnections),
-    },
+    limits: guardLimits(c),
     refusedCode: 'CHS_ERR_FILESERVER_REFUSED',
     log: (code, message) => ctx.log.warn({ code }, fileserverError(code, `${ctx.id}: ${message}`).message),
   });
