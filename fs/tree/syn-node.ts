@@ -4,7 +4,6 @@
 // import cycle through synthetic.ts.
 import type { Qid } from '../codec/messages.ts';
 import { E } from '../errors.ts';
-import type { SynDir } from './synthetic.ts';
 import type { Attr, AttrChange, Node } from './types.ts';
 
 let lastPath = 0n;
@@ -26,7 +25,8 @@ export interface NodeOptions {
 
 export abstract class SynNode implements Node {
   readonly qid: Qid;
-  parent: SynDir | undefined;
+  /** The directory holding this node (a SynDir), while it is in one. */
+  parent: SynNode | undefined;
   protected isRemoved = false;
   protected readonly born = Date.now();
   mtimeMs = this.born;

@@ -15,17 +15,12 @@ import { pickVariant, sendEntry, sendText } from './respond.ts';
 import { isMiss, type Resolved, type Router } from './router.ts';
 import type { Tokens } from './tokens.ts';
 import { handleUpload, tokenOf, type UploadDeps } from './upload.ts';
-import { countHttp, routeOf } from './metrics.ts';
+import { countHttp, routeOf, type HttpStats } from './metrics.ts';
+
+export type { HttpStats };
 
 const ROUTES_MAX = 8192;
 
-export interface HttpStats {
-  requests: number;
-  notModified: number;
-  uploads: number;
-  uploadFailures: number;
-  uploadBytes: number;
-}
 
 export class RouteCache {
   private readonly map = new Map<string, Entry>();

@@ -2,7 +2,15 @@
 // status}). The fast lane answers in a few microseconds, so a request is tallied in a plain map
 // (route: `static` for /static/..., `upload`, else `app`) and the counter reads it at the scrape.
 import { HTTP_REQUESTS, type ModuleContext } from 'cheshire/sdk';
-import type { HttpStats } from './http.ts';
+
+/** The fileserver's own request counters (shared by its HTTP paths; read at scrape time). */
+export interface HttpStats {
+  requests: number;
+  notModified: number;
+  uploads: number;
+  uploadFailures: number;
+  uploadBytes: number;
+}
 
 const tallies = new WeakMap<HttpStats, Map<string, number>>();
 
