@@ -39,6 +39,16 @@ export function toStat(node: Node, a: Attr, dialect: Dialect): Stat {
   return st;
 }
 
+/**
+ * The stat of a node as Tstat and directory reads give it: with 9P2000.u a symlink's target is
+ * the extension (Linux's .u client reads the link from it; empty, readlink(2) returns "").
+ */
+export async function statOf(node: Node, dialect: Dialect): Promise<Stat> {
+  const st = toStat(node, await node.getattr(), dialect);
+  if (st.dotu && node.qid.type & QTSYMLINK && node.readlink) st.dotu.extension = await node.readlink();
+  return st;
+}
+
 /** Linux st_mode: file type bits + permissions. */
 export function linuxMode(qid: Qid, perm: number): number {
   const type = qid.type & QTDIR ? S_IFDIR : qid.type & QTSYMLINK ? S_IFLNK : S_IFREG;

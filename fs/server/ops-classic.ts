@@ -5,7 +5,7 @@ import type { Stat } from '../codec/messages.ts';
 import { packStats } from '../codec/stat.ts';
 import { E } from '../errors.ts';
 import type { AttrChange, OpenMode } from '../tree/types.ts';
-import { checkNewName, isDir, toStat } from './attrs.ts';
+import { checkNewName, isDir, statOf } from './attrs.ts';
 import type { Ctx, HandlerTable } from './dispatch.ts';
 import type { Fid, OpenState } from './fids.ts';
 import { openFid } from './open.ts';
@@ -29,15 +29,19 @@ export function readDirectory(ctx: Ctx, fid: Fid, open: OpenState, offset: bigin
     if (offset === 0n) {
       const node = fid.node;
       const children = node.list ? await node.list() : [];
-      open.dirStats = await Promise.all(children.filter((c) => !c.removed).map(async (c) => toStat(c, await c.getattr(), ctx.dialect)));
+      open.dirStats = await Promise.all(children.filter((c) => !c.removed).map((c) => statOf(c, ctx.dialect)));
       open.dirIndex = 0;
       open.dirNext = 0n;
     } else if (offset !== open.dirNext || !open.dirStats) {
       throw E.badOffset;
     }
     const rest: Stat[] = open.dirStats.slice(open.dirIndex);
+    // An entry that does not fit: at offset 0 an error (the count is too small for any listing);
+    // further on 0 bytes, and the client comes back at this same offset with a fresh buffer
+    // (Linux asks for the tail of its buffer and drops the whole batch on an error; qemu's
+    // server answers 0 the same way).
     const { data, count: n } = packStats(rest, count);
-    if (n === 0 && rest.length > 0) throw E.tooSmall;
+    if (n === 0 && rest.length > 0 && offset === 0n) throw E.tooSmall;
     open.dirIndex += n;
     open.dirNext = offset + BigInt(data.length);
     return data;
@@ -99,7 +103,7 @@ export const classic: HandlerTable = {
     const fid = ctx.use(req, m.fid);
     if (fid.auth) throw E.badFid;
     const node = fid.node;
-    return { type: 'Rstat', tag: m.tag, stat: toStat(node, await node.getattr(), ctx.dialect) };
+    return { type: 'Rstat', tag: m.tag, stat: await statOf(node, ctx.dialect) };
   },
 
   async Twstat(ctx, m, req) {

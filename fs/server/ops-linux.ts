@@ -13,7 +13,7 @@ import { E } from '../errors.ts';
 import type { AttrChange, Node, OpenMode } from '../tree/types.ts';
 import { checkNewName, direntType, isDir, toGetattr } from './attrs.ts';
 import { isPromise } from './maybe.ts';
-import { unalias } from '../tree/alias.ts';
+import { resolveNode } from '../tree/alias.ts';
 import type { Ctx, HandlerTable } from './dispatch.ts';
 import type { Fid } from './fids.ts';
 import { openFid } from './open.ts';
@@ -95,7 +95,7 @@ export const linux: HandlerTable = {
     if (target.auth) throw E.badFid;
     checkNewName(m.name);
     if (!dir.node.link) throw E.notSupported;
-    await dir.node.link(m.name, unalias(target.node));
+    await dir.node.link(m.name, await resolveNode(target.node));
     return { type: 'Rlink', tag: m.tag };
   },
 
@@ -182,7 +182,7 @@ export const linux: HandlerTable = {
     if (!fid.parent.rename) throw E.notSupported;
     const node = fid.node;
     const { parent, name } = await fid.entry(); // still the fid's file (see Fid.entry)
-    await parent.rename!(name, unalias(to.node), m.name);
+    await parent.rename!(name, await resolveNode(to.node), m.name);
     // The fid (and any other on the file or below it) now lives in the destination directory:
     // a later Tremove, ORCLOSE, Trename or ".." must go through its new parent.
     if (to.node !== parent) ctx.fids.moved(node, parent, to.path);
@@ -196,7 +196,7 @@ export const linux: HandlerTable = {
     checkNewName(m.newname);
     const dir = from.node;
     if (!dir.rename) throw E.notSupported;
-    await dir.rename(m.oldname, unalias(to.node), m.newname);
+    await dir.rename(m.oldname, await resolveNode(to.node), m.newname);
     // Fids walked to the moved entry (or into it) through the old directory follow it, as after
     // Trename. Which node that is: the one now at the new name (a lookup, made only when some
     // fid goes through the old directory). The rename is done: a failing lookup only leaves those

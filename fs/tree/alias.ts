@@ -3,6 +3,7 @@
 // alias removed makes it answer ESTALE without touching the subtree it stands for, which may
 // still be grafted elsewhere; `withTarget` also marks the target (its owner is gone).
 import { E } from '../errors.ts';
+import { AttachPoint } from './attach-point.ts';
 import type { AttrChange, CreateRequest, Node, OpenMode } from './types.ts';
 
 export class NodeAlias implements Node {
@@ -28,11 +29,11 @@ export class NodeAlias implements Node {
   list() { return this.live().list?.() ?? []; }
   create(r: CreateRequest) { const t = this.live(); if (!t.create) throw E.perm; return t.create(r); }
   unlink(n: string) { const t = this.live(); if (!t.unlink) throw E.perm; return t.unlink(n); }
-  rename(o: string, d: Node, n: string) { const t = this.live(); if (!t.rename) throw E.perm; return t.rename(o, unalias(d), n); }
+  async rename(o: string, d: Node, n: string) { const t = this.live(); if (!t.rename) throw E.perm; return t.rename(o, await resolveNode(d), n); }
   statfs() { const t = this.live(); if (!t.statfs) throw E.notSupported; return t.statfs(); }
   symlink(n: string, target: string, owner: { nUid: number; nGid: number }) { const t = this.live(); if (!t.symlink) throw E.notSupported; return t.symlink(n, target, owner); }
   readlink() { const t = this.live(); if (!t.readlink) throw E.notSupported; return t.readlink(); }
-  link(n: string, target: Node) { const t = this.live(); if (!t.link) throw E.notSupported; return t.link(n, unalias(target)); }
+  async link(n: string, target: Node) { const t = this.live(); if (!t.link) throw E.notSupported; return t.link(n, await resolveNode(target)); }
 }
 
 /**
@@ -41,10 +42,22 @@ export class NodeAlias implements Node {
  * point) and its subdirectories stays inside one tree instead of answering EXDEV.
  */
 export function unalias(node: Node): Node {
+  if (node instanceof AttachPoint) throw new TypeError('unalias: an attach point resolves asynchronously (use resolveNode)');
   let n = node;
   for (let depth = 0; n instanceof NodeAlias && depth < 16; depth++) {
     if (n.removed) throw E.removed;
     n = n.target;
+  }
+  return n;
+}
+
+/** unalias, also through an attach point (which walks its path again after a tree switch). */
+export async function resolveNode(node: Node): Promise<Node> {
+  let n = node;
+  for (let depth = 0; depth < 16; depth++) {
+    if (n instanceof AttachPoint) n = await n.resolve();
+    else if (n instanceof NodeAlias) n = unalias(n);
+    else return n;
   }
   return n;
 }

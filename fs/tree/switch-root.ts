@@ -7,6 +7,7 @@ import { QTDIR } from '../codec/constants.ts';
 import type { Qid } from '../codec/messages.ts';
 import type { AuthConversation, AuthInfo, AuthProvider } from '../server/auth.ts';
 import { E } from '../errors.ts';
+import { AttachPoint } from './attach-point.ts';
 import type { AttachRequest, Attr, AttrChange, CreateRequest, Handle, MaybePromise, Node, OpenMode } from './types.ts';
 
 /** What the running version plugs in: its root and who may attach. */
@@ -21,6 +22,8 @@ export class SwitchRoot implements Node {
   readonly name = '/';
   readonly qid: Qid;
   private target: SwitchTarget | null = null;
+  /** Counts the trees this root has pointed at (an attach point walks its path again after a change). */
+  generation = 0;
   private readonly born = Date.now();
 
   constructor(qidPath = 0xc4e5_41e0n) {
@@ -30,6 +33,7 @@ export class SwitchRoot implements Node {
   /** Points the root at a new tree (or at nothing while no version runs). */
   set(target: SwitchTarget | null): void {
     this.target = target;
+    this.generation++;
   }
 
   private get root(): Node {
@@ -45,13 +49,14 @@ export class SwitchRoot implements Node {
     if (!this.target) throw E.io.withText('node tree is restarting');
     this.target.admit?.(req);
     let node: Node = this;
-    for (const name of req.aname.split('/').filter(Boolean)) {
+    const names = req.aname.split('/').filter(Boolean);
+    for (const name of names) {
       if (name === '.' || name === '..') throw E.noAttach;
       const next = await node.lookup?.(name);
       if (!next) throw E.noAttach;
       node = next;
     }
-    return node;
+    return names.length ? new AttachPoint(this, names, node) : node;
   };
 
   /** For NineServer's `auth` option: delegates to the running version's provider. */
