@@ -1,4 +1,4 @@
-// The node's tree: /ctl, /status, /log, /modules/M/{ctl,status,config,log,deps,revisions}, and
+// The node's tree: /ctl, /status, /failsafe, /log, /modules/M/{ctl,status,config,override,log,deps,revisions,history,health,source}, and
 // the subtrees other modules mount. Everything reads live state from ctx.host. The log files
 // (log, log.follow, log.query) are in log-files.ts.
 import { formatRecord, E, ctl, file, root, SynDir, type LogRecord, type HostControl, type ModuleContext, type SynStream, type Node } from 'cheshire/sdk';
