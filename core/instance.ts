@@ -64,7 +64,7 @@ export class Instance {
       restarts: this.restarts,
       reloads: this.reloads,
       uptimeMs: this.state === 'active' && this.startedAt ? Date.now() - this.startedAt : null,
-      lastError: this.lastError,
+      lastError: this.lastError && { ...this.lastError, current: !(this.startedAt !== null && this.state === 'active' && Date.parse(this.lastError.at) < this.startedAt) },
       provides: this.desc.provides,
       requires: this.desc.requires.map((r) => ({ ...r, boundTo: this.bound.get(r.as) ?? [] })),
       config: this.config,

@@ -31,7 +31,7 @@ export function formatStatus(st: NodeStatus, running: boolean): string {
     String(i.restarts),
     String(i.reloads),
     i.state === 'active' && i.health ? (i.health.ok ? 'ok' : 'FAIL') : '-',
-    i.lastError ? i.lastError.message.split('\n')[0]!.slice(0, 80) : '',
+    i.lastError ? `${i.lastError.current === false ? `(recovered) ${i.lastError.at.slice(11, 19)} ` : ''}${i.lastError.message.split('\n')[0]!.slice(0, 80)}` : '',
   ]);
   const head = ['INSTANCE', 'VERSION', 'STATE', 'UPTIME', 'RESTARTS', 'RELOADS', 'HEALTH', 'LAST ERROR'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));

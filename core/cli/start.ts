@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Host } from '../host.ts';
+import { chsError } from '../errors.ts';
+import { knownRoles } from '../config/node-config.ts';
 import { acquireNodeLock } from '../node-lock.ts';
 import { mirrorStatus } from '../status-file.ts';
 
@@ -12,6 +14,11 @@ import { mirrorStatus } from '../status-file.ts';
 const PARENT_POLL_MS = 500;
 
 export async function startNode(configFile: string, role: string | undefined): Promise<void> {
+  // A --role typo is a command-line mistake: said at once, with the roles there are, not failsafe.
+  if (role !== undefined) {
+    const known = knownRoles(dirname(configFile));
+    if (!known.includes(role)) throw chsError('CHS_ERR_ROLE_NOT_FOUND', `--role ${role}: no such role; the roles are: ${known.join(', ') || '(none)'}`);
+  }
   const lock = acquireNodeLock(resolve(dirname(configFile), stateDirOf(configFile)), configFile);
   const host = new Host({ configFile, role });
   const stopMirror = mirrorStatus(host);

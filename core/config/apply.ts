@@ -199,7 +199,14 @@ export class ConfigApplier {
       let role: RolePreset;
       try {
         text = await readFile(this.h.configFile, 'utf8');
-        if (text === this.lastWritten) return;
+        if (text === this.lastWritten) {
+          // The node's own write — or a hand edit put back to exactly it: a refusal is then over.
+          if (this.h.configError) {
+            this.h.configError = null;
+            this.h.changed();
+          }
+          return;
+        }
         next = parseNodeConfig(parseJsonText(text, this.h.configFile), this.h.configFile);
         role = await loadRole(this.h.roleOverride ?? next.role, this.h.base);
       } catch (err) {

@@ -1,6 +1,6 @@
 // cheshire.json and the role presets: schemas, defaults, and loading with errors that name the
 // file, the key and what was expected.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chsError } from '../errors.ts';
@@ -150,6 +150,17 @@ export function roleFile(role: string, base: string): string {
     if (existsSync(f)) return f;
   }
   throw chsError('CHS_ERR_ROLE_NOT_FOUND', `role "${role}" has no preset (looked for config/roles/${role}.json in ${base} and ${INSTALL_DIR})`);
+}
+
+/** The role presets that can be named: `config/roles/*.json` beside the config, then Cheshire's own. */
+export function knownRoles(base: string): string[] {
+  const names = new Set<string>();
+  for (const dir of [join(base, 'config/roles'), join(INSTALL_DIR, 'config/roles')]) {
+    try {
+      for (const f of readdirSync(dir)) if (f.endsWith('.json')) names.add(f.slice(0, -5));
+    } catch { /* no such folder */ }
+  }
+  return [...names].sort();
 }
 
 export async function loadRole(role: string, base: string): Promise<RolePreset> {

@@ -10,16 +10,22 @@ export function uptime(ms: number | null): string {
 /** One header line, a failsafe/config error if any, then one line per instance. */
 export function nodeStatusText(st: NodeStatus): string {
   const out = [`node ${st.node} role ${st.role} pid ${st.pid} instances ${st.instances.length} key ${st.publicKey ?? '-'}`];
-  if (st.failsafe) out.push(`FAILSAFE ${st.failsafe.code}: ${st.failsafe.message.split('\n')[0]}`);
+  if (st.failsafe) out.push(`FAILSAFE ${withCode(st.failsafe)}`);
   if (st.configError) out.push(`CONFIG-REFUSED ${st.configError.message.split('\n')[0]}`);
   for (const i of st.instances) {
     const state = i.state + (i.waitingFor.length ? `(${i.waitingFor.join(',')})` : '');
-    const err = i.lastError ? `  error ${i.lastError.message.split('\n')[0]!.slice(0, 120)}` : '';
+    const err = i.lastError ? `  ${i.lastError.current === false ? `recovered from an error at ${i.lastError.at}:` : 'error'} ${i.lastError.message.split('\n')[0]!.slice(0, 120)}` : '';
     // A failing check of a running instance; a state other than active says enough on its own.
     const health = i.state === 'active' && i.health && !i.health.ok ? ` health FAIL ${i.health.error?.split('\n')[0]!.slice(0, 120) ?? ''}` : '';
     out.push(`${i.id} ${state} ${i.version}#${i.hash ?? '-'} up ${uptime(i.uptimeMs)} restarts ${i.restarts} reloads ${i.reloads}${health}${err}`);
   }
   return out.join('\n') + '\n';
+}
+
+/** `CODE: message` (first line), the code once even when the message already starts with it. */
+function withCode(e: { code: string; message: string }): string {
+  const first = e.message.split('\n')[0]!;
+  return first.startsWith(`${e.code}:`) ? first : `${e.code}: ${first}`;
 }
 
 export function instanceStatusText(i: InstanceStatus): string {
@@ -34,7 +40,7 @@ export function instanceStatusText(i: InstanceStatus): string {
     `uptime: ${uptime(i.uptimeMs)}`,
     `restarts: ${i.restarts}`,
     `reloads: ${i.reloads}`,
-    `last-error: ${i.lastError ? `${i.lastError.code} at ${i.lastError.at}` : '-'}`,
+    `last-error: ${i.lastError ? `${i.lastError.code} at ${i.lastError.at}${i.lastError.current === false ? ' (recovered since)' : ' (current)'}` : '-'}`,
     `health: ${i.health ? `${i.health.ok ? 'ok' : 'FAIL'} at ${i.health.at} (${i.health.ms} ms)${i.health.error ? ` ${i.health.error}` : ''}` : '-'}`,
   ];
   if (i.lastError) lines.push('', i.lastError.stack);

@@ -74,6 +74,15 @@ test('a second start in the same folder is refused, naming the node; cheshire st
   assert.not.ok(existsSync(join(p.dir, '.cheshire/node.lock')), 'the lock is released');
 });
 
+test('a --role typo exits 1 listing the roles, touching nothing', async () => {
+  const { p } = await project();
+  const r = await cheshire(['start', '--role', 'tset', '--config', p.configFile], { cwd: p.dir, timeoutMs: 30_000 });
+  assert.is(r.code, 1, show(r));
+  assert.match(r.stderr, /CHS_ERR_ROLE_NOT_FOUND: --role tset: no such role; the roles are: .*\btest\b/);
+  assert.match(r.stderr, /\bdev\b/, 'Cheshire\'s own roles are listed too');
+  assert.not.ok(existsSync(join(p.dir, '.cheshire')), 'no state dir, no lock, no status written');
+});
+
 test('a lock left by a killed node is taken over; SIGTERM stops the node cleanly', async () => {
   const { p, listen } = await project();
   const first = spawnNode(process.execPath, startArgs(p), p.dir);

@@ -5,7 +5,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeProject, startHost, type Project, type TestHost } from '../helpers/project.ts';
+import { makeProject, startHost, waitFor, type Project, type TestHost } from '../helpers/project.ts';
 
 const web = `
 export function start(ctx: any) {
@@ -72,6 +72,21 @@ A('a revision that cannot be recorded undoes the file write and the restart', as
   assert.is(th.host.control.config('web').effective.port, 9001);
   assert.equal(th.host.control.config('web').override, { port: 9001 });
   assert.is(await readFile(project.configFile, 'utf8'), fileBefore, 'cheshire.json holds its old bytes');
+});
+
+A('a refused hand edit put back to the very bytes the node wrote clears the refusal', async ({ project }) => {
+  const th = await startHost(project, { watch: true });
+  try {
+    await th.host.control.setConfig('web', { port: 9005 });
+    const written = await readFile(project.configFile, 'utf8');
+    await writeFile(project.configFile, written.replace('"port": 9005', '"port": "not a number"'));
+    await waitFor('the hand edit refused', () => th.host.control.status().configError);
+    assert.is(port(th), 9005, 'the running config is kept');
+    await writeFile(project.configFile, written);
+    await waitFor('the refusal cleared', () => th.host.control.status().configError === null);
+  } finally {
+    await th.close();
+  }
 });
 
 A.run();

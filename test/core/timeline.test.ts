@@ -100,6 +100,18 @@ T('a config change is a restart with trigger config; a ctl reload of the same co
   assert.is(r.kind, 'restart');
 });
 
+T('status says whether the last error still applies: a refused save is current, a fixed one is not', async ({ project, th }) => {
+  await project.write('modules/w/index.ts', 'export function start( {');
+  await waitFor('a refused entry', lastWith(th, 'w', 'refused'));
+  const refused = th.host.control.status().instances.find((i) => i.id === 'w')!.lastError!;
+  assert.is(refused.current, true, 'the broken save is still what is on disk');
+  await project.write('modules/w/index.ts', provider('fixed'));
+  await waitFor('the fixed version active', () => th.host.control.reloads('w').at(-1)?.outcome === 'active');
+  const after = th.host.control.status().instances.find((i) => i.id === 'w')!.lastError!;
+  assert.is(after.current, false, 'recovered since');
+  assert.is(after.code, 'CHS_ERR_MODULE_LOAD', 'the last error is still shown, with its time');
+});
+
 T('a crash restart after backoff is an entry with trigger crash', async ({ project, th }) => {
   await project.write('modules/w/index.ts', `
 const g = globalThis as any;
@@ -112,6 +124,9 @@ export function start(ctx: any) {
   const e = (await waitFor('a crash restart entry', () => th.host.control.reloads('w').find((x) => x.trigger === 'crash'), 5_000))!;
   assert.is(e.kind, 'restart');
   assert.is(e.outcome, 'active');
+  const err = th.host.control.status().instances.find((i) => i.id === 'w')!.lastError!;
+  assert.match(err.message, /timer boom/);
+  assert.is(err.current, false, 'restarted since the crash');
 });
 
 T('onStatus fires on changes; schema and validateConfig answer without applying', async ({ th }) => {

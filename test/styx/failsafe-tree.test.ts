@@ -44,7 +44,9 @@ F('in failsafe, /failsafe and /status show the error; only the control tree runs
   assert.match(text, /^CHS_ERR_\w+: .*required instance core did not start/);
   assert.match(text, /core is broken/);
   assert.match(text, /modules\/core\/index\.ts:2:\d+/, 'the stack names the module file and line');
-  assert.match(await read(client, '/status'), /failsafe/i);
+  const status = await read(client, '/status');
+  assert.match(status, /^FAILSAFE CHS_ERR_\w+: /m);
+  assert.not.match(status, /(CHS_ERR_\w+): \1:/, 'the code is printed once');
   const mods = (await client.ls('/modules')).map((e) => e.name).sort();
   assert.equal(mods, ['styx-root'], 'only the minimal set runs');
   // 9P2000.u carries the error's text (.L only an errno).
