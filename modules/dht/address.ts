@@ -33,7 +33,7 @@ export async function resolveEndpoint(e: Endpoint, timeoutMs = 3000): Promise<En
 }
 
 /** Validates an infohash / target given as 40 hex digits. */
-export function parseInfohash(text: string): Buffer {
-  if (!/^[0-9a-fA-F]{40}$/.test(text)) throw dhtError('CHS_ERR_DHT_ARGUMENT', `"${text}" is not a 40-hex-digit infohash`);
+export function parseInfohash(text: string, what: 'infohash' | 'target' = 'infohash'): Buffer {
+  if (!/^[0-9a-fA-F]{40}$/.test(text)) throw dhtError('CHS_ERR_DHT_ARGUMENT', `"${text}" is not a 40-hex-digit ${what}`);
   return Buffer.from(text, 'hex');
 }

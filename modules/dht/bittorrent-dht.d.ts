@@ -7,8 +7,8 @@ declare module 'bittorrent-dht' {
 
   export interface Contact { host: string; port: number; id?: Buffer; token?: Buffer | null; seen?: number }
 
-  /** A stored BEP 44 value (what a `put` left on a node). */
-  export interface StoredValue { v: Buffer; id: Buffer; k?: Buffer; salt?: Buffer; sig?: Buffer; seq?: number }
+  /** A stored BEP 44 value (what a `put` left on a node; v as decoded: any bencoded value). */
+  export interface StoredValue { v: unknown; id: Buffer; k?: Buffer; salt?: Buffer; sig?: Buffer; seq?: number }
 
   /** What get() resolves with: the `r` dict of the best reply. */
   export interface GetResponse { id: Buffer; v: Buffer; k?: Buffer; sig?: Buffer; seq?: number; salt?: Buffer; token?: Buffer | null }
@@ -37,7 +37,8 @@ declare module 'bittorrent-dht' {
   }
 
   export interface PutOptions {
-    v: Buffer;
+    /** Any bencodable value (a Buffer for a byte string). */
+    v: unknown;
     k?: Buffer;
     salt?: Buffer;
     seq?: number;
@@ -70,6 +71,7 @@ declare module 'bittorrent-dht' {
     nodes: KBucket;
     populate(target: Buffer, message: unknown, cb: (err: Error | null, n: number) => void): void;
     query(node: Contact, message: unknown, cb: (err: Error | null, res: any, peer: RemoteInfo) => void): void;
+    error(peer: Contact | RemoteInfo, query: unknown, error: [number, string], cb?: () => void): void;
   }
 
   interface Lru {
@@ -102,6 +104,11 @@ declare module 'bittorrent-dht' {
     _values: Lru;
     _peers: { get(key: string, n?: number): Buffer[]; add(key: string, peer: Buffer): void };
     _bootstrap(populate: boolean): void;
+    /** Dispatch of an incoming query (looked up on the instance at each call, so it can be wrapped). */
+    _onquery(query: any, peer: RemoteInfo): void;
+    _validateToken(host: string, token: Buffer): boolean;
+    /** Iterative lookup of `target` sending `message`; `onmessage` sees every reply (false stops). */
+    _closest(target: Buffer, message: unknown, onmessage: ((message: any, node: RemoteInfo) => boolean | void) | null, cb: (err: Error | null, n?: number) => void): void;
     _setBucketCheckInterval(): void;
     _pingAll(cb: () => void): void;
   }

@@ -1,29 +1,40 @@
 // The /dht/ctl commands, each answered with readable text (read back from the same fid):
 //   bootstrap HOST:PORT [HOST:PORT...]   ping them, then fill the table (no argument: the configured list)
 //   put SALT VALUE...                    BEP 44 mutable item signed with the node key
-//   get PUBKEY|self SALT                 BEP 44 get (network, verified)
+//   get PUBKEY|self [SALT]               BEP 44 mutable get (network, verified)
+//   put-immutable VALUE...               BEP 44 immutable item (target: sha1 of the bencoded value)
+//   get-immutable TARGET                 BEP 44 immutable get (network, verified)
 //   announce INFOHASH [PORT]             BEP 5 announce_peer (no port: implied, our DHT port)
 //   lookup INFOHASH                      BEP 5 get_peers
 //   export PATH HOST:PORT [ANAME]        announceExport;  withdraw PATH
 //   find PATH                            findExports
 //   save                                 write the routing table to the state directory now
+// SALT and VALUE are text, or hex:… / text:… (ctl-bytes.ts); a VALUE may also be bencoded:….
 import { dhtError } from './errors.ts';
 import { parseInfohash } from './address.ts';
+import { parseBytes, parseValue, showValue } from './ctl-bytes.ts';
 import type { DhtService } from './types.ts';
 
 export const USAGE = [
   'bootstrap [HOST:PORT...]',
   'put SALT VALUE',
-  'get PUBKEY|self SALT',
+  'get PUBKEY|self [SALT]',
+  'put-immutable VALUE',
+  'get-immutable TARGET',
   'announce INFOHASH [PORT]',
   'lookup INFOHASH',
   'export PATH HOST:PORT [ANAME]',
   'withdraw PATH',
   'find PATH',
   'save',
-].join(' | ');
+].join(' | ') + ' (SALT, VALUE: text, hex:…, text:…; VALUE also bencoded:…)';
 
 const ms = (n: number) => `${Math.round(n)} ms`;
+
+/** What follows the first `n` words of `line` (a value may contain spaces). */
+const rest = (line: string, n: number): string => line.trim().replace(new RegExp(`^(\\S+\\s+){${n}}`), '');
+
+const refused = (n: number) => (n ? `; refused ${n} forged or malformed repl${n === 1 ? 'y' : 'ies'}` : '');
 
 function need(args: string[], n: number, usage: string): void {
   if (args.length < n) throw dhtError('CHS_ERR_DHT_ARGUMENT', `usage: ${usage}`);
@@ -38,17 +49,31 @@ export async function runDhtCommand(svc: DhtService, save: () => Promise<string>
     }
     case 'put': {
       need(args, 2, 'put SALT VALUE');
-      const salt = args[0]!;
-      const value = line.trim().replace(/^put\s+\S+\s+/, '');
+      const salt = parseBytes(args[0]!, 'salt');
+      const value = parseValue(rest(line, 2));
       const r = await svc.put(salt, value);
       return `put target ${r.target} seq ${r.seq}: stored on ${r.stored} nodes (${r.queries} queries, ${ms(r.ms)})\n`;
     }
     case 'get': {
-      need(args, 2, 'get PUBKEY|self SALT');
+      need(args, 1, 'get PUBKEY|self [SALT]');
+      if (args.length > 2) throw dhtError('CHS_ERR_DHT_ARGUMENT', 'usage: get PUBKEY|self [SALT] (a salt is one word: write one with spaces as hex:…)');
       const key = args[0] === 'self' ? svc.publicKey() : args[0]!;
-      const r = await svc.get(key, args[1]!);
-      if (!r.item) return `get target ${r.target}: not found (${r.queries} queries, ${ms(r.ms)})\n`;
-      return `get target ${r.target}: seq ${r.item.seq} from ${r.item.from} (${r.queries} queries, ${ms(r.ms)})\n${r.item.v.toString('utf8')}\n`;
+      const r = await svc.get(key, args[1] === undefined ? '' : parseBytes(args[1], 'salt'));
+      const how = `${r.queries} queries, ${ms(r.ms)}${refused(r.refused)}`;
+      if (!r.item) return `get target ${r.target}: not found (${how})\n`;
+      return `get target ${r.target}: seq ${r.item.seq} from ${r.item.from} (${how})\n${showValue(r.item)}\n`;
+    }
+    case 'put-immutable': {
+      need(args, 1, 'put-immutable VALUE');
+      const r = await svc.putImmutable(parseValue(rest(line, 1)));
+      return `put-immutable target ${r.target}: stored on ${r.stored} nodes (${r.queries} queries, ${ms(r.ms)})\n`;
+    }
+    case 'get-immutable': {
+      need(args, 1, 'get-immutable TARGET');
+      const r = await svc.getImmutable(args[0]!);
+      const how = `${r.queries} queries, ${ms(r.ms)}${refused(r.refused)}`;
+      if (!r.item) return `get-immutable target ${r.target}: not found (${how})\n`;
+      return `get-immutable target ${r.target}: from ${r.item.from} (${how})\n${showValue(r.item)}\n`;
     }
     case 'announce': {
       need(args, 1, 'announce INFOHASH [PORT]');

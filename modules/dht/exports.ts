@@ -12,13 +12,13 @@
 // then verifies every signature (salt = infohash), keeps trusted keys only, highest seq per key.
 import { type Identity } from 'cheshire/sdk';
 import { parseEndpoint, type Endpoint } from './address.ts';
-import { itemValid, mutableTarget, sha1, type MutableItem } from './item.ts';
+import { checkValue, itemValid, mutableTarget, sha1, type MutableItem } from './item.ts';
 import type { DhtNode } from './node.ts';
 import type { ExportAnnouncement, ExportInfo, FoundExport } from './types.ts';
 import { dhtError } from './errors.ts';
 
 export interface TrustPolicy {
-  /** Hex public keys trusted besides our own; ['*'] trusts any valid signature. */
+  /** Hex public keys trusted besides our own; ['*'] trusts any valid signature (see trust.ts). */
   trust: readonly string[];
 }
 
@@ -97,7 +97,7 @@ export class ExportDirectory {
   private async publish(path: string, desc: Description): Promise<ExportAnnouncement> {
     const infohash = this.infohash(path);
     const value = Buffer.from(JSON.stringify(desc));
-    if (value.length >= 1000) throw dhtError('CHS_ERR_DHT_ARGUMENT', `the description of ${path} is ${value.length} bytes; BEP 44 allows less than 1000`);
+    checkValue({ v: value }, `the description of ${path}`);
     const put = await this.node.putMutable({ publicKey: this.identity.publicKey, sign: (d) => this.identity.sign(d), value, salt: infohash, seq: this.nextSeq() });
     // Serve it under the infohash too: that is how a finder that only knows the path asks us.
     this.node.serveOwn(Buffer.from(put.target, 'hex'), this.node.ownItem(Buffer.from(put.target, 'hex'))!, infohash);

@@ -40,5 +40,12 @@ export function dhtMetrics(ctx: ModuleContext<any>, svc: DhtService, dropped: ()
       }
     },
   });
+  m.counter({
+    name: 'cheshire_dht_refused_total', help: 'BEP 44 items and KRPC queries refused (forged, tampered, stale, oversized, malformed), by reason', labelNames: ['reason'],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(svc.stats().refused)) this.inc({ reason }, n);
+    },
+  });
   m.counter({ name: 'cheshire_dht_dropped_datagrams_total', help: 'Datagrams the address policy kept from being sent', collect() { this.reset(); this.inc(dropped()); } });
 }

@@ -5,13 +5,18 @@ import { type ModuleContext } from 'cheshire/sdk';
 import { formatEndpoint, parseInfohash } from './address.ts';
 import { ExportDirectory } from './exports.ts';
 import { buildAllowList } from './guard.ts';
-import { mutableTarget } from './item.ts';
+import { checkSalt, mutableTarget, type ItemValue } from './item.ts';
 import { DhtNode } from './node.ts';
 import { loadTable, saveTable } from './persist.ts';
 import { dhtTree } from './tree.ts';
-import type { DhtService } from './types.ts';
+import type { DhtService, ValueInput } from './types.ts';
 import { dhtError } from './errors.ts';
 import { dhtMetrics } from './metrics.ts';
+import { parseTrust } from './trust.ts';
+
+/** A salt given as text (UTF-8) or as bytes. */
+const bytes = (x: string | Uint8Array): Buffer => (typeof x === 'string' ? Buffer.from(x) : Buffer.from(x));
+const valueOf = (x: ValueInput): ItemValue => (typeof x === 'string' || x instanceof Uint8Array ? { v: bytes(x) } : x);
 
 export interface DhtModuleConfig {
   /** UDP bind address and port. */
@@ -48,6 +53,8 @@ interface Held {
 }
 
 const HANDOVER = 'dht-node';
+/** Bumped when DhtNode gains or changes methods the service calls (2: immutable items, judged gets). */
+const NODE_API = 2;
 
 export async function startDhtModule(ctx: ModuleContext<DhtModuleConfig>, flavour: Flavour): Promise<DhtService> {
   const cfg = ctx.config;
@@ -59,11 +66,10 @@ export async function startDhtModule(ctx: ModuleContext<DhtModuleConfig>, flavou
   } catch (err) {
     throw dhtError('CHS_ERR_DHT_POLICY', `${ctx.id}: ${(err as Error).message}`);
   }
-  for (const t of cfg.trust) {
-    if (t !== '*' && !/^[0-9a-fA-F]{64}$/.test(t)) throw dhtError('CHS_ERR_DHT_ARGUMENT', `${ctx.id}: trust entry "${t}" is neither "*" nor a 64-hex-digit public key`);
-  }
+  const trust = parseTrust(ctx.id, cfg.trust, { publicDht: !!cfg.allowPublic });
   const identity = ctx.host.identity;
-  const key = JSON.stringify([cfg.host, cfg.port, cfg.bootstrap, cfg.allow, !!cfg.allowPublic, cfg.queryTimeoutMs, cfg.opTimeoutMs]);
+  // NODE_API: a node made by code with other methods is not taken over but replaced (same port).
+  const key = JSON.stringify([NODE_API, cfg.host, cfg.port, cfg.bootstrap, cfg.allow, !!cfg.allowPublic, cfg.queryTimeoutMs, cfg.opTimeoutMs]);
   const save = async (node: DhtNode) => {
     if (node.destroyed) return 0;
     return (await saveTable(ctx.stateDir, node)).nodes.length;
@@ -75,7 +81,7 @@ export async function startDhtModule(ctx: ModuleContext<DhtModuleConfig>, flavou
     await held.node.destroy();
     held = undefined;
   }
-  const dirOpts = { salt: cfg.salt, trust: cfg.trust, nodeName: ctx.host.node };
+  const dirOpts = { salt: cfg.salt, trust, nodeName: ctx.host.node };
   if (held) {
     await held.exports.configure(dirOpts);
     ctx.log.info(`took over the DHT node on ${formatEndpoint(held.node.address())} with ${held.node.nodes().length} nodes`);
@@ -123,19 +129,24 @@ export async function startDhtModule(ctx: ModuleContext<DhtModuleConfig>, flavou
     findExports: (path, opts) => exports.findExports(path, opts),
     exports: () => exports.list(),
     bootstrap: (entries) => node.bootstrap(entries),
-    put: (salt, value) => {
-      const s = Buffer.from(salt);
+    put: async (salt, value) => {
+      const s = bytes(salt);
+      checkSalt(s);
+      const { v, encoded } = valueOf(value);
       const prev = node.ownItem(mutableTarget(identity.publicKey, s));
       return node.putMutable({
         publicKey: identity.publicKey, sign: (d) => identity.sign(d), salt: s,
-        value: Buffer.isBuffer(value) ? value : Buffer.from(value), seq: Math.max((prev?.seq ?? 0) + 1, Date.now()),
+        value: v, ...(encoded ? { encoded } : {}), seq: Math.max((prev?.seq ?? 0) + 1, Date.now()),
       });
     },
-    get: (publicKey, salt) => {
+    get: async (publicKey, salt = '') => {
       if (!/^[0-9a-fA-F]{64}$/.test(publicKey)) throw dhtError('CHS_ERR_DHT_ARGUMENT', `"${publicKey}" is not a 64-hex-digit public key`);
-      const s = Buffer.from(salt);
+      const s = bytes(salt);
+      checkSalt(s);
       return node.getMutable(mutableTarget(publicKey, s), { salt: s });
     },
+    putImmutable: async (value) => node.putImmutable(valueOf(value)),
+    getImmutable: async (target) => node.getImmutable(parseInfohash(target, 'target')),
     announce: (infohash, port) => node.announce(parseInfohash(infohash), port ?? 0),
     lookup: (infohash) => node.lookup(parseInfohash(infohash)),
     nodes: () => node.nodes(),
@@ -157,7 +168,7 @@ export async function startDhtModule(ctx: ModuleContext<DhtModuleConfig>, flavou
       'sends to': node.guard.describe(),
       'dropped datagrams': node.guard.dropped,
       salt: cfg.salt,
-      trust: cfg.trust.length ? cfg.trust : ['self only'],
+      trust: trust.length ? trust : ['self only'],
       exports: exports.list().length,
       'up since': new Date(node.stats.startedAt).toISOString(),
     }),

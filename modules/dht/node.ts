@@ -1,10 +1,11 @@
 // DhtNode: the typed facade over bittorrent-dht (BEP 5 + BEP 44) that both DHT modules use.
 // It owns one guarded UDP socket (guard.ts), never lets the library fall back to the public
 // routers (the bootstrap list is always explicit, possibly empty), stores and serves the node's
-// own mutable items (the library does not keep what it puts), and never answers get() from a
-// cache alone (the network is asked; the highest seq wins). Every operation has a deadline and
-// reports how many queries it sent. A DhtNode is core code, loaded once: a module hands the
-// same object to its next version on reload, so the socket and routing table survive.
+// own mutable items (the library does not keep what it puts), and never answers a get from a
+// cache alone (the network is asked; every reply is judged, reply.ts: forged or tampered items
+// are refused and counted; the highest seq wins). Incoming queries pass query-guard.ts first.
+// Every operation has a deadline and reports how many queries it sent. A module hands the same
+// DhtNode to its next version on reload, so the socket and routing table survive.
 import DHT, { type Contact, type StoredValue } from 'bittorrent-dht';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +13,9 @@ import { dhtError } from './errors.ts';
 import { formatEndpoint, parseEndpoint, resolveEndpoint, type Endpoint } from './address.ts';
 import { withDeadline } from './deadline.ts';
 import { guardSocket, type GuardPolicy, type SocketGuard } from './guard.ts';
-import { MAX_SALT_BYTES, MAX_VALUE_BYTES, itemValid, mutableTarget, sha1, signedBytes, verifyItem, type MutableItem } from './item.ts';
+import { checkSalt, checkValue, immutableTarget, itemValid, mutableTarget, sha1, signedBytes, verifyItem, wireValue, type ItemValue, type MutableItem } from './item.ts';
+import { guardQueries } from './query-guard.ts';
+import { judgeImmutable, judgeMutable, type Refusal, type Verdict } from './reply.ts';
 
 export interface DhtNodeOptions extends GuardPolicy {
   /** Bind address (default 127.0.0.1). */
@@ -46,6 +49,15 @@ export interface PutReport extends OpReport { target: string; seq: number; store
 export interface GetReport extends OpReport {
   target: string;
   item: (MutableItem & { from: 'network' | 'local' }) | null;
+  /** Replies that held an item and were refused (bad signature, wrong key, malformed). */
+  refused: number;
+}
+export interface ImmutablePutReport extends OpReport { target: string; stored: number }
+export interface ImmutableGetReport extends OpReport {
+  target: string;
+  item: (ItemValue & { from: 'network' | 'local' }) | null;
+  /** Replies whose value does not hash to the target (or is malformed). */
+  refused: number;
 }
 export interface AnnounceReport extends OpReport { infohash: string; stored: number }
 export interface LookupReport extends OpReport { infohash: string; peers: Peer[]; responded: number }
@@ -60,6 +72,8 @@ export interface DhtStats {
   ownItems: number;
   storedValues: number;
   warnings: number;
+  /** Items and queries refused, by reason: in replies to our gets, and in queries sent to us. */
+  refused: Record<Refusal, number>;
 }
 
 const DEFAULT_OP_TIMEOUT = 15_000;
@@ -92,6 +106,7 @@ export class DhtNode {
     ownItems: 0,
     storedValues: 0,
     warnings: 0,
+    refused: { malformed: 0, signature: 0, key: 0, hash: 0, seq: 0, size: 0 },
   };
 
   /** Binds the socket, then starts the library on it with an explicit bootstrap list. */
@@ -128,6 +143,7 @@ export class DhtNode {
       concurrency: opts.concurrency,
       maxValues: 5000,
     });
+    guardQueries(this.raw, (reason) => { this.stats.refused[reason]++; });
     for (const n of opts.nodes ?? []) this.addNode(n);
     // The socket was bound before the library got it; tell it so (this starts its bucket checks).
     socket.emit('listening');
@@ -232,21 +248,22 @@ export class DhtNode {
   }
 
   /** Puts a mutable item signed by `sign` (ed25519 over the BEP 44 signed bytes); keeps and serves it locally too. */
-  async putMutable(p: { publicKey: string | Buffer; sign: (data: Buffer) => Buffer; value: Buffer; salt?: Buffer; seq: number; timeoutMs?: number }): Promise<PutReport> {
+  async putMutable(p: { publicKey: string | Buffer; sign: (data: Buffer) => Buffer; value: Buffer; encoded?: true; salt?: Buffer; seq: number; timeoutMs?: number }): Promise<PutReport> {
     this.live();
     const k = typeof p.publicKey === 'string' ? Buffer.from(p.publicKey, 'hex') : p.publicKey;
     if (k.length !== 32) throw dhtError('CHS_ERR_DHT_ARGUMENT', 'a mutable item needs a 32-byte ed25519 public key');
-    if (p.value.length >= MAX_VALUE_BYTES) throw dhtError('CHS_ERR_DHT_ARGUMENT', `value is ${p.value.length} bytes; BEP 44 allows less than ${MAX_VALUE_BYTES}`);
-    if (p.salt && p.salt.length > MAX_SALT_BYTES) throw dhtError('CHS_ERR_DHT_ARGUMENT', `salt is ${p.salt.length} bytes; at most ${MAX_SALT_BYTES}`);
+    const value: ItemValue = p.encoded ? { v: p.value, encoded: true } : { v: p.value };
+    checkValue(value);
+    checkSalt(p.salt);
     if (!Number.isSafeInteger(p.seq) || p.seq < 0) throw dhtError('CHS_ERR_DHT_ARGUMENT', `seq ${p.seq} is not a non-negative integer`);
     const salt = p.salt && p.salt.length > 0 ? p.salt : undefined;
-    const sig = p.sign(signedBytes(p.value, p.seq, salt));
-    const item: MutableItem = { k, salt, seq: p.seq, v: p.value, sig };
+    const sig = p.sign(signedBytes(p.value, p.seq, salt, p.encoded));
+    const item: MutableItem = { ...value, k, salt, seq: p.seq, sig };
     if (!itemValid(item, salt)) throw dhtError('CHS_ERR_DHT_ARGUMENT', 'the signature does not verify with the given public key');
     const target = mutableTarget(k, salt);
     this.serveOwn(target, item);
     return this.op<PutReport>('put', `put ${target.toString('hex')}`, p.timeoutMs, (resolve, reject) => {
-      this.raw.put({ k, salt, seq: p.seq, v: p.value, sig }, (err, _hash, n) => {
+      this.raw.put({ k, salt, seq: p.seq, v: wireValue(value), sig }, (err, _hash, n) => {
         // No node to store on (a lone node): the item is still served by us.
         if (err && !/No nodes to query|All queries failed/.test(err.message)) return reject(err);
         resolve({ target: target.toString('hex'), seq: p.seq, stored: err ? 0 : n ?? 0 });
@@ -256,7 +273,7 @@ export class DhtNode {
 
   /** Serves `item` from this node under `target` (and under `alias`, if given) until dropped. */
   serveOwn(target: Buffer, item: MutableItem, alias?: Buffer): void {
-    const stored = { v: item.v, k: item.k, salt: item.salt, sig: item.sig, seq: item.seq, id: this.raw.nodeId, item };
+    const stored = { v: wireValue(item), k: item.k, salt: item.salt, sig: item.sig, seq: item.seq, id: this.raw.nodeId, item };
     this.own.set(target.toString('hex'), stored);
     if (alias) this.own.set(alias.toString('hex'), stored);
     this.stats.ownItems = this.own.size;
@@ -270,27 +287,86 @@ export class DhtNode {
   ownItem(target: Buffer): MutableItem | undefined { return this.own.get(target.toString('hex'))?.item; }
 
   /**
-   * Gets the mutable item at `target` from the network (never from a cache alone: the library's
-   * cache is bypassed), verified with `salt`; a local copy (ours, or one stored here by a put)
+   * Asks the nodes closest to `target` for it (a BEP 44 get), judging every reply that holds an
+   * item with `judge` (a forged or tampered one is refused and counted); `keep` chooses between
+   * valid ones and may end the lookup early (false).
+   */
+  private lookupItem<T>(target: Buffer, timeoutMs: number | undefined, judge: (r: unknown) => Verdict<T>, keep: (found: T) => boolean): Promise<OpReport & { target: string; refused: number }> {
+    let refused = 0;
+    return this.op('get', `get ${target.toString('hex')}`, timeoutMs, (resolve, reject) => {
+      const onReply = (message: { r?: unknown }): boolean => {
+        try {
+          const v = judge(message.r);
+          if (!v) return true;
+          if ('refused' in v) {
+            refused++;
+            this.stats.refused[v.refused]++;
+            return true;
+          }
+          return keep(v.ok);
+        } catch {
+          refused++;
+          this.stats.refused.malformed++;
+          return true;
+        }
+      };
+      this.raw._closest(target, { q: 'get', a: { id: this.raw._rpc.id, target } }, onReply, (err) => {
+        if (err) return reject(err);
+        resolve({ target: target.toString('hex'), refused });
+      });
+    });
+  }
+
+  /**
+   * Gets the mutable item at `target` from the network (never from a cache alone), verified with
+   * `salt`: the highest seq among valid replies; a local copy (ours, or one stored here by a put)
    * only wins if its seq is higher.
    */
   async getMutable(target: Buffer, opts: { salt?: Buffer; timeoutMs?: number } = {}): Promise<GetReport> {
     const salt = opts.salt && opts.salt.length > 0 ? opts.salt : undefined;
-    const r = await this.op<GetReport>('get', `get ${target.toString('hex')}`, opts.timeoutMs, (resolve, reject) => {
-      this.raw.get(target, { cache: false, salt, verify: verifyItem }, (err, res) => {
-        if (err) return reject(err);
-        const item = res && res.k && res.sig && typeof res.seq === 'number'
-          ? { k: res.k, salt, seq: res.seq, v: res.v, sig: res.sig, from: 'network' as const }
-          : null;
-        resolve({ target: target.toString('hex'), item });
-      });
+    let best: MutableItem | null = null;
+    const r = await this.lookupItem<MutableItem>(target, opts.timeoutMs, (reply) => judgeMutable(reply, target, salt), (item) => {
+      if (!best || item.seq > best.seq) best = item;
+      return true;
     });
+    const found = best as MutableItem | null;
+    const report: GetReport = { ...r, item: found ? { ...found, from: 'network' } : null };
     const local = this.raw._values.get(target.toString('hex'));
-    if (local && local.k && local.sig && typeof local.seq === 'number' && (!r.item || local.seq > r.item.seq) &&
-      mutableTarget(local.k, salt).equals(target) && itemValid(local, salt)) {
-      r.item = { k: local.k, salt, seq: local.seq, v: local.v, sig: local.sig, from: 'local' };
+    const mine = local ? judgeMutable(local, target, salt) : null;
+    if (mine && 'ok' in mine && (!report.item || mine.ok.seq > report.item.seq)) report.item = { ...mine.ok, from: 'local' };
+    return report;
+  }
+
+  /** Puts an immutable item (target = sha1 of the bencoded value); the library keeps it in its value store too. */
+  async putImmutable(value: ItemValue, opts: { timeoutMs?: number } = {}): Promise<ImmutablePutReport> {
+    this.live();
+    checkValue(value);
+    const target = immutableTarget(value);
+    return this.op<ImmutablePutReport>('put', `put ${target.toString('hex')}`, opts.timeoutMs, (resolve, reject) => {
+      const key = this.raw.put({ v: wireValue(value) }, (err, _hash, n) => {
+        if (err && !/No nodes to query|All queries failed/.test(err.message)) return reject(err);
+        resolve({ target: target.toString('hex'), stored: err ? 0 : n ?? 0 });
+      });
+      // The library hashes its own encoding of the value; both must name the same target.
+      if (!key.equals(target)) reject(dhtError('CHS_ERR_DHT_BENCODE', `the value encodes differently in bittorrent-dht (target ${key.toString('hex')}, not ${target.toString('hex')})`));
+    });
+  }
+
+  /** Gets the immutable item `target` from the network, or from this node's value store; its sha1 is checked either way. */
+  async getImmutable(target: Buffer, opts: { timeoutMs?: number } = {}): Promise<ImmutableGetReport> {
+    let found: ItemValue | null = null;
+    const r = await this.lookupItem<ItemValue>(target, opts.timeoutMs, (reply) => judgeImmutable(reply, target), (value) => {
+      found = value;
+      return false;
+    });
+    const item = found as ItemValue | null;
+    const report: ImmutableGetReport = { ...r, item: item ? { ...item, from: 'network' } : null };
+    if (!report.item) {
+      const local = this.raw._values.get(target.toString('hex'));
+      const mine = local ? judgeImmutable(local, target) : null;
+      if (mine && 'ok' in mine) report.item = { ...mine.ok, from: 'local' };
     }
-    return r;
+    return report;
   }
 
   /** BEP 5 announce_peer of `infohash` to the closest nodes; port 0 = implied (our DHT port). */

@@ -1,7 +1,11 @@
 // The service the dht and mainline-dht modules provide (`ctx.deps.dht`): finding exports by path
 // (styx-provider announces, styx-client finds), plus the raw DHT operations.
 import type { Endpoint } from './address.ts';
-import type { AnnounceReport, DhtStats, GetReport, LookupReport, NodeInfo, OpReport, PutReport } from './node.ts';
+import type { ItemValue } from './item.ts';
+import type { AnnounceReport, DhtStats, GetReport, ImmutableGetReport, ImmutablePutReport, LookupReport, NodeInfo, OpReport, PutReport } from './node.ts';
+
+/** A BEP 44 value: text (UTF-8), bytes, or an ItemValue (which may hold any bencoded value). */
+export type ValueInput = string | Uint8Array | ItemValue;
 
 /** How to reach an export: what a node publishes (signed) for one path. */
 export interface ExportInfo {
@@ -57,8 +61,14 @@ export interface DhtService {
   /** Exports this node announces. */
   exports(): ExportAnnouncement[];
   bootstrap(entries?: string[]): Promise<OpReport & { responded: number; nodes: number }>;
-  put(salt: string, value: string | Buffer): Promise<PutReport>;
-  get(publicKey: string, salt: string): Promise<GetReport>;
+  /** BEP 44 mutable item signed by the node key; salt and value as text (UTF-8) or bytes. A salt of 64 bytes at most, a value of 1000 bytes at most bencoded. */
+  put(salt: string | Uint8Array, value: ValueInput): Promise<PutReport>;
+  /** BEP 44 mutable get, verified (no salt or an empty one: the item put without salt). */
+  get(publicKey: string, salt?: string | Uint8Array): Promise<GetReport>;
+  /** BEP 44 immutable item: its target is sha1 of the bencoded value. */
+  putImmutable(value: ValueInput): Promise<ImmutablePutReport>;
+  /** BEP 44 immutable get of a 40-hex-digit target; what comes back must hash to it. */
+  getImmutable(target: string): Promise<ImmutableGetReport>;
   announce(infohash: string, port?: number): Promise<AnnounceReport>;
   lookup(infohash: string): Promise<LookupReport>;
   nodes(): NodeInfo[];
