@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import semver from 'semver';
 import { ajv, describeAjvErrors } from './schema.ts';
 import { chsError } from './errors.ts';
-import type { Descriptor, Requirement, TypecheckPolicy } from './types.ts';
+import type { Descriptor, Isolation, IsolationLimits, Requirement, TypecheckPolicy } from './types.ts';
 
 const requirementSchema = {
   type: 'object',
@@ -49,6 +49,17 @@ const fieldSchema = {
       additionalProperties: false,
       properties: { intervalMs: { type: 'integer', minimum: 1 }, timeoutMs: { type: 'integer', minimum: 1 } },
     },
+    isolation: { enum: ['none', 'worker', 'process'] },
+    resourceLimits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxOldGenerationSizeMb: { type: 'number', exclusiveMinimum: 0 },
+        maxYoungGenerationSizeMb: { type: 'number', exclusiveMinimum: 0 },
+        codeRangeSizeMb: { type: 'number', exclusiveMinimum: 0 },
+        stackSizeMb: { type: 'number', exclusiveMinimum: 0 },
+      },
+    },
   },
 } as const;
 
@@ -64,6 +75,8 @@ interface RawField {
   timeouts?: { startMs?: number; stopMs?: number };
   typecheck?: TypecheckPolicy;
   health?: { intervalMs?: number; timeoutMs?: number };
+  isolation?: Isolation | 'process';
+  resourceLimits?: IsolationLimits;
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/;
@@ -93,6 +106,8 @@ export function readDescriptor(dir: string): Descriptor {
     if (keys.has(r.as)) throw bad(`requires: two dependencies bound as "${r.as}" (give one an "as")`);
     keys.add(r.as);
   }
+  if (f.isolation === 'process') throw bad('"isolation": "process" is not available yet; use "worker" (a worker thread) or "none"');
+  if (f.resourceLimits && f.isolation !== 'worker') throw bad('"resourceLimits" applies only with "isolation": "worker"');
   const configSchema = f.config?.schema ?? { type: 'object' };
   // validateSchema checks against the meta-schema without compiling: a compiled validator stays
   // in Ajv's scope forever, and descriptors are re-read on every reload.
@@ -112,6 +127,8 @@ export function readDescriptor(dir: string): Descriptor {
     timeouts: { startMs: f.timeouts?.startMs ?? 10_000, stopMs: f.timeouts?.stopMs ?? 5_000 },
     typecheck: f.typecheck ?? 'warn',
     health: { intervalMs: f.health?.intervalMs ?? 10_000, timeoutMs: f.health?.timeoutMs ?? 1_000 },
+    isolation: f.isolation ?? 'none',
+    ...(f.resourceLimits ? { resourceLimits: f.resourceLimits } : {}),
   };
 }
 

@@ -54,6 +54,10 @@ export const ERROR_CODES = {
   CHS_ERR_HEALTH_TIMEOUT: 'a module\'s health(ctx) did not settle within its descriptor\'s health.timeoutMs; the check counts as failed',
   CHS_ERR_HEALTH_FAILED: 'a module\'s health(ctx) threw, returned false or { ok: false }, or returned something that is not a boolean or { ok }',
   CHS_ERR_METRIC_INVALID: 'a module asked ctx.metrics for a metric with an invalid name, help or label name (or the reserved label `module`)',
+  CHS_ERR_ISOLATION_CLONE: 'a value passed to or returned from an isolated (worker) module is not plain data (a function, a stream, a class instance) and cannot cross the boundary; the message names the service and member',
+  CHS_ERR_ISOLATION_UNSUPPORTED: 'an isolated (worker) module used a part of ctx (or an import) that is not available across the worker boundary; the message names the member',
+  CHS_ERR_ISOLATION_WORKER: 'an isolated module\'s worker thread failed to boot, exited on its own or was terminated; counted as a crash of that instance',
+  CHS_ERR_ISOLATION_LIMIT: 'an isolated module\'s worker exceeded its descriptor\'s resourceLimits (ERR_WORKER_OUT_OF_MEMORY) and was ended; counted as a crash of that instance',
   CHS_ERR_METRIC_CONFLICT: 'a metric name is already taken: by the node, by this incarnation, or by another instance with a different type or label names',
 } as const;
 

@@ -17,6 +17,7 @@ import { NODE_LIKE_RESOLUTION, importsPlugin, type Externals } from './loader/re
 import { errorLocation, installStackMapping, registerBundle, type BundleMap } from './loader/stacks.ts';
 // Natively loaded dependencies of a module (outside its folder) find `cheshire/sdk` too.
 import './loader/sdk-register.ts';
+import { isolatedExports } from './isolation/host.ts';
 
 export { moduleStack, errorLocation } from './loader/stacks.ts';
 
@@ -96,6 +97,8 @@ const WRAPPER_PARAMS = ['exports', 'require', 'module', '__filename', '__dirname
  * attributed to it).
  */
 export function evaluateModule(desc: Descriptor, loaded: LoadedCode): ModuleExports {
+  // An isolated module's code is evaluated in its worker, never in the host's realm.
+  if (desc.isolation === 'worker') return isolatedExports(desc, loaded);
   const exp = evaluateBundle(desc, loaded) as Partial<ModuleExports>;
   if (typeof exp.start !== 'function') throw chsError('CHS_ERR_MODULE_NO_START', `${desc.name}: ${desc.entry} does not export a start(ctx) function`);
   return exp as ModuleExports;

@@ -49,6 +49,8 @@ export class Run implements RunScope {
   private readonly handed: Handed = new Map();
   private readonly bindings = new EventEmitter();
   private stopping: Promise<Handed> | null = null;
+  /** Set when this incarnation begins to stop: whether its handed values go to a next one (core/isolation reads it). */
+  handingOver = false;
   private crashed = false;
   private ownMetrics: RunOptions['metrics'];
 
@@ -96,6 +98,7 @@ export class Run implements RunScope {
    * CHS_ERR_MODULE_STOP (after releasing all it could).
    */
   stop(handover: boolean): Promise<Handed> {
+    if (!this.stopping) this.handingOver = handover;
     this.stopping ??= this.release(handover);
     return this.stopping;
   }
@@ -126,6 +129,11 @@ export class Run implements RunScope {
       throw e;
     }
     return kept;
+  }
+
+  /** What the previous incarnation handed over and nobody took yet (key -> value), without taking it. */
+  previousHanded(): ReadonlyMap<string, unknown> {
+    return new Map([...this.opts.previous].map(([k, h]) => [k, h.value]));
   }
 
   trackTimer(clear: () => void): () => void {

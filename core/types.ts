@@ -11,6 +11,16 @@ export type { HistoryEntry };
 export type Policy = 'static' | 'dynamic';
 export type Cardinality = '1' | '0..1' | '0..n' | '1..n';
 export type TypecheckPolicy = 'warn' | 'refuse' | 'off';
+/** Where a module's instances run: in the host's thread (`none`) or each incarnation in its own worker thread (`worker`). */
+export type Isolation = 'none' | 'worker';
+
+/** worker_threads resource limits of an isolated module's worker (MB). */
+export interface IsolationLimits {
+  maxOldGenerationSizeMb?: number;
+  maxYoungGenerationSizeMb?: number;
+  codeRangeSizeMb?: number;
+  stackSizeMb?: number;
+}
 
 /** One entry of a descriptor's `requires`. */
 export interface Requirement {
@@ -49,6 +59,10 @@ export interface Descriptor {
   typecheck: TypecheckPolicy;
   /** How often the host calls the module's `health(ctx)` export, and how long one call may take (core/health). */
   health: { intervalMs: number; timeoutMs: number };
+  /** `worker`: each incarnation runs in its own worker thread (core/isolation; docs/modules.md, "Isolation"). Default `none`. */
+  isolation: Isolation;
+  /** The worker's resourceLimits (isolation `worker` only). */
+  resourceLimits?: IsolationLimits;
 }
 
 export type InstanceState =

@@ -1,0 +1,146 @@
+// What crosses the boundary between the host and an isolated module's worker: the message
+// shapes of the one MessagePort they share, errors as plain data (a structured clone drops an
+// error's `code`), and the rule for values: plain data only. Structured clone would turn a class
+// instance (a stream, a socket) into a hollow object without a word, so such values are refused
+// up front with CHS_ERR_ISOLATION_CLONE naming the service and member. Imports nothing of the
+// host but the error registry: it is bundled into the worker too.
+import { chsError } from '../errors.ts';
+
+/** An error as data: enough to rebuild one with its code, message and (source-mapped) stack. */
+export interface ErrorData {
+  name: string;
+  message: string;
+  stack: string;
+  code?: string;
+}
+
+/** One dependency as the worker sees it (ctx.deps[as]). */
+export interface DepInfo {
+  as: string;
+  service: string;
+  policy: 'static' | 'dynamic';
+  /** `one`: a single service (cardinality 1 / 0..1); `list`: an array (static 0..n / 1..n); `all`: dynamic 0..n / 1..n. */
+  shape: 'one' | 'list' | 'all';
+  /** For `one`: whether a provider is bound now; for `list`: how many. */
+  available: boolean;
+  count: number;
+}
+
+/** What the worker is started with (workerData). */
+export interface Boot {
+  id: string;
+  name: string;
+  version: string;
+  dir: string;
+  filename: string;
+  /** V8's name for the bundle, `<entry>#<hash>`, as in-process (stack traces map through it). */
+  vmName: string;
+  code: string;
+  map: string;
+  /** Specifiers the bundle requires, loaded natively in the worker. */
+  externals: string[];
+  config: Record<string, unknown>;
+  stateDir: string;
+  stopMs: number;
+  deps: DepInfo[];
+  /** What the previous incarnation handed over (key -> value), for ctx.takeOver. */
+  previous: Record<string, unknown>;
+  node: string;
+  role: string;
+}
+
+/** A call across the boundary: into the host (a dependency, ctx.host) or into the worker (its service). */
+export interface CallMsg {
+  t: 'call';
+  seq: number;
+  target: 'dep' | 'ready' | 'host' | 'service';
+  as?: string;
+  index?: number;
+  member: string;
+  args: unknown[];
+  /** `service.member`, for errors. */
+  label: string;
+}
+
+export interface ReplyMsg {
+  t: 'reply';
+  seq: number;
+  ok: boolean;
+  value?: unknown;
+  error?: ErrorData;
+}
+
+/** Worker -> host notices. */
+export type WorkerMsg =
+  | CallMsg
+  | ReplyMsg
+  | { t: 'log'; level: string; obj: Record<string, unknown>; msg: string }
+  | { t: 'handOver'; key: string; value: unknown }
+  | { t: 'started'; kind: 'none' | 'object'; methods: string[] }
+  | { t: 'startFailed'; error: ErrorData }
+  | { t: 'crash'; error: ErrorData }
+  | { t: 'stopped'; handed: Record<string, unknown>; errors: ErrorData[]; overran: string | null };
+
+/** Host -> worker notices. */
+export type HostMsg = CallMsg | ReplyMsg | { t: 'stop'; handover: boolean; budgetMs: number } | { t: 'bind' | 'unbind'; as: string };
+
+export function errorData(err: unknown): ErrorData {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { name: err.name, message: err.message, stack: String(err.stack ?? `${err.name}: ${err.message}`), ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: 'Error', message: String(err), stack: `Error: ${String(err)}` };
+}
+
+export function reviveError(d: ErrorData): Error {
+  const e = new Error(d.message);
+  e.name = d.name;
+  e.stack = d.stack;
+  if (d.code !== undefined) (e as { code?: string }).code = d.code;
+  return e;
+}
+
+const PLAIN = new Set<unknown>([Object.prototype, Array.prototype, null, Date.prototype, RegExp.prototype, Map.prototype, Set.prototype, ArrayBuffer.prototype, Error.prototype]);
+
+/**
+ * Why `value` cannot cross as plain data (`a function at args[0].cb`), or null when it can:
+ * primitives (not symbols), plain objects and arrays, Date, RegExp, Map, Set, ArrayBuffer and
+ * typed arrays (Buffers arrive as Uint8Array), errors.
+ */
+export function uncloneable(value: unknown, path: string, seen = new Set<object>()): string | null {
+  const t = typeof value;
+  if (t === 'function') return `a function at ${path}`;
+  if (t === 'symbol') return `a symbol at ${path}`;
+  if (value === null || t !== 'object') return null;
+  const o = value as object;
+  if (seen.has(o)) return null;
+  seen.add(o);
+  if (ArrayBuffer.isView(o)) return null;
+  const proto = Object.getPrototypeOf(o) as unknown;
+  if (!PLAIN.has(proto) && !(o instanceof Error)) return `a ${(o as { constructor?: { name?: string } }).constructor?.name ?? 'class'} instance at ${path} (only plain data crosses)`;
+  if (o instanceof Map) {
+    for (const [k, v] of o) {
+      const why = uncloneable(k, `${path}<key>`, seen) ?? uncloneable(v, `${path}.get(${String(k)})`, seen);
+      if (why) return why;
+    }
+    return null;
+  }
+  if (o instanceof Set) {
+    for (const v of o) {
+      const why = uncloneable(v, `${path}<item>`, seen);
+      if (why) return why;
+    }
+    return null;
+  }
+  for (const [k, v] of Object.entries(o)) {
+    const why = uncloneable(v, Array.isArray(o) ? `${path}[${k}]` : `${path}.${k}`, seen);
+    if (why) return why;
+  }
+  return null;
+}
+
+/** Throws CHS_ERR_ISOLATION_CLONE when `value` cannot cross for `label` (`greeter.greet`). */
+export function assertCloneable(id: string, label: string, what: string, value: unknown): void {
+  const why = uncloneable(value, what);
+  if (why) throw chsError('CHS_ERR_ISOLATION_CLONE', `${id}: ${label}: ${why} cannot cross the worker boundary`);
+}
