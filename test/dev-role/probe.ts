@@ -29,8 +29,13 @@ try {
   }, 90_000, 250);
   result.healthz = JSON.parse(healthz.body);
   result.hello = (await request('http://127.0.0.1:8080/')).body;
-  // The node's own status, as it mirrors it for `cheshire status --local`.
-  const status = JSON.parse(await readFile(join(dir, '.cheshire/status.json'), 'utf8')) as NodeStatus;
+  // The node's own status, as it mirrors it for `cheshire status --local` (written a moment after
+  // a change; the dashboard answers /healthz from inside its own start, before it is active).
+  const readStatus = async () => JSON.parse(await readFile(join(dir, '.cheshire/status.json'), 'utf8')) as NodeStatus;
+  const status = await waitFor('every instance active in status.json', async () => {
+    const st = await readStatus().catch(() => null);
+    return st && st.instances.length > 0 && st.instances.every((i) => i.state === 'active') ? st : undefined;
+  }, 30_000, 100).catch(() => readStatus());
   if (pages) {
     const page = await pages.open('http://127.0.0.1:7070/');
     await synced(page);
