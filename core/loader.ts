@@ -18,6 +18,7 @@ import { errorLocation, installStackMapping, registerBundle, type BundleMap } fr
 // Natively loaded dependencies of a module (outside its folder) find `cheshire/sdk` too.
 import './loader/sdk-register.ts';
 import { isolatedExports } from './isolation/host.ts';
+import { asEsModule } from './loader/es-module.ts';
 
 export { moduleStack, errorLocation } from './loader/stacks.ts';
 
@@ -140,14 +141,3 @@ export async function loadCodeFile(file: string): Promise<{ hash: string; export
   return { hash: loaded.hash, exports: evaluateBundle(unit, loaded) };
 }
 
-const esCache = new WeakMap<object, object>();
-/** esbuild's interop reads `__esModule` to use a namespace's `default` as the default import. */
-function asEsModule(ns: unknown): unknown {
-  if (ns === null || typeof ns !== 'object') return ns;
-  let wrapped = esCache.get(ns);
-  if (!wrapped) {
-    wrapped = Object.defineProperty({ ...(ns as object) }, '__esModule', { value: true });
-    esCache.set(ns, wrapped);
-  }
-  return wrapped;
-}

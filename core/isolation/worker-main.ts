@@ -12,6 +12,7 @@ import type { ModuleContext, ModuleExports } from '../types.ts';
 import { assertCloneable, errorData, type Boot, type CallMsg, type DepInfo, type HostMsg, type WorkerMsg } from './protocol.ts';
 import { Rpc } from './rpc.ts';
 import { workerLogger } from './worker-log.ts';
+import { asEsModule } from '../loader/es-module.ts';
 
 const boot = workerData as Boot;
 const port = parentPort!;
@@ -140,16 +141,6 @@ function context(): ModuleContext {
   };
 }
 
-const esCache = new WeakMap<object, object>();
-function asEsModule(ns: unknown): unknown {
-  if (ns === null || typeof ns !== 'object') return ns;
-  let wrapped = esCache.get(ns);
-  if (!wrapped) {
-    wrapped = Object.defineProperty({ ...(ns as object) }, '__esModule', { value: true });
-    esCache.set(ns, wrapped);
-  }
-  return wrapped;
-}
 
 async function load(): Promise<ModuleExports> {
   const externals = new Map<string, unknown>();
