@@ -27,7 +27,10 @@ interface Seen {
 function probe(): Promise<{ seen: Seen; raw: string }> {
   return new Promise((resolve, reject) => {
     const script = `ip link set lo up && exec ${JSON.stringify(process.execPath)} --import ${JSON.stringify(TSX)} ${JSON.stringify(join(REPO, 'test/dev-role/probe.ts'))}`;
-    const child = spawn('unshare', ['-n', 'sh', '-c', script], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // As root a network namespace alone; otherwise inside a user namespace of our own (-r), which
+    // an unprivileged user may make where the kernel allows user namespaces.
+    const ns = process.getuid?.() === 0 ? ['-n'] : ['-r', '-n'];
+    const child = spawn('unshare', [...ns, 'sh', '-c', script], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     let err = '';
     child.stdout!.on('data', (d) => { out += d; });
