@@ -238,7 +238,7 @@ test('slow heads, stalled bodies, bad heads and connections over the cap, at onc
   await until('the uploads\' temp dir to be empty', async () => (await uploadTemps()).length === 0, 3000);
   assert.is(await fdsUnder(join(storeDir, 'tmp')), 0, 'no descriptor open under the temp dir');
   // The proxy's pooled backend connections expire after upstreamIdleMs (4 s).
-  await fdsSettle(fds, 2, 'the HTTP attacks', 8000);
+  await fdsSettle(fds, 2, 'the HTTP attacks');
   const grown = rss.stop();
   assert.ok(grown < RSS_BOUND_MB, `RSS grew by ${grown.toFixed(1)} MiB`);
   summary('HTTP slow heads, stalled bodies, bad heads, over the cap (proxy + fileserver)', {

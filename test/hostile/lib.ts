@@ -89,8 +89,12 @@ export async function until(what: string, check: () => boolean | Promise<boolean
   }
 }
 
-/** Waits until this process's descriptor count is back to at most `baseline + slack`. */
-export async function fdsSettle(baseline: number, slack: number, what: string, ms = 5000): Promise<number> {
+/**
+ * Waits until this process's descriptor count is back to at most `baseline + slack`. The default
+ * wait outlasts the log files' idle close (core/logs/fd-cache.ts: 5 s), since an attack's refusals
+ * are logged: a descriptor still open after that is held, not idle.
+ */
+export async function fdsSettle(baseline: number, slack: number, what: string, ms = 12_000): Promise<number> {
   let now = fdCount();
   await until(`descriptors back to ${baseline} (+${slack}) after ${what}`, () => (now = fdCount()) <= baseline + slack, ms, 50, () => `now ${now}`);
   return now;
