@@ -3,7 +3,7 @@
 // exact at the seam with live records, the in-memory tail reloaded from the files by a new store
 // (a restart), a bounded number of descriptors for 1,000 instances, idle descriptors closed, and
 // cheshire.json's `logs` validated.
-import { mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -14,6 +14,7 @@ import { parseLogRequest, parseSince } from '../../core/logs/query.ts';
 import { parseNodeConfig } from '../../core/config/node-config.ts';
 import type { LogRecord } from '../../core/types.ts';
 import { waitFor } from '../helpers/project.ts';
+import { fdsUnder } from '../helpers/fds.ts';
 
 const dirs: string[] = [];
 const stores: LogStore[] = [];
@@ -145,16 +146,6 @@ test('a new store on the same directory (a restart) has the earlier records in i
   assert.equal(msgs(third.recent('hello')).slice(-3), ['run 1 #9', 'run 2 #0', 'run 3 #0']);
 });
 
-/** Descriptors this process holds open on files under `dir` (Linux /proc). */
-async function fdsUnder(dir: string): Promise<number> {
-  let n = 0;
-  for (const fd of await readdir('/proc/self/fd')) {
-    try {
-      if ((await readlink(`/proc/self/fd/${fd}`)).startsWith(dir)) n++;
-    } catch { /* closed meanwhile */ }
-  }
-  return n;
-}
 
 test('1,000 instances logging at once hold at most the cache\'s descriptors (64), every record written', async () => {
   const dir = await tempDir();

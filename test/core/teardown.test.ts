@@ -4,10 +4,10 @@
 // fixed port survives crash after crash and reload after reload with no fd growth.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { freePort } from '../helpers/diod.ts';
 import { makeProject, startHost, waitFor, type Project, type TestHost } from '../helpers/project.ts';
+import { fdCount } from '../helpers/fds.ts';
 
 const hangingModule = (word: string) => `import net from 'node:net';
 export async function start(ctx: any) {
@@ -37,7 +37,7 @@ test.after(async () => {
   await project?.cleanup();
 });
 
-const fds = () => readdirSync('/proc/self/fd').length;
+const fds = fdCount;
 const inst = () => th.host.instances.get('fixed')!;
 
 function answer(): Promise<string> {

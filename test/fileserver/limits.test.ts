@@ -7,12 +7,13 @@
 // second Host.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeProject, startHost, waitFor, type Project, type TestHost } from '../helpers/project.ts';
-import { closeAll, HttpConn, sleep } from '../helpers/slow-http.ts';
+import { assertPerAddressCap, closeAll, HttpConn, sleep } from '../helpers/slow-http.ts';
 import { port, service } from './helpers.ts';
+import { fdsUnder } from '../helpers/fds.ts';
 
 const HEAD_MS = 500;
 let project: Project;
@@ -53,16 +54,6 @@ test.after(async () => {
 const logged = (code: string) => th.logs.some((r) => JSON.stringify(r).includes(code));
 const temps = () => readdir(join(storeDir, 'tmp'));
 
-/** This process's descriptors open on files under `dir` (the server runs in-process). */
-async function fdsUnder(dir: string): Promise<number> {
-  let n = 0;
-  for (const fd of await readdir('/proc/self/fd')) {
-    try {
-      if ((await readlink(`/proc/self/fd/${fd}`)).startsWith(dir + '/')) n++;
-    } catch { /* closed meanwhile */ }
-  }
-  return n;
-}
 
 test('a head trickled a byte at a time is cut off at headTimeoutMs with 408', async () => {
   const c = await HttpConn.connect(p);
@@ -100,12 +91,12 @@ test('an upload that stalls after its headers: 408, temp file and fd released at
   assert.is((await temps()).length, 0);
   const c = await HttpConn.connect(p);
   c.write(`POST /upload?name=stall.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.token}\r\nContent-Length: 100000\r\n\r\n` + 'z'.repeat(1000));
-  await waitFor('the upload\'s temp file and fd', async () => (await temps()).length === 1 && (await fdsUnder(join(storeDir, 'tmp'))) === 1, 2000);
+  await waitFor('the upload\'s temp file and fd', async () => (await temps()).length === 1 && (await fdsUnder(join(storeDir, 'tmp') + '/')) === 1, 2000);
   await c.waitClosed('the stalled upload\'s connection to be closed', 5000);
   assert.equal(c.statuses(), [408]);
   assert.match(c.text, /upload stalled/);
   assert.equal(await temps(), [], 'the temp file is gone');
-  assert.is(await fdsUnder(join(storeDir, 'tmp')), 0, 'the temp file\'s fd is closed');
+  assert.is(await fdsUnder(join(storeDir, 'tmp') + '/'), 0, 'the temp file\'s fd is closed');
   assert.ok(logged('CHS_ERR_FILESERVER_BODY_TIMEOUT'));
   // the token's use was given back: the same token uploads now
   const ok = await HttpConn.connect(p);
@@ -115,35 +106,7 @@ test('an upload that stalls after its headers: 408, temp file and fd released at
 });
 
 test('one address holds maxPerAddress connections; the next gets 429 and is closed; room again when they go', async () => {
-  const held: HttpConn[] = [];
-  for (let i = 0; i < 3; i++) {
-    const c = await HttpConn.connect(capPort);
-    c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-    assert.equal(await c.waitAnswers(1, `held connection ${i} answered`), [200]);
-    held.push(c);
-  }
-  const extra = await HttpConn.connect(capPort);
-  extra.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-  await extra.waitClosed('the connection over the cap to be closed');
-  assert.equal(extra.statuses(), [429]);
-  assert.match(extra.text, /Connection: close/);
-  assert.match(extra.text, /CHS_ERR_FILESERVER_REFUSED/);
-  assert.ok(logged('CHS_ERR_FILESERVER_REFUSED'));
-  for (const c of held) assert.not.ok(c.closed, 'a held connection was closed');
-
-  held.pop()!.destroy();
-  await waitFor('a new connection to be admitted once one went', async () => {
-    const c = await HttpConn.connect(capPort);
-    c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-    try {
-      return (await c.waitAnswers(1, 'an answer'))[0] === 200;
-    } catch {
-      return false;
-    } finally {
-      c.destroy();
-    }
-  }, 3000, 50);
-  for (const c of held) c.destroy();
+  await assertPerAddressCap({ port: capPort, host: 'x', cap: 3, code: 'CHS_ERR_FILESERVER_REFUSED', logged });
 });
 
 const refused: Array<[string, string]> = [

@@ -3,6 +3,8 @@
 // says when it was closed. Every wait has a deadline and names what it waited for; closeAll()
 // destroys whatever a test left open.
 import net from 'node:net';
+import * as assert from 'uvu/assert';
+import { waitFor } from './project.ts';
 
 const open = new Set<HttpConn>();
 
@@ -133,4 +135,43 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Destroys every connection still open. */
 export function closeAll(): void {
   for (const c of [...open]) c.destroy();
+}
+
+/**
+ * An HTTP guard's per-address cap, on a port whose maxPerAddress is `cap`: `cap` connections from
+ * one address are served and held; the next gets `429` with `Connection: close` and the module's
+ * refusal `code` (logged too), and is closed, the held ones untouched; once one goes, a new
+ * connection is served again.
+ */
+export async function assertPerAddressCap(o: { port: number; host: string; cap: number; code: string; logged: (code: string) => boolean }): Promise<void> {
+  const request = `GET / HTTP/1.1\r\nHost: ${o.host}\r\n\r\n`;
+  const held: HttpConn[] = [];
+  for (let i = 0; i < o.cap; i++) {
+    const c = await HttpConn.connect(o.port);
+    c.write(request);
+    assert.equal(await c.waitAnswers(1, `held connection ${i} answered`), [200]);
+    held.push(c);
+  }
+  const extra = await HttpConn.connect(o.port);
+  extra.write(request);
+  await extra.waitClosed('the connection over the cap to be closed');
+  assert.equal(extra.statuses(), [429]);
+  assert.match(extra.text, /Connection: close/);
+  assert.match(extra.text, o.code);
+  assert.ok(o.logged(o.code));
+  for (const c of held) assert.not.ok(c.closed, 'a held connection was closed');
+
+  held.pop()!.destroy();
+  await waitFor('a new connection to be admitted once one went', async () => {
+    const c = await HttpConn.connect(o.port);
+    c.write(request);
+    try {
+      return (await c.waitAnswers(1, 'an answer'))[0] === 200;
+    } catch {
+      return false;
+    } finally {
+      c.destroy();
+    }
+  }, 3000, 50);
+  for (const c of held) c.destroy();
 }

@@ -15,7 +15,7 @@
 // RSS grows less than 64 MiB.
 import http from 'node:http';
 import type net from 'node:net';
-import { mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -25,6 +25,7 @@ import { freePort } from '../helpers/diod.ts';
 import { makeProject, startHost, type Project, type TestHost } from '../helpers/project.ts';
 import { closeAll, HttpConn } from '../helpers/slow-http.ts';
 import { fdCount, fdsSettle, RssWatch, sleep, summary, until } from './lib.ts';
+import { fdsUnder } from '../helpers/fds.ts';
 
 const HEAD_MS = 1500;
 const BODY_MS = 1500;
@@ -83,16 +84,6 @@ test.after(async () => {
 const fileserver = () => th.host.instances.get('fileserver')!.run!.service as FileserverService;
 const uploadTemps = () => readdir(join(storeDir, 'tmp')).catch(() => [] as string[]);
 
-/** This process's descriptors open on files under `dir`. */
-async function fdsUnder(dir: string): Promise<number> {
-  let n = 0;
-  for (const fd of await readdir('/proc/self/fd')) {
-    try {
-      if ((await readlink(`/proc/self/fd/${fd}`)).startsWith(dir + '/')) n++;
-    } catch { /* closed meanwhile */ }
-  }
-  return n;
-}
 
 /** A GET on a fresh connection from 127.0.0.1 (the operator); resolves with the status. */
 function operatorGet(port: number, host: string): Promise<number> {
@@ -236,7 +227,7 @@ test('slow heads, stalled bodies, bad heads and connections over the cap, at onc
 
   // Nothing left behind: upload temp files, their descriptors, sockets.
   await until('the uploads\' temp dir to be empty', async () => (await uploadTemps()).length === 0, 3000);
-  assert.is(await fdsUnder(join(storeDir, 'tmp')), 0, 'no descriptor open under the temp dir');
+  assert.is(await fdsUnder(join(storeDir, 'tmp') + '/'), 0, 'no descriptor open under the temp dir');
   // The proxy's pooled backend connections expire after upstreamIdleMs (4 s).
   await fdsSettle(fds, 2, 'the HTTP attacks');
   const grown = rss.stop();

@@ -18,6 +18,7 @@ import * as assert from 'uvu/assert';
 import { pidAlive } from '../../base/pid.ts';
 import { RevisionStore } from '../../core/config/revisions.ts';
 import { Client } from '../../fs/client/client.ts';
+import { prng } from '../../fs/codec/fuzz.ts';
 import { RemoteError } from '../../fs/errors.ts';
 import { withDeadline } from '../../fs/testing/raw.ts';
 import { cheshire, show } from '../helpers/cli.ts';
@@ -130,17 +131,6 @@ function rssMb(pid: number): number {
   }
 }
 
-/** A seeded PRNG (mulberry32): the kill moments are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One config document written on a fresh fid; resolves once the node acknowledged it. */
 async function writeConfig(c: Client, n: number): Promise<void> {

@@ -2,13 +2,15 @@
 // reading the node while it is attacked (a loop bounded in rounds and time), memory, event-loop
 // and descriptor measurements of this process (the node runs in it), and the one summary line per
 // attack (`hostile: NAME  trials=N failures=N maxRssGrowthMb=X ...`).
-import { readdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Client } from '../../fs/client/client.ts';
 import type { Dialect } from '../../fs/codec/index.ts';
 import { withDeadline } from '../../fs/testing/raw.ts';
+import { fdCount } from '../helpers/fds.ts';
+
+export { fdCount };
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const MiB = 1024 * 1024;
@@ -74,10 +76,6 @@ export class StallWatch {
   }
 }
 
-/** Descriptors this process has open (the node's sockets and files included). */
-export function fdCount(): number {
-  return readdirSync('/proc/self/fd').length;
-}
 
 /** Waits until `check()` holds; fails naming `what` (and the last value seen) after `ms`. */
 export async function until(what: string, check: () => boolean | Promise<boolean>, ms: number, everyMs = 20, describe?: () => string): Promise<void> {

@@ -11,7 +11,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { freePort } from '../helpers/diod.ts';
 import { makeProject, startHost, waitFor, type Project, type TestHost } from '../helpers/project.ts';
-import { closeAll, HttpConn, sleep } from '../helpers/slow-http.ts';
+import { assertPerAddressCap, closeAll, HttpConn, sleep } from '../helpers/slow-http.ts';
 
 interface Backend { port: number; url: string; server: http.Server; requests: string[]; connections: number; close(): Promise<void> }
 
@@ -124,36 +124,7 @@ test('a body that keeps coming slowly is not cut off', async () => {
 });
 
 test('one address holds maxPerAddress connections; the next gets 429 and is closed; room again when they go', async () => {
-  const held: HttpConn[] = [];
-  for (let i = 0; i < 3; i++) {
-    const c = await HttpConn.connect(capPort);
-    c.write('GET / HTTP/1.1\r\nHost: ok.test\r\n\r\n');
-    assert.equal(await c.waitAnswers(1, `held connection ${i} answered`), [200]);
-    held.push(c);
-  }
-  const extra = await HttpConn.connect(capPort);
-  extra.write('GET / HTTP/1.1\r\nHost: ok.test\r\n\r\n');
-  await extra.waitClosed('the connection over the cap to be closed');
-  assert.equal(extra.statuses(), [429]);
-  assert.match(extra.text, /Connection: close/);
-  assert.match(extra.text, /CHS_ERR_PROXY_REFUSED/);
-  assert.ok(logged('CHS_ERR_PROXY_REFUSED'));
-  for (const c of held) assert.not.ok(c.closed, 'a held connection was closed');
-
-  held.pop()!.destroy();
-  await waitFor('a new connection to be admitted once one went', async () => {
-    const c = await HttpConn.connect(capPort);
-    c.write('GET / HTTP/1.1\r\nHost: ok.test\r\n\r\n');
-    try {
-      const got = await c.waitAnswers(1, 'an answer');
-      return got[0] === 200;
-    } catch {
-      return false;
-    } finally {
-      c.destroy();
-    }
-  }, 3000, 50);
-  for (const c of held) c.destroy();
+  await assertPerAddressCap({ port: capPort, host: 'ok.test', cap: 3, code: 'CHS_ERR_PROXY_REFUSED', logged });
 });
 
 for (const [what, value] of [['a bare LF', 'a\nb'], ['a bare CR', 'a\rb'], ['a NUL', 'a\0b'], ['a bare LF that would start a header', 'x\nContent-Length: 5']] as const) {
