@@ -493,7 +493,10 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       publicKey: this.identity?.publicKey ?? null,
       failsafe: this.failsafe,
       configError: this.configError,
-      instances: this.engine.order().map((id) => this.engine.instances.get(id)!).map((i) => ({ ...(this.watchdog?.decorate(i.status()) ?? i.status()), health: this.healthChecks.result(i) })),
+      instances: this.engine.order().map((id) => this.engine.instances.get(id)!).map((i) => {
+        const st = i.status();
+        return { ...(this.watchdog?.decorate(st) ?? st), health: this.healthChecks.result(i) };
+      }),
       ...(this.watchdog ? { watchdog: this.watchdog.status() } : {}),
     };
   }

@@ -260,18 +260,22 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     }
   }
 
-  /** Puts one reload or restart of `inst` on the timeline. */
-  record(inst: Instance, trigger: ReloadTrigger, kind: 'hot' | 'restart', t0: number, outcome: 'active' | 'refused' | 'failed', err?: unknown): void {
+  /**
+   * Puts one reload or restart of `inst` on the timeline, about `code` (default: what it runs; a
+   * failed reload names the version that failed, not the one restored after it).
+   */
+  record(inst: Instance, trigger: ReloadTrigger, kind: 'hot' | 'restart', t0: number, outcome: 'active' | 'refused' | 'failed', err?: unknown, code: Code | null = inst.code): void {
+    const desc = code?.desc ?? inst.desc;
     this.opts.timeline.add({
       id: inst.id,
-      module: inst.desc.name,
+      module: desc.name,
       trigger,
       kind,
       ms: performance.now() - t0,
       outcome,
-      version: inst.desc.version,
-      hash: inst.code?.loaded.hash ?? null,
-      error: err === undefined ? null : errorInfo(err, inst.desc.dir),
+      version: desc.version,
+      hash: code?.loaded.hash ?? null,
+      error: err === undefined ? null : errorInfo(err, desc.dir),
     });
   }
 
@@ -345,9 +349,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
         failures.set(inst.id, err as Error);
         inst.setError(err);
         inst.log.error({ err }, `reload failed, restoring v${old.code.desc.version} #${old.code.loaded.hash}: ${(err as Error).message}`);
-        inst.desc = code.desc;
-        this.record(inst, trigger, kind, t0, 'failed', err);
-        inst.desc = old.code.desc;
+        this.record(inst, trigger, kind, t0, 'failed', err, code);
         this.emit('reload-failed', { id: inst.id, error: err as Error });
         try {
           await this.startRun(inst, old.code, old.config);

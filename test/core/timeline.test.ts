@@ -78,6 +78,7 @@ T('a broken save is refused with the error and where it is; the old version stay
 });
 
 T('a throw in the new start is a failed entry naming the file and line', async ({ project, th }) => {
+  const running = th.host.instances.get('w')!.code!.loaded.hash;
   await project.write('modules/w/index.ts', `export function start() {\n  throw new Error('broken start');\n}\n`);
   const e = (await waitFor('a failed entry', lastWith(th, 'w', 'failed')))!;
   assert.is(e.kind, 'hot');
@@ -85,6 +86,8 @@ T('a throw in the new start is a failed entry naming the file and line', async (
   assert.is(e.error!.code, 'CHS_ERR_MODULE_START');
   assert.match(e.error!.where ?? '', /modules\/w\/index\.ts:2:\d+$/);
   assert.match(e.error!.stack, /broken start/);
+  assert.match(e.hash ?? '', /^[0-9a-f]{12}$/);
+  assert.is.not(e.hash, running, 'the entry names the version that failed, not the one restored');
   await waitFor('the old version active again', () => th.host.instances.get('w')!.state === 'active');
 });
 
