@@ -180,12 +180,16 @@ export class RevisionStore {
       const latest = revs[revs.length - 1];
       const newest = new Set(revs.slice(-Math.max(1, retention.keep)));
       const removed: number[] = [];
+      // Revisions are recorded in order, so their times rise with their numbers: once one is young
+      // enough, every later one is too, and the rest need not be read for their age.
+      let young = retention.maxAgeDays <= 0;
       for (const rev of revs) {
         if (rev === latest || pins.has(rev)) continue;
         let drop = !newest.has(rev);
-        if (!drop && retention.maxAgeDays > 0) {
+        if (!drop && !young) {
           const at = Date.parse((await this.readRev(id, rev).catch(() => null))?.at ?? '');
           drop = Number.isFinite(at) && now - at > retention.maxAgeDays * DAY_MS;
+          young = Number.isFinite(at) && !drop;
         }
         if (!drop) continue;
         try {
