@@ -1,0 +1,225 @@
+// Isolated modules over many incarnations (issue 11), one test per isolation mode:
+// - 200 crash/restart cycles of a module holding sockets, a file and a timer leave no descriptor,
+//   thread, child process or handle behind in the host;
+// - a dynamic dependency on an isolated provider: calls work; a call in flight when the provider
+//   crashes fails with CHS_ERR_DEP_UNAVAILABLE; a call made while it is in backoff waits for the
+//   next incarnation (so does $ready); a call while it stays away past dependencies.waitMs fails
+//   with CHS_ERR_DEP_UNAVAILABLE; calls fired through a crash either answer or fail with that code,
+//   and none hangs.
+// Fixtures: test/fixtures/isolation-cycles/ (copied into a temp project with the mode set).
+// A mode the host refuses as "not available yet" (process, until it lands) is reported and skipped.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readDescriptor } from '../../core/descriptor.ts';
+import { fdCount } from '../helpers/fds.ts';
+import { inst, scope, until } from '../helpers/extra.ts';
+import { REPO, type ModuleSpec, type TestHost } from '../helpers/project.ts';
+
+const FIXTURES = join(REPO, 'test/fixtures/isolation-cycles');
+const CYCLES = 200;
+const WARMUP = 10;
+const KINDS = ['throw', 'reject', 'exit'] as const;
+
+const S = suite('isolation-cycles');
+const t = scope();
+S.after.each(() => t.cleanup());
+
+type Mode = 'worker' | 'process';
+type Svc = Record<string, (...a: unknown[]) => Promise<any>>;
+const service = (th: TestHost, id: string) => inst(th, id).run!.service as Svc;
+
+/** Why the host refuses `mode` ("not available yet"), or null when it takes it. */
+function unavailable(mode: Mode): string | null {
+  const dir = mkdtempSync(join(tmpdir(), 'chs-iso-mode-'));
+  try {
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'm', version: '1.0.0', cheshire: { isolation: mode } }));
+    readDescriptor(dir);
+    return null;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'CHS_ERR_DESCRIPTOR_INVALID' && /not available/.test((err as Error).message)) return (err as Error).message;
+    throw err;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A fixture module as a ModuleSpec, its isolation set to `mode` (when it has one). */
+function fixture(name: string, mode: Mode): ModuleSpec {
+  const pkg = JSON.parse(readFileSync(join(FIXTURES, name, 'package.json'), 'utf8')) as { cheshire: Record<string, unknown> };
+  const cheshire = pkg.cheshire.isolation ? { ...pkg.cheshire, isolation: mode } : pkg.cheshire;
+  return { cheshire, index: readFileSync(join(FIXTURES, name, 'index.ts'), 'utf8') };
+}
+
+const supervisor = JSON.parse(readFileSync(join(FIXTURES, 'supervisor.json'), 'utf8')) as Record<string, number>;
+
+/** This process's threads and direct child processes (Linux /proc). */
+function threads(): number {
+  return readdirSync('/proc/self/task').length;
+}
+function children(): number {
+  let n = 0;
+  for (const task of readdirSync('/proc/self/task')) {
+    try {
+      n += readFileSync(`/proc/self/task/${task}/children`, 'utf8').split(' ').filter(Boolean).length;
+    } catch { /* task ended meanwhile */ }
+  }
+  return n;
+}
+
+interface Counts { fds: number; threads: number; children: number; handles: number }
+const counts = (): Counts => ({ fds: fdCount(), threads: threads(), children: children(), handles: process.getActiveResourcesInfo().length });
+/** What grew past `base` by more than `slack` (fds, handles) or at all (threads, children); '' when nothing did. */
+function growth(base: Counts, now: Counts, slack: number): string {
+  const over: string[] = [];
+  if (now.fds > base.fds + slack) over.push(`fds ${base.fds} -> ${now.fds}`);
+  if (now.handles > base.handles + slack) over.push(`handles ${base.handles} -> ${now.handles}`);
+  if (now.threads > base.threads) over.push(`threads ${base.threads} -> ${now.threads}`);
+  if (now.children > base.children) over.push(`child processes ${base.children} -> ${now.children}`);
+  return over.join(', ');
+}
+
+const errCode = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    return `resolved ${JSON.stringify(await p)}`;
+  } catch (err) {
+    return (err as { code?: string }).code ?? `uncoded: ${(err as Error).message}`;
+  }
+};
+
+function cyclesTest(mode: Mode): void {
+  S(`${mode}: no fd, thread, child process or handle growth over ${CYCLES} crash/restart cycles`, async () => {
+    const project = await t.project({ modules: { crasher: fixture('crasher', mode) }, role: ['crasher'], config: { supervisor } });
+    const th = await t.host(project, { watch: false });
+    /** One crash of the given kind, then waits for the next incarnation to be active and answer. */
+    const cycle = async (i: number) => {
+      const kind = KINDS[i % KINDS.length]!;
+      const before = inst(th, 'crasher').run;
+      assert.is(await service(th, 'crasher').crash!(kind), kind);
+      await until(`incarnation after crash ${i} (${kind}) to be active`, () => {
+        const c = inst(th, 'crasher');
+        return c.state === 'active' && c.run !== before && c.run;
+      }, 10_000);
+      assert.ok((await service(th, 'crasher').port!()) > 0, 'the new incarnation answers');
+      const err = inst(th, 'crasher').lastError;
+      if (kind === 'exit') assert.match(err?.message ?? '', /\b3\b/, `crash ${i}: the exit code is recorded (${err?.code} ${err?.message})`);
+      else assert.match(err?.message ?? '', kind === 'throw' ? /thrown in a timer/ : /rejected/, `crash ${i}: ${err?.message}`);
+    };
+    for (let i = 0; i < WARMUP; i++) await cycle(i);
+    const base = counts();
+    const t0 = Date.now();
+    for (let i = WARMUP; i < WARMUP + CYCLES; i++) await cycle(i);
+    const took = Date.now() - t0;
+    // A terminated worker's or process's last descriptors close asynchronously: wait (bounded).
+    let now = counts();
+    await until(`resources back to the baseline ${JSON.stringify(base)}`, () => !growth(base, (now = counts()), 3), 5_000).catch(() => {});
+    assert.is(growth(base, now, 3), '', `after ${CYCLES} cycles in ${took} ms: ${JSON.stringify({ base, now })}`);
+    console.log(`${mode}: ${CYCLES} cycles in ${took} ms; ${JSON.stringify({ base, now })}`);
+    assert.is(inst(th, 'crasher').restarts, WARMUP + CYCLES, 'every crash was one restart');
+    assert.is(th.host.failsafe, null, 'the node is unharmed');
+    await th.host.stopInstance('crasher');
+    assert.is(inst(th, 'crasher').state, 'stopped');
+  });
+}
+
+function dependencyTest(mode: Mode): void {
+  S(`${mode}: a dynamic dependency on an isolated provider across its crashes and restarts`, async () => {
+    const waitMs = 600;
+    const backoffMs = 300;
+    const project = await t.project({
+      modules: { provider: fixture('provider', mode), consumer: fixture('consumer', mode) },
+      role: ['provider', 'consumer'],
+      config: { supervisor: { maxRestarts: 100, windowMs: 60_000, backoffMs, backoffMaxMs: backoffMs }, dependencies: { waitMs } },
+    });
+    const th = await t.host(project, { watch: false });
+    const consumer = service(th, 'consumer');
+    const provider = () => service(th, 'provider');
+    const tag0 = await provider().tag!();
+
+    // 1. Calls work (in-process consumer -> isolated provider).
+    assert.is(await consumer.add!(2, 3), 5);
+    assert.is(await consumer.tag!(), tag0);
+    assert.is(await consumer.available!(), true);
+
+    // 2. A call in flight when the provider crashes: fails with the typed error, long before it would answer.
+    let run = inst(th, 'provider').run;
+    let t0 = Date.now();
+    const inFlight = errCode(consumer.slow!(3_000));
+    await provider().crash!(50);
+    assert.is(await inFlight, 'CHS_ERR_DEP_UNAVAILABLE', 'a call in flight when the provider dies');
+    assert.ok(Date.now() - t0 < 2_000, `it failed when the provider died (${Date.now() - t0} ms), not when it would have answered`);
+
+    // 3. A call made while the provider is in backoff waits for its next incarnation and gets its answer.
+    await until('the provider to be in backoff', () => inst(th, 'provider').state === 'backoff', 3_000);
+    assert.is(await consumer.available!(), false, 'no provider while in backoff');
+    t0 = Date.now();
+    const waited = await consumer.tag!();
+    const waitedMs = Date.now() - t0;
+    const c1 = inst(th, 'provider');
+    assert.is(c1.state, 'active');
+    assert.is.not(c1.run, run, 'a new incarnation');
+    assert.is(waited, await provider().tag!(), 'the waiting call was answered by the new incarnation');
+    assert.is.not(waited, tag0);
+    assert.ok(waitedMs < waitMs + 1_000, `it waited for the restart, within the wait bound (${waitedMs} ms)`);
+
+    // 3b. The same through $ready.
+    run = inst(th, 'provider').run;
+    await provider().crash!(1);
+    await until('the provider to be in backoff again', () => inst(th, 'provider').state === 'backoff', 3_000);
+    const viaReady = await consumer.readyThenTag!(waitMs);
+    assert.is.not(inst(th, 'provider').run, run);
+    assert.is(viaReady, await provider().tag!(), '$ready resolved with the new incarnation bound');
+
+    // 4. A provider away for longer than the wait bound: the call fails with the typed error at about waitMs.
+    await th.host.stopInstance('provider');
+    t0 = Date.now();
+    assert.is(await errCode(consumer.tag!()), 'CHS_ERR_DEP_UNAVAILABLE', 'a call while the provider stays stopped');
+    const failedMs = Date.now() - t0;
+    assert.ok(failedMs >= waitMs - 50 && failedMs < waitMs + 1_500, `it failed at the wait bound (${failedMs} ms, waitMs ${waitMs})`);
+    assert.is(await errCode(consumer.readyThenTag!(100)), 'CHS_ERR_DEP_UNAVAILABLE', '$ready past its bound');
+    await th.host.startInstance('provider');
+    assert.is(await consumer.add!(20, 22), 42, 'calls work again after the provider is started');
+
+    // 5. Calls fired every few ms through a crash and restart: each answers (old or new
+    // incarnation) or fails with CHS_ERR_DEP_UNAVAILABLE; every one settles (deadline).
+    const before = await provider().tag!();
+    run = inst(th, 'provider').run;
+    const outcomes: Promise<string>[] = [];
+    const fire = setInterval(() => {
+      outcomes.push(Promise.race([
+        consumer.tag!().then((tag) => (tag === before ? 'old' : 'new'), (err) => (err as { code?: string }).code ?? `uncoded: ${(err as Error).message}`),
+        new Promise<string>((r) => setTimeout(() => r('hung'), waitMs + 2_000).unref()),
+      ]));
+    }, 3);
+    try {
+      await provider().crash!(20);
+      await until('the provider back after the crash', () => inst(th, 'provider').state === 'active' && inst(th, 'provider').run !== run, 5_000);
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      clearInterval(fire);
+    }
+    const seen = await Promise.all(outcomes);
+    const tally: Record<string, number> = {};
+    for (const o of seen) tally[o] = (tally[o] ?? 0) + 1;
+    const unexpected = Object.keys(tally).filter((k) => !['old', 'new', 'CHS_ERR_DEP_UNAVAILABLE'].includes(k));
+    console.log(`${mode}: outcomes through a crash: ${JSON.stringify(tally)}`);
+    assert.equal(unexpected, [], `outcomes through a crash: ${JSON.stringify(tally)}`);
+    assert.ok((tally.old ?? 0) > 0 && (tally.new ?? 0) > 0, `calls reached both incarnations: ${JSON.stringify(tally)}`);
+    assert.is(seen[seen.length - 1], 'new', 'the last call was answered by the new incarnation');
+    assert.is(th.host.failsafe, null);
+  });
+}
+
+for (const mode of ['worker', 'process'] as const) {
+  const why = unavailable(mode);
+  if (why) {
+    console.log(`isolation-cycles: "${mode}" skipped: ${why}`);
+    continue;
+  }
+  cyclesTest(mode);
+  dependencyTest(mode);
+}
+
+S.run();
