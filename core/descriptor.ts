@@ -41,7 +41,7 @@ const fieldSchema = {
     timeouts: {
       type: 'object',
       additionalProperties: false,
-      properties: { startMs: { type: 'integer', minimum: 1 }, stopMs: { type: 'integer', minimum: 1 } },
+      properties: { startMs: { type: 'integer', minimum: 1 }, stopMs: { type: 'integer', minimum: 1 }, stallMs: { type: 'integer', minimum: 0 }, callMs: { type: 'integer', minimum: 0 } },
     },
     typecheck: { enum: ['warn', 'refuse', 'off'] },
     health: {
@@ -72,10 +72,10 @@ interface RawField {
   config?: { schema?: Record<string, unknown>; defaults?: Record<string, unknown> };
   watch?: string[];
   test?: { files?: string[]; beforeActivate?: boolean };
-  timeouts?: { startMs?: number; stopMs?: number };
+  timeouts?: { startMs?: number; stopMs?: number; stallMs?: number; callMs?: number };
   typecheck?: TypecheckPolicy;
   health?: { intervalMs?: number; timeoutMs?: number };
-  isolation?: Isolation | 'process';
+  isolation?: Isolation;
   resourceLimits?: IsolationLimits;
 }
 
@@ -106,8 +106,7 @@ export function readDescriptor(dir: string): Descriptor {
     if (keys.has(r.as)) throw bad(`requires: two dependencies bound as "${r.as}" (give one an "as")`);
     keys.add(r.as);
   }
-  if (f.isolation === 'process') throw bad('"isolation": "process" is not available yet; use "worker" (a worker thread) or "none"');
-  if (f.resourceLimits && f.isolation !== 'worker') throw bad('"resourceLimits" applies only with "isolation": "worker"');
+  if (f.resourceLimits && f.isolation !== 'worker' && f.isolation !== 'process') throw bad('"resourceLimits" applies only with "isolation": "worker" or "process"');
   const configSchema = f.config?.schema ?? { type: 'object' };
   // validateSchema checks against the meta-schema without compiling: a compiled validator stays
   // in Ajv's scope forever, and descriptors are re-read on every reload.
@@ -124,7 +123,12 @@ export function readDescriptor(dir: string): Descriptor {
     configDefaults: f.config?.defaults ?? {},
     watch: f.watch ?? ['**/*.ts', '**/*.js', '**/*.json'],
     test: { files: f.test?.files ?? [], beforeActivate: f.test?.beforeActivate ?? false },
-    timeouts: { startMs: f.timeouts?.startMs ?? 10_000, stopMs: f.timeouts?.stopMs ?? 5_000 },
+    timeouts: {
+      startMs: f.timeouts?.startMs ?? 10_000,
+      stopMs: f.timeouts?.stopMs ?? 5_000,
+      ...(f.timeouts?.stallMs !== undefined ? { stallMs: f.timeouts.stallMs } : {}),
+      ...(f.timeouts?.callMs !== undefined ? { callMs: f.timeouts.callMs } : {}),
+    },
     typecheck: f.typecheck ?? 'warn',
     health: { intervalMs: f.health?.intervalMs ?? 10_000, timeoutMs: f.health?.timeoutMs ?? 1_000 },
     isolation: f.isolation ?? 'none',

@@ -56,8 +56,10 @@ export const ERROR_CODES = {
   CHS_ERR_METRIC_INVALID: 'a module asked ctx.metrics for a metric with an invalid name, help or label name (or the reserved label `module`)',
   CHS_ERR_ISOLATION_CLONE: 'a value passed to or returned from an isolated (worker) module is not plain data (a function, a stream, a class instance) and cannot cross the boundary; the message names the service and member',
   CHS_ERR_ISOLATION_UNSUPPORTED: 'an isolated (worker) module used a part of ctx (or an import) that is not available across the worker boundary; the message names the member',
-  CHS_ERR_ISOLATION_WORKER: 'an isolated module\'s worker thread failed to boot, exited on its own or was terminated; counted as a crash of that instance',
-  CHS_ERR_ISOLATION_LIMIT: 'an isolated module\'s worker exceeded its descriptor\'s resourceLimits (ERR_WORKER_OUT_OF_MEMORY) and was ended; counted as a crash of that instance',
+  CHS_ERR_ISOLATION_WORKER: 'an isolated module\'s worker thread or child process failed to boot, exited on its own or was ended; counted as a crash of that instance',
+  CHS_ERR_ISOLATION_LIMIT: 'an isolated module\'s worker or process exceeded its resourceLimits (ERR_WORKER_OUT_OF_MEMORY; a process\'s V8 heap limit) and was ended; counted as a crash of that instance',
+  CHS_ERR_ISOLATION_STALL: 'an isolated module\'s worker or process did not answer the host\'s heartbeat within its stallMs (its event loop is blocked) and was ended; counted as a crash of that instance; the message names the module and how long',
+  CHS_ERR_ISOLATION_CALL_TIMEOUT: 'a call across the isolation boundary (a service method of an isolated module, or a dependency called from one) did not answer within callMs; the message names service.member',
   CHS_ERR_METRIC_CONFLICT: 'a metric name is already taken: by the node, by this incarnation, or by another instance with a different type or label names',
 } as const;
 

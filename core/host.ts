@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { dirname, join, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { bundleModule, evaluateModule } from './loader.ts';
+import { exportsFor } from './isolation/override.ts';
 import { discoverModules } from './discover.ts';
 import { chsError, errorText } from './errors.ts';
 import { findCycle } from './graph.ts';
@@ -151,6 +152,8 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       stateDir: (id) => join(this.stateRoot, 'modules', encodeURIComponent(id)),
       timeline: this.timeline,
       metrics: (id) => this.nodeMetrics.scope(id),
+      // cheshire.json's "isolation" over the role's, over the descriptor's.
+      exportsFor: (inst, code) => exportsFor(code, this.config?.isolation[inst.id] ?? this.role?.isolation[inst.id]),
     });
     engine.on('state', (id, state) => {
       const inst = engine.instances.get(id);

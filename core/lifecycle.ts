@@ -13,7 +13,7 @@ import { Run, type Handed, type RunOptions } from './run.ts';
 import { forceRelease, runTeardown, type TeardownStep } from './teardown.ts';
 import type { MountTable } from './mounts.ts';
 import type { ReloadTimeline } from './timeline.ts';
-import type { HostControl, InstanceState, ReloadTrigger, Requirement } from './types.ts';
+import type { HostControl, InstanceState, ModuleExports, ReloadTrigger, Requirement } from './types.ts';
 
 export interface LifecycleEvents {
   state: [id: string, state: InstanceState];
@@ -42,6 +42,8 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
       timeline: ReloadTimeline;
       /** ctx.metrics of a new incarnation (core/metrics); released when it stops. */
       metrics?: (id: string) => RunOptions['metrics'];
+      /** The exports an instance starts with, when not its code's own (an isolation override, core/isolation/override.ts). */
+      exportsFor?: (inst: Instance, code: Code) => ModuleExports;
     },
   ) {
     super();
@@ -158,7 +160,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     });
     this.setState(inst, 'starting');
     try {
-      await run.start(code.exports);
+      await run.start(this.opts.exportsFor?.(inst, code) ?? code.exports);
     } catch (err) {
       let kept: Handed = new Map();
       try {

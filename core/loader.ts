@@ -98,8 +98,8 @@ const WRAPPER_PARAMS = ['exports', 'require', 'module', '__filename', '__dirname
  * attributed to it).
  */
 export function evaluateModule(desc: Descriptor, loaded: LoadedCode): ModuleExports {
-  // An isolated module's code is evaluated in its worker, never in the host's realm.
-  if (desc.isolation === 'worker') return isolatedExports(desc, loaded);
+  // An isolated module's code is evaluated in its worker or process, never in the host's realm.
+  if (desc.isolation === 'worker' || desc.isolation === 'process') return isolatedExports(desc, loaded);
   const exp = evaluateBundle(desc, loaded) as Partial<ModuleExports>;
   if (typeof exp.start !== 'function') throw chsError('CHS_ERR_MODULE_NO_START', `${desc.name}: ${desc.entry} does not export a start(ctx) function`);
   return exp as ModuleExports;

@@ -11,10 +11,10 @@ export type { HistoryEntry };
 export type Policy = 'static' | 'dynamic';
 export type Cardinality = '1' | '0..1' | '0..n' | '1..n';
 export type TypecheckPolicy = 'warn' | 'refuse' | 'off';
-/** Where a module's instances run: in the host's thread (`none`) or each incarnation in its own worker thread (`worker`). */
-export type Isolation = 'none' | 'worker';
+/** Where a module's instances run: in the host's thread (`none`), or each incarnation in its own worker thread (`worker`) or child process (`process`). */
+export type Isolation = 'none' | 'worker' | 'process';
 
-/** worker_threads resource limits of an isolated module's worker (MB). */
+/** Resource limits of an isolated module's worker (worker_threads' resourceLimits) or process (as V8 flags), in MB. */
 export interface IsolationLimits {
   maxOldGenerationSizeMb?: number;
   maxYoungGenerationSizeMb?: number;
@@ -53,15 +53,16 @@ export interface Descriptor {
   watch: string[];
   /** Test files (relative to dir) and whether they gate activation of a new version. */
   test: { files: string[]; beforeActivate: boolean };
-  timeouts: { startMs: number; stopMs: number };
+  /** stallMs / callMs: isolated modules only (heartbeat threshold, deadline of a call across; docs/modules.md "Isolation"). */
+  timeouts: { startMs: number; stopMs: number; stallMs?: number; callMs?: number };
   /** Type-check policy of a reload (default `warn`): `warn` checks after activation and logs
    *  the diagnostics; `refuse` checks before activation and a type error fails the reload. */
   typecheck: TypecheckPolicy;
   /** How often the host calls the module's `health(ctx)` export, and how long one call may take (core/health). */
   health: { intervalMs: number; timeoutMs: number };
-  /** `worker`: each incarnation runs in its own worker thread (core/isolation; docs/modules.md, "Isolation"). Default `none`. */
+  /** `worker` / `process`: each incarnation runs in its own worker thread / child process (core/isolation; docs/modules.md, "Isolation"). Default `none`. */
   isolation: Isolation;
-  /** The worker's resourceLimits (isolation `worker` only). */
+  /** The isolate's resource limits (isolation `worker` or `process` only). */
   resourceLimits?: IsolationLimits;
 }
 
@@ -399,6 +400,8 @@ export interface Identity {
   /** Raw 32-byte ed25519 public key, hex. */
   readonly publicKey: string;
   sign(data: Uint8Array): Buffer;
+  /** The node's TLS certificate (self-signed, bound to this key) and key, for node-to-node links (base/tls). */
+  tls(): Promise<{ key: string; cert: string; publicKey: string }>;
 }
 
 export interface TestResult {

@@ -10,6 +10,7 @@ import { readJsonFile } from './atomic.ts';
 import type { RevisionRetention } from './revisions.ts';
 import { moduleStoreDir } from '../install/store.ts';
 import { DEFAULT_LOG_FILES, type LogFileOptions } from '../logs/files.ts';
+import { isolationOverrideSchema, type IsolationOverride } from '../isolation/override-schema.ts';
 
 /** The Cheshire install's own folder (holds the stock config/roles and modules). */
 export const INSTALL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -42,6 +43,8 @@ export interface NodeConfig {
   watchdog: WatchdogOptions;
   /** Per-instance log files under <stateDir>/logs: rotated at maxBytes, maxFiles kept (the current one included). */
   logs: LogFileOptions;
+  /** Instance id -> where it runs, over its descriptor's `isolation` (and the role's): core/isolation/override.ts. */
+  isolation: Record<string, IsolationOverride>;
 }
 
 export interface WatchdogOptions {
@@ -65,6 +68,8 @@ export interface RolePreset {
   /** Instances whose failure to start fails the whole start-up (-> failsafe mode). */
   required: string[];
   config: Record<string, Record<string, unknown>>;
+  /** Instance id -> where it runs (`"heavy": "process"`), over its descriptor's `isolation`. */
+  isolation: Record<string, IsolationOverride>;
 }
 
 const posInt = { type: 'integer', minimum: 0 } as const;
@@ -99,6 +104,7 @@ const nodeSchema = {
       additionalProperties: false,
       properties: { enabled: { type: 'boolean' }, blockedMs: { type: 'integer', minimum: 50 }, killAfterMs: posInt, heapMb: posInt, rssMb: posInt },
     },
+    isolation: isolationOverrideSchema,
   },
 } as const;
 const validateNode = ajv.compile(nodeSchema);
@@ -113,6 +119,7 @@ const roleSchema = {
     modules: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*(@[^#\\s]+)?(#[A-Za-z0-9._-]+)?$' } },
     required: { type: 'array', items: { type: 'string' } },
     config: { type: 'object', additionalProperties: { type: 'object' } },
+    isolation: isolationOverrideSchema,
   },
 } as const;
 const validateRole = ajv.compile(roleSchema);
@@ -136,6 +143,7 @@ export function parseNodeConfig(raw: unknown, file: string): NodeConfig {
     revisions: { keep: c.revisions?.keep ?? 100, maxAgeDays: c.revisions?.maxAgeDays ?? 90 },
     watchdog: { ...DEFAULT_WATCHDOG, ...c.watchdog },
     logs: { ...DEFAULT_LOG_FILES, ...c.logs },
+    isolation: c.isolation ?? {},
   };
 }
 
@@ -168,7 +176,7 @@ export async function loadRole(role: string, base: string): Promise<RolePreset> 
   const raw = await readJsonFile(file);
   if (!validateRole(raw)) throw chsError('CHS_ERR_CONFIG_INVALID', `${file}: ${describeAjvErrors(validateRole.errors, raw)}`);
   const r = raw as Partial<RolePreset>;
-  return { name: role, description: r.description ?? '', modules: r.modules ?? [], required: r.required ?? [], config: r.config ?? {} };
+  return { name: role, description: r.description ?? '', modules: r.modules ?? [], required: r.required ?? [], config: r.config ?? {}, isolation: r.isolation ?? {} };
 }
 
 /** `name@range#inst` -> parts. */

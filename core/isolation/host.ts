@@ -1,19 +1,21 @@
-// The host's side of an isolated (`"isolation": "worker"`) module. Its "exports" are made here
-// instead of by evaluating the bundle in the host: start(ctx) runs in the instance's incarnation
-// like any start (same deadline, same teardown, same supervision), but what it does is start a
-// worker_threads Worker with the descriptor's resourceLimits, hand it the bundle, bridge ctx
-// (deps, ctx.host, log, handOver, bind notices) over their MessagePort, and return a proxy of the
-// worker's service whose methods are calls into the worker. The worker is always terminated at
-// the end of the incarnation, so what its thread held (sockets, timers) dies with it.
+// The host's side of an isolated (`"isolation": "worker" | "process"`) module. Its "exports" are
+// made here instead of by evaluating the bundle in the host: start(ctx) runs in the instance's
+// incarnation like any start (same deadline, same teardown, same supervision), but what it does
+// is start an isolate (a worker thread or a child process, ./spawn.ts) with the descriptor's
+// resourceLimits, hand it the bundle, bridge ctx (deps, ctx.host, log, metrics, handOver, bind
+// notices, serveHttp's listener) over their channel, ping it (a stall after start ends it), and
+// return a proxy of the isolate's service whose methods are calls into it. The isolate is always
+// ended at the end of the incarnation, so what it held (sockets, timers, its process) dies with it.
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Socket } from 'node:net';
 import { chsError } from '../errors.ts';
 import type { LoadedCode } from '../loader.ts';
 import { runScope, type RunScope } from '../timers.ts';
 import type { Descriptor, ModuleContext, ModuleExports } from '../types.ts';
-import { errorData, reviveError, type Boot, type CallMsg, type DepInfo, type HostMsg, type WorkerMsg } from './protocol.ts';
+import { errorData, reviveError, type Boot, type CallMsg, type DepInfo, type MetricMsg, type WorkerMsg } from './protocol.ts';
 import { Rpc } from './rpc.ts';
-import { workerCode } from './worker-code.ts';
+import { SharedListener } from './listener.ts';
+import { spawnIsolate, type Isolate } from './spawn.ts';
 
 /** A value an isolated incarnation handed over: a plain-data copy, refreshed when it stops cleanly. */
 export class IsolatedValue {
@@ -29,6 +31,11 @@ interface IsolatedScope extends RunScope {
 }
 
 const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+/** The host's handOver key of serveHttp's listener `key`. */
+const LISTEN = 'isolation:listener:';
+export const DEFAULT_STALL_MS = 5_000;
+export const DEFAULT_CALL_MS = 30_000;
+const SDK_URL = new URL('../sdk/index.ts', import.meta.url).href;
 
 export function isolatedExports(desc: Descriptor, loaded: LoadedCode): ModuleExports {
   return { start: (ctx) => startIsolated(desc, loaded, ctx) };
@@ -49,12 +56,16 @@ function depInfo(desc: Descriptor, deps: Record<string, unknown>): DepInfo[] {
 async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleContext): Promise<unknown> {
   const scope = runScope.getStore() as IsolatedScope | undefined;
   if (!scope || typeof scope.previousHanded !== 'function') throw new Error(`${ctx.id}: an isolated start must run inside its incarnation`);
+  const kind = desc.isolation === 'process' ? 'process' : 'worker';
+  const stallMs = desc.timeouts.stallMs ?? DEFAULT_STALL_MS;
   const previous: Record<string, unknown> = {};
   const boxes = new Map<string, IsolatedValue>();
+  const listeners = new Map<string, SharedListener>();
   for (const [key, value] of scope.previousHanded()) {
     // Only what an isolated version handed over is plain data; anything else (an in-process
     // version's server) stays with the host and is disposed as usual.
     if (value instanceof IsolatedValue) previous[key] = ctx.takeOver<IsolatedValue>(key)!.value;
+    else if (value instanceof SharedListener && key.startsWith(LISTEN)) listeners.set(key.slice(LISTEN.length), ctx.takeOver<SharedListener>(key)!);
   }
   const filename = join(desc.dir, desc.entry);
   const boot: Boot = {
@@ -74,17 +85,20 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
     previous,
     node: ctx.host.node,
     role: ctx.host.role,
+    kind,
+    sdkUrl: SDK_URL,
+    callMs: desc.timeouts.callMs ?? DEFAULT_CALL_MS,
   };
-  const worker = new Worker(await workerCode(), { eval: true, workerData: boot, resourceLimits: desc.resourceLimits ?? {}, execArgv: [] });
   let started = false;
   let exited = false;
   let stopping = false;
-  const post = (m: HostMsg) => { if (!exited) worker.postMessage(m); };
-  const rpc = new Rpc(ctx.id, post, (c: CallMsg) => serve(ctx, c));
+  let iso: Isolate | null = null;
+  const pending: WorkerMsg[] = [];
+  const rpc = new Rpc(ctx.id, (m) => iso?.post(m), (c: CallMsg) => serve(c));
+  rpc.deadlineMs = boot.callMs;
   let settleStart: { resolve: (m: Extract<WorkerMsg, { t: 'started' }>) => void; reject: (e: Error) => void } | null = null;
   const startedMsg = new Promise<Extract<WorkerMsg, { t: 'started' }>>((resolve, reject) => { settleStart = { resolve, reject }; });
   let onStopped: ((m: Extract<WorkerMsg, { t: 'stopped' }>) => void) | null = null;
-  const exitPromise = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
 
   // Before start succeeds a failure fails the start; after, it is a crash of this incarnation.
   let failed = false;
@@ -94,19 +108,64 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
     if (!started) settleStart?.reject(err);
     else scope.crash(err);
   };
-  worker.on('message', (m: WorkerMsg) => {
+
+  // serveHttp's listeners this incarnation attached to (detached first thing at its stop).
+  const sinks = new Map<SharedListener, (s: Socket) => void>();
+  async function listen(key: string, host: string, port: number): Promise<unknown> {
+    let l = listeners.get(key);
+    listeners.delete(key);
+    if (l && !l.matches(host, port)) {
+      await l.close(); // the address changed: let go of the old socket
+      l = undefined;
+    }
+    l ??= await SharedListener.open(host, port);
+    ctx.handOver(`${LISTEN}${key}`, l, (x) => x.close());
+    const sink = (s: Socket) => iso!.pass(key, s);
+    sinks.set(l, sink);
+    if (!stopping) l.attach(sink);
+    const a = l.address();
+    return { address: a.address, port: a.port, family: a.family };
+  }
+
+  /** Answers a call from the isolate: a dependency's method, $ready, ctx.host, serveHttp's listener. */
+  async function serve(c: CallMsg): Promise<unknown> {
+    if (c.target === 'listen') return listen(String(c.args[0]), String(c.args[1]), Number(c.args[2]));
+    return serveCall(ctx, c);
+  }
+
+  const metrics = new Map<string, Record<string, (...a: unknown[]) => unknown>>();
+  function metric(m: MetricMsg): void {
+    try {
+      if (m.op === 'register') {
+        const make = (ctx.metrics as unknown as Record<string, (c: unknown) => Record<string, (...a: unknown[]) => unknown>>)[m.kind]!;
+        metrics.set(m.name, make.call(ctx.metrics, m.config));
+        return;
+      }
+      const target = metrics.get(m.name);
+      if (!target) return;
+      if (m.op === 'reset') target.reset!();
+      else if (m.labels) target[m.op]!(m.labels, ...(m.value === undefined ? [] : [m.value]));
+      else target[m.op]!(...(m.value === undefined ? [] : [m.value]));
+    } catch (err) {
+      ctx.log.warn({ err }, `ctx.metrics ${m.kind} ${m.name} ${m.op} refused: ${(err as Error).message}`);
+    }
+  }
+
+  const onMessage = (m: WorkerMsg) => {
     if (rpc.receive(m)) return;
     switch (m.t) {
+      case 'pong': lastPong = Date.now(); break;
       case 'log': {
         const level = LEVELS.has(m.level) ? m.level : 'info';
         const obj = m.obj.err && typeof m.obj.err === 'object' ? { ...m.obj, err: reviveError(m.obj.err as ReturnType<typeof errorData>) } : m.obj;
         (ctx.log as unknown as Record<string, (o: object, s: string) => void>)[level]!(obj, m.msg);
         break;
       }
+      case 'metric': metric(m); break;
       case 'handOver': {
         const box = new IsolatedValue(m.value);
         boxes.set(m.key, box);
-        // The worker runs its own dispose at a final stop; the host's copy needs none.
+        // The isolate runs its own dispose at a final stop; the host's copy needs none.
         ctx.handOver(m.key, box, () => {});
         break;
       }
@@ -115,74 +174,119 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
       case 'crash': fail(reviveError(m.error)); break;
       case 'stopped': onStopped?.(m); break;
     }
+  };
+  // The heartbeat: an isolate whose event loop does not answer within stallMs is stuck (a
+  // synchronous loop after start): ended at once, a crash of this instance (supervision decides).
+  let lastPong = Date.now();
+  let seq = 0;
+  let beat: NodeJS.Timeout | null = null;
+  function stopHeartbeat() {
+    if (beat) clearInterval(beat);
+    beat = null;
+  }
+  iso = await spawnIsolate(boot, desc.resourceLimits ?? {}, {
+    message: (m) => (iso ? onMessage(m) : pending.push(m)),
+    output: (stream, line) => {
+      if (stream === 'stderr') ctx.log.warn({ stream }, line);
+      else ctx.log.info({ stream }, line);
+    },
+    exit(how, limit) {
+      exited = true;
+      stopHeartbeat();
+      rpc.close(limit ?? chsError('CHS_ERR_DEP_UNAVAILABLE', `${ctx.id}: its ${kind} has ended`));
+      if (limit) fail(limit);
+      else if (!stopping) fail(chsError('CHS_ERR_ISOLATION_WORKER', `${ctx.id}: ${how} on its own`));
+    },
   });
-  worker.on('error', (err: Error & { code?: string }) => {
-    if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-      fail(chsError('CHS_ERR_ISOLATION_LIMIT', `${ctx.id}: the worker exceeded its resourceLimits ${JSON.stringify(desc.resourceLimits ?? {})} and was ended: ${err.message}`, err));
-    } else fail(err);
-  });
-  worker.once('exit', (code) => {
-    exited = true;
-    rpc.close(chsError('CHS_ERR_DEP_UNAVAILABLE', `${ctx.id}: its worker has ended`));
-    if (!stopping) fail(chsError('CHS_ERR_ISOLATION_WORKER', `${ctx.id}: the worker exited on its own (code ${code})`));
-  });
+  for (const m of pending.splice(0)) onMessage(m);
+  if (ctx.signal.aborted) {
+    // The start's deadline passed while the isolate was being made.
+    await iso.kill();
+    throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error(String(ctx.signal.reason));
+  }
+
+  function startHeartbeat() {
+    if (stallMs <= 0) return;
+    lastPong = Date.now();
+    beat = setInterval(() => {
+      const silent = Date.now() - lastPong;
+      if (silent > stallMs) {
+        stopHeartbeat();
+        const err = chsError('CHS_ERR_ISOLATION_STALL', `${ctx.id}: its ${kind} did not answer the host's heartbeat for ${silent} ms (stallMs ${stallMs}): its event loop is blocked; it was ended`);
+        ctx.log.error({ blockedMs: silent }, err.message);
+        rpc.close(err);
+        fail(err);
+        void iso!.kill();
+        return;
+      }
+      iso!.post({ t: 'ping', seq: ++seq });
+    }, Math.max(10, Math.min(1_000, Math.floor(stallMs / 4))));
+    beat.unref();
+  }
 
   // Registered first, so it runs last: after the handed values were kept (or dropped).
-  ctx.onStop(async function terminateWorker() {
+  ctx.onStop(async function endIsolate() {
     stopping = true;
+    stopHeartbeat();
+    // New connections queue in the host from now on, for the next incarnation.
+    for (const [l, sink] of sinks) l.detach(sink);
     if (exited) return;
     if (started) {
       const stopped = new Promise<Extract<WorkerMsg, { t: 'stopped' }> | null>((resolve) => {
         onStopped = resolve;
-        void exitPromise.then(() => resolve(null));
+        void iso!.ended.then(() => resolve(null));
       });
-      // The worker gets most of the budget for its own steps (what overruns there it reports);
-      // a worker that does not answer by 90 % (a synchronous loop) is terminated all the same.
+      // The isolate gets most of the budget for its own steps (what overruns there it reports);
+      // one that does not answer by 90 % (a synchronous loop) is ended all the same.
       const stopMs = desc.timeouts.stopMs;
-      post({ t: 'stop', handover: scope.handingOver, budgetMs: Math.max(1, Math.floor(stopMs * 0.8)) });
+      iso!.post({ t: 'stop', handover: scope.handingOver, budgetMs: Math.max(1, Math.floor(stopMs * 0.8)) });
       let timer: NodeJS.Timeout | undefined;
       const m = await Promise.race([stopped, new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), Math.max(1, Math.floor(stopMs * 0.9))); })]);
       clearTimeout(timer);
       if (m === 'late') {
-        await worker.terminate();
-        throw chsError('CHS_ERR_STOP_TIMEOUT', `${ctx.id}: the worker did not finish its teardown within ${stopMs} ms and was terminated`);
+        await iso!.kill();
+        throw chsError('CHS_ERR_STOP_TIMEOUT', `${ctx.id}: the ${kind} did not finish its teardown within ${stopMs} ms and was ${kind === 'process' ? 'killed' : 'terminated'}`);
       }
       if (m) {
         for (const [key, value] of Object.entries(m.handed)) {
           const box = boxes.get(key);
           if (box) box.value = value;
         }
-        for (const e of m.errors) ctx.log.warn({ err: reviveError(e) }, `teardown step in the worker threw: ${e.message}`);
-        if (m.overran) ctx.log.warn(`${ctx.id}: teardown step ${m.overran} in the worker did not settle in time; the worker is terminated`);
+        for (const e of m.errors) ctx.log.warn({ err: reviveError(e) }, `teardown step in the ${kind} threw: ${e.message}`);
+        if (m.overran) ctx.log.warn(`${ctx.id}: teardown step ${m.overran} in the ${kind} did not settle in time; it is ended`);
       }
     }
-    await worker.terminate();
+    await iso!.kill();
   });
-  // A start that never settles (a synchronous loop in the worker): the deadline aborts ctx.signal.
+  // A start that never settles (a synchronous loop in the isolate): the deadline aborts ctx.signal.
   ctx.signal.addEventListener('abort', () => {
     if (!started) {
       stopping = true;
-      void worker.terminate();
+      void iso!.kill();
       settleStart?.reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error(String(ctx.signal.reason)));
     }
   }, { once: true });
 
   for (const r of desc.requires) {
     if (r.policy !== 'dynamic' || r.cardinality === '0..n' || r.cardinality === '1..n') continue;
-    ctx.onBind(r.as, () => post({ t: 'bind', as: r.as }));
-    ctx.onUnbind(r.as, () => post({ t: 'unbind', as: r.as }));
+    ctx.onBind(r.as, () => iso!.post({ t: 'bind', as: r.as }));
+    ctx.onUnbind(r.as, () => iso!.post({ t: 'unbind', as: r.as }));
   }
 
   const ready = await startedMsg;
   started = true;
+  // Listeners a previous version had that this one did not ask for: let go of them.
+  for (const l of listeners.values()) await l.close();
+  listeners.clear();
+  startHeartbeat();
   if (ready.kind === 'none') return undefined;
   const svc: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   for (const member of ready.methods) svc[member] = (...args) => rpc.call('service', `${ctx.name}.${member}`, member, args);
   return Object.freeze(svc);
 }
 
-/** Answers a call from the worker: a dependency's method, $ready, or a read-only ctx.host member. */
-async function serve(ctx: ModuleContext, c: CallMsg): Promise<unknown> {
+/** A dependency's method, $ready, or a read-only ctx.host member, called for the isolate. */
+async function serveCall(ctx: ModuleContext, c: CallMsg): Promise<unknown> {
   if (c.target === 'host') {
     const fn = (ctx.host as unknown as Record<string, unknown>)[c.member];
     if (typeof fn !== 'function') throw chsError('CHS_ERR_ISOLATION_UNSUPPORTED', `${ctx.id}: ctx.host.${c.member} is not available in an isolated module`);

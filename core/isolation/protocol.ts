@@ -4,6 +4,7 @@
 // instance (a stream, a socket) into a hollow object without a word, so such values are refused
 // up front with CHS_ERR_ISOLATION_CLONE naming the service and member. Imports nothing of the
 // host but the error registry: it is bundled into the worker too.
+import type { MessagePort } from 'node:worker_threads';
 import { chsError } from '../errors.ts';
 
 /** An error as data: enough to rebuild one with its code, message and (source-mapped) stack. */
@@ -47,13 +48,20 @@ export interface Boot {
   previous: Record<string, unknown>;
   node: string;
   role: string;
+  /** Where the isolate runs: a worker thread or a child process (messages and errors say which). */
+  kind: 'worker' | 'process';
+  /** The URL the host's loader gives `cheshire/sdk`: the isolate serves it from its own SDK. */
+  sdkUrl: string;
+  /** Deadline of one call across the boundary (ms; 0: none). */
+  callMs: number;
 }
 
 /** A call across the boundary: into the host (a dependency, ctx.host) or into the worker (its service). */
 export interface CallMsg {
   t: 'call';
   seq: number;
-  target: 'dep' | 'ready' | 'host' | 'service';
+  /** `listen`: serveHttp asks the host for the instance's listener (args: key, host, port). */
+  target: 'dep' | 'ready' | 'host' | 'service' | 'listen' | 'metric';
   as?: string;
   index?: number;
   member: string;
@@ -79,10 +87,34 @@ export type WorkerMsg =
   | { t: 'started'; kind: 'none' | 'object'; methods: string[] }
   | { t: 'startFailed'; error: ErrorData }
   | { t: 'crash'; error: ErrorData }
-  | { t: 'stopped'; handed: Record<string, unknown>; errors: ErrorData[]; overran: string | null };
+  | { t: 'stopped'; handed: Record<string, unknown>; errors: ErrorData[]; overran: string | null }
+  | { t: 'pong'; seq: number }
+  | MetricMsg;
+
+/** ctx.metrics in an isolate: a metric's registration, then each update, applied to the host's registry. */
+export interface MetricMsg {
+  t: 'metric';
+  kind: 'counter' | 'gauge' | 'histogram';
+  op: 'register' | 'inc' | 'dec' | 'set' | 'observe' | 'reset';
+  name: string;
+  config?: Record<string, unknown>;
+  labels?: Record<string, string | number>;
+  value?: number;
+}
 
 /** Host -> worker notices. */
-export type HostMsg = CallMsg | ReplyMsg | { t: 'stop'; handover: boolean; budgetMs: number } | { t: 'bind' | 'unbind'; as: string };
+export type HostMsg =
+  | CallMsg
+  | ReplyMsg
+  | { t: 'boot'; boot: Boot }
+  | { t: 'stop'; handover: boolean; budgetMs: number }
+  | { t: 'bind' | 'unbind'; as: string }
+  | { t: 'ping'; seq: number }
+  /**
+   * An accepted connection of the instance's listener `key`: in a child process the socket comes
+   * with the message (its handle); in a worker thread `port` relays its bytes (core/isolation/relay.ts).
+   */
+  | { t: 'conn'; key: string; port?: MessagePort; remote: { address?: string; port?: number; family?: string } };
 
 export function errorData(err: unknown): ErrorData {
   if (err instanceof Error) {
@@ -142,5 +174,5 @@ export function uncloneable(value: unknown, path: string, seen = new Set<object>
 /** Throws CHS_ERR_ISOLATION_CLONE when `value` cannot cross for `label` (`greeter.greet`). */
 export function assertCloneable(id: string, label: string, what: string, value: unknown): void {
   const why = uncloneable(value, what);
-  if (why) throw chsError('CHS_ERR_ISOLATION_CLONE', `${id}: ${label}: ${why} cannot cross the worker boundary`);
+  if (why) throw chsError('CHS_ERR_ISOLATION_CLONE', `${id}: ${label}: ${why} cannot cross the isolation boundary`);
 }

@@ -8,8 +8,10 @@ import { assertCloneable, errorData, reviveError, type CallMsg, type ReplyMsg } 
 
 export class Rpc {
   private seq = 0;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; label: string; timer?: NodeJS.Timeout }>();
   private closedWith: Error | null = null;
+  /** Deadline of a call to a service or a dependency (ms; 0: none): CHS_ERR_ISOLATION_CALL_TIMEOUT names service.member. */
+  deadlineMs = 0;
 
   constructor(
     /** Instance id, for error messages. */
@@ -28,12 +30,22 @@ export class Rpc {
     }
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
+      const p: { resolve: (v: unknown) => void; reject: (e: Error) => void; label: string; timer?: NodeJS.Timeout } = { resolve, reject, label };
+      const ms = this.deadlineMs;
+      if (ms > 0 && (target === 'service' || target === 'dep')) {
+        p.timer = setTimeout(() => {
+          if (!this.pending.delete(seq)) return;
+          reject(chsError('CHS_ERR_ISOLATION_CALL_TIMEOUT', `${this.id}: ${label} did not answer within ${ms} ms (the call was given up; the far side may be stuck)`));
+        }, ms);
+        p.timer.unref?.();
+      }
+      this.pending.set(seq, p);
       try {
         this.post({ t: 'call', seq, target, member, args, label, ...where });
       } catch (err) {
         this.pending.delete(seq);
-        reject(chsError('CHS_ERR_ISOLATION_CLONE', `${this.id}: ${label}: an argument cannot cross the worker boundary: ${(err as Error).message}`));
+        clearTimeout(p.timer);
+        reject(chsError('CHS_ERR_ISOLATION_CLONE', `${this.id}: ${label}: an argument cannot cross the isolation boundary: ${(err as Error).message}`));
       }
     });
   }
@@ -45,6 +57,7 @@ export class Rpc {
       const p = this.pending.get(r.seq);
       if (!p) return true;
       this.pending.delete(r.seq);
+      clearTimeout(p.timer);
       if (r.ok) p.resolve(r.value);
       else p.reject(reviveError(r.error!));
       return true;
@@ -56,7 +69,7 @@ export class Rpc {
       try {
         this.post({ t: 'reply', seq: c.seq, ...r });
       } catch (err) {
-        this.post({ t: 'reply', seq: c.seq, ok: false, error: errorData(chsError('CHS_ERR_ISOLATION_CLONE', `${this.id}: ${c.label}: the result cannot cross the worker boundary: ${(err as Error).message}`)) });
+        this.post({ t: 'reply', seq: c.seq, ok: false, error: errorData(chsError('CHS_ERR_ISOLATION_CLONE', `${this.id}: ${c.label}: the result cannot cross the isolation boundary: ${(err as Error).message}`)) });
       }
     };
     Promise.resolve()
@@ -72,7 +85,14 @@ export class Rpc {
   /** Fails every call in flight (the far side is gone) and every later one. */
   close(err: Error): void {
     this.closedWith ??= err;
-    for (const p of this.pending.values()) p.reject(err);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      // Each caller learns which call of theirs failed, with the reason's code.
+      const e = new Error(`${p.label}: ${err.message}`);
+      const code = (err as { code?: string }).code;
+      if (code) (e as { code?: string }).code = code;
+      p.reject(e);
+    }
     this.pending.clear();
   }
 }

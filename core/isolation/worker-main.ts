@@ -1,94 +1,236 @@
-// The entry of an isolated module's worker thread (bundled once by ./worker-code.ts and run with
-// `eval`, so no tsx in the worker). It evaluates the module bundle the host made, builds a ctx
-// with the same contract, runs start(ctx), serves calls on the returned service, forwards log
-// records, handOver values and crashes to the host, and tears down in reverse order on `stop`.
+// The entry of an isolated module's isolate: a worker thread (boot data in workerData, the
+// channel its parent port) or a child process (boot data the first IPC message). Bundled once by
+// ./worker-code.ts, so no tsx in the isolate. It evaluates the module bundle the host made,
+// builds a ctx with the same contract, runs start(ctx), serves calls on the returned service,
+// forwards log records, metrics, handOver values and crashes to the host, answers the host's
+// heartbeat, and tears down in reverse order on `stop`. All of it is written against
+// ./channel.ts: the same runtime whichever carries the messages.
 import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
 import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { chsError } from '../errors.ts';
 import { installStackMapping, registerBundle } from '../loader/stacks.ts';
 import { forceRelease, releaseResource, runTeardown, trackConnections, type TeardownStep } from '../teardown.ts';
 import type { ModuleContext, ModuleExports } from '../types.ts';
-import { assertCloneable, errorData, type Boot, type CallMsg, type DepInfo, type HostMsg, type WorkerMsg } from './protocol.ts';
+import { portChannel, processChannel, type RuntimeChannel } from './channel.ts';
+import { assertCloneable, errorData, type Boot, type CallMsg, type DepInfo, type HostMsg, type MetricMsg } from './protocol.ts';
+import { RelayedSocket } from './relay.ts';
 import { Rpc } from './rpc.ts';
+import { setRuntime, type Runtime } from './runtime.ts';
 import { workerLogger } from './worker-log.ts';
 import { asEsModule } from '../loader/es-module.ts';
 
-const boot = workerData as Boot;
-const port = parentPort!;
-const post = (m: WorkerMsg) => port.postMessage(m);
-const unsupported = (member: string) =>
-  chsError('CHS_ERR_ISOLATION_UNSUPPORTED', `${boot.id}: ${member} is not available in an isolated (worker) module (docs/modules.md, "Isolation")`);
-
-installStackMapping();
-const bundleMap = registerBundle(boot.vmName, dirname(boot.filename), boot.map);
-
-let service: Record<string, unknown> | null = null;
-const rpc = new Rpc(boot.id, post, (c: CallMsg) => {
-  if (c.target !== 'service' || !service) throw chsError('CHS_ERR_DEP_UNAVAILABLE', `${boot.id}: no service to call ${c.label}`);
-  const fn = service[c.member];
-  if (typeof fn !== 'function') throw new TypeError(`${c.label} is not a function`);
-  return (fn as (...a: unknown[]) => unknown).apply(service, c.args);
-});
-
-// A throw or rejection nobody caught is a crash of this instance only: tell the host, then end.
-const crash = (err: unknown) => {
-  post({ t: 'crash', error: errorData(err) });
-  process.exit(1);
-};
-process.on('uncaughtException', crash);
-process.on('unhandledRejection', crash);
-
-type Step = (TeardownStep & { kind: 'teardown' }) | { kind: 'handed'; key: string };
-const steps: Step[] = [];
-const handed = new Map<string, { value: unknown; dispose: (v: unknown) => void | Promise<void> }>();
-const previous = new Map(Object.entries(boot.previous));
-const controller = new AbortController();
-const listeners = new Map<string, Array<(s?: unknown) => void>>();
-const available = new Map<string, boolean>();
-
-function depProxy(d: DepInfo, index?: number): object {
-  const call = (member: string) => (...args: unknown[]) => rpc.call('dep', `${d.service}.${member}`, member, args, { as: d.as, index });
-  const self: object = new Proxy(Object.create(null) as object, {
-    get(_t, prop) {
-      if (prop === 'then' || typeof prop === 'symbol') return undefined;
-      if (d.policy === 'dynamic' && index === undefined) {
-        if (prop === '$available') return available.get(d.as) ?? false;
-        if (prop === '$current') return available.get(d.as) ? self : undefined;
-        if (prop === '$ready') return (ms?: number) => rpc.call('ready', `${d.service}.$ready`, '$ready', [ms], { as: d.as }).then(() => self);
-      }
-      return call(prop);
-    },
-  });
-  return self;
+if (parentPort) main(portChannel(parentPort), workerData as Boot);
+else if (process.send) {
+  // A child process: ends with its host (the IPC pipe closes when the host dies or lets go).
+  process.on('disconnect', () => process.exit(0));
+  const onBoot = (m: HostMsg) => {
+    if (m.t !== 'boot') return;
+    process.off('message', onBoot);
+    main(processChannel(process), m.boot);
+  };
+  process.on('message', onBoot);
 }
 
-function deps(): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const d of boot.deps) {
-    available.set(d.as, d.available);
-    if (d.shape === 'one') out[d.as] = d.policy === 'static' && !d.available ? undefined : depProxy(d);
-    else if (d.shape === 'list') out[d.as] = Array.from({ length: d.count }, (_, i) => depProxy(d, i));
-    else out[d.as] = Object.freeze({
-      get $all(): never { throw unsupported(`ctx.deps.${d.as}.$all`); },
-      $ready: (ms?: number) => rpc.call('ready', `${d.service}.$ready`, '$ready', [ms], { as: d.as }).then(() => { throw unsupported(`ctx.deps.${d.as}.$all`); }),
+function main(ch: RuntimeChannel, boot: Boot): void {
+  const unsupported = (member: string) =>
+    chsError('CHS_ERR_ISOLATION_UNSUPPORTED', `${boot.id}: ${member} is not available in an isolated (${boot.kind}) module (docs/modules.md, "Isolation")`);
+
+  installStackMapping();
+  const bundleMap = registerBundle(boot.vmName, dirname(boot.filename), boot.map);
+
+  let service: Record<string, unknown> | null = null;
+  const rpc = new Rpc(boot.id, (m) => ch.post(m), (c: CallMsg) => {
+    if (c.target !== 'service' || !service) throw chsError('CHS_ERR_DEP_UNAVAILABLE', `${boot.id}: no service to call ${c.label}`);
+    const fn = service[c.member];
+    if (typeof fn !== 'function') throw new TypeError(`${c.label} is not a function`);
+    return (fn as (...a: unknown[]) => unknown).apply(service, c.args);
+  });
+  rpc.deadlineMs = boot.callMs;
+  const rt: Runtime = { boot, channel: ch, rpc, listeners: new Map() };
+  setRuntime(rt);
+
+  // A throw or rejection nobody caught is a crash of this instance only: tell the host, then end.
+  const crash = (err: unknown) => ch.exit(1, { t: 'crash', error: errorData(err) });
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+
+  type Step = (TeardownStep & { kind: 'teardown' }) | { kind: 'handed'; key: string };
+  const steps: Step[] = [];
+  const handed = new Map<string, { value: unknown; dispose: (v: unknown) => void | Promise<void> }>();
+  const previous = new Map(Object.entries(boot.previous));
+  const controller = new AbortController();
+  const listeners = new Map<string, Array<(s?: unknown) => void>>();
+  const available = new Map<string, boolean>();
+
+  function depProxy(d: DepInfo, index?: number): object {
+    const call = (member: string) => (...args: unknown[]) => rpc.call('dep', `${d.service}.${member}`, member, args, { as: d.as, index });
+    const self: object = new Proxy(Object.create(null) as object, {
+      get(_t, prop) {
+        if (prop === 'then' || typeof prop === 'symbol') return undefined;
+        if (d.policy === 'dynamic' && index === undefined) {
+          if (prop === '$available') return available.get(d.as) ?? false;
+          if (prop === '$current') return available.get(d.as) ? self : undefined;
+          if (prop === '$ready') return (ms?: number) => rpc.call('ready', `${d.service}.$ready`, '$ready', [ms], { as: d.as }).then(() => self);
+        }
+        return call(prop);
+      },
+    });
+    return self;
+  }
+
+  function deps(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const d of boot.deps) {
+      available.set(d.as, d.available);
+      if (d.shape === 'one') out[d.as] = d.policy === 'static' && !d.available ? undefined : depProxy(d);
+      else if (d.shape === 'list') out[d.as] = Array.from({ length: d.count }, (_, i) => depProxy(d, i));
+      else out[d.as] = Object.freeze({
+        get $all(): never { throw unsupported(`ctx.deps.${d.as}.$all`); },
+        $ready: (ms?: number) => rpc.call('ready', `${d.service}.$ready`, '$ready', [ms], { as: d.as }).then(() => { throw unsupported(`ctx.deps.${d.as}.$all`); }),
+      });
+    }
+    return out;
+  }
+
+  const READ_ONLY_HOST = ['status', 'config', 'revisions', 'logs', 'readLogs', 'sourceDir', 'reloads', 'schema', 'validateConfig', 'health', 'history'];
+
+  function hostProxy(): object {
+    return new Proxy(Object.create(null) as object, {
+      get(_t, prop) {
+        if (prop === 'then' || typeof prop === 'symbol') return undefined;
+        if (prop === 'node') return boot.node;
+        if (prop === 'role') return boot.role;
+        if (READ_ONLY_HOST.includes(prop)) return (...args: unknown[]) => rpc.call('host', `ctx.host.${prop}`, prop, args);
+        return () => { throw unsupported(`ctx.host.${prop}`); };
+      },
     });
   }
-  return out;
-}
 
-const READ_ONLY_HOST = ['status', 'config', 'revisions', 'logs', 'readLogs', 'sourceDir', 'reloads', 'schema', 'validateConfig', 'health', 'history'];
+  function context(): ModuleContext {
+    return {
+      id: boot.id,
+      name: boot.name,
+      version: boot.version,
+      config: deepFreeze(boot.config),
+      log: workerLogger((level, obj, msg) => ch.post({ t: 'log', level, obj, msg })),
+      deps: deps(),
+      signal: controller.signal,
+      stateDir: boot.stateDir,
+      onStop: (fn) => {
+        const n = steps.filter((x) => x.kind === 'teardown' && x.label.startsWith('onStop')).length + 1;
+        steps.push({ kind: 'teardown', label: `onStop #${n}${fn.name ? ` (${fn.name})` : ''}`, run: fn });
+      },
+      own: (resource) => {
+        trackConnections(resource);
+        steps.push({ kind: 'teardown', label: `own(${resource.constructor?.name ?? 'resource'})`, run: () => releaseResource(resource), force: () => forceRelease(resource) });
+        return resource;
+      },
+      handOver: (key, value, dispose) => {
+        if (handed.has(key)) throw new Error(`${boot.id}: handOver("${key}") called twice`);
+        assertCloneable(boot.id, `ctx.handOver("${key}")`, 'value', value);
+        ch.post({ t: 'handOver', key, value });
+        handed.set(key, { value, dispose: dispose as (v: unknown) => void });
+        steps.push({ kind: 'handed', key });
+        return value;
+      },
+      takeOver: <T>(key: string) => {
+        if (!previous.has(key)) return undefined;
+        const v = previous.get(key);
+        previous.delete(key);
+        return v as T;
+      },
+      onBind: (as, fn) => { listeners.set(`bind:${as}`, [...(listeners.get(`bind:${as}`) ?? []), fn as (s?: unknown) => void]); },
+      onUnbind: (as, fn) => { listeners.set(`unbind:${as}`, [...(listeners.get(`unbind:${as}`) ?? []), fn]); },
+      mount: () => { throw unsupported('ctx.mount'); },
+      host: hostProxy() as ModuleContext['host'],
+      metrics: metricsProxy((m) => ch.post(m), unsupported) as ModuleContext['metrics'],
+    };
+  }
 
-function hostProxy(): object {
-  return new Proxy(Object.create(null) as object, {
-    get(_t, prop) {
-      if (prop === 'then' || typeof prop === 'symbol') return undefined;
-      if (prop === 'node') return boot.node;
-      if (prop === 'role') return boot.role;
-      if (READ_ONLY_HOST.includes(prop)) return (...args: unknown[]) => rpc.call('host', `ctx.host.${prop}`, prop, args);
-      return () => { throw unsupported(`ctx.host.${prop}`); };
-    },
+  async function load(): Promise<ModuleExports> {
+    const externals = new Map<string, unknown>();
+    for (const spec of boot.externals) {
+      if (spec === boot.sdkUrl) {
+        externals.set(spec, sdkFacade(await import('./sdk.ts'), unsupported));
+        continue;
+      }
+      // Other TypeScript the host resolves is run by the host's tsx, which an isolate does not have.
+      if (/\.[cm]?ts$/.test(spec)) throw unsupported(`import of "${spec}" (a value import of the host's TypeScript other than cheshire/sdk)`);
+      try {
+        externals.set(spec, await import(spec));
+      } catch (err) {
+        throw chsError('CHS_ERR_MODULE_LOAD', `${boot.name}: cannot import "${spec}" in the ${boot.kind}: ${(err as Error).message}`, err);
+      }
+    }
+    const fn = vm.compileFunction(boot.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: boot.vmName }) as (...a: unknown[]) => void;
+    const module = { exports: {} as Record<string, unknown> };
+    const require = (spec: string): unknown => {
+      if (!externals.has(spec)) throw new Error(`${boot.name}: require("${spec}") was not seen at bundle time`);
+      const ns = externals.get(spec);
+      return spec === boot.sdkUrl ? ns : asEsModule(ns);
+    };
+    try {
+      fn(module.exports, require, module, boot.filename, boot.dir);
+    } catch (err) {
+      throw chsError('CHS_ERR_MODULE_LOAD', `${boot.name}: evaluating ${boot.filename} threw: ${(err as Error).message}`, err);
+    }
+    const exp = module.exports as Partial<ModuleExports>;
+    if (typeof exp.start !== 'function') throw chsError('CHS_ERR_MODULE_NO_START', `${boot.name}: ${boot.filename} does not export a start(ctx) function`);
+    return exp as ModuleExports;
+  }
+
+  async function stop(handover: boolean, budgetMs: number): Promise<void> {
+    controller.abort(new Error(`${boot.id} is stopping`));
+    const kept: Record<string, unknown> = {};
+    const list = [...steps].reverse().map((step): TeardownStep => {
+      if (step.kind === 'teardown') return step;
+      const h = handed.get(step.key)!;
+      if (handover) return { label: `handOver("${step.key}")`, run: () => { assertCloneable(boot.id, `ctx.handOver("${step.key}")`, 'value', h.value); kept[step.key] = h.value; } };
+      return { label: `handOver("${step.key}") dispose`, run: () => h.dispose(h.value), force: () => forceRelease(h.value) };
+    });
+    const { errors, overran } = await runTeardown(list, budgetMs);
+    ch.post({ t: 'stopped', handed: kept, errors: errors.map(errorData), overran });
+  }
+
+  ch.onMessage((m, handle) => {
+    if (rpc.receive(m)) return;
+    switch (m.t) {
+      case 'ping': ch.post({ t: 'pong', seq: m.seq }); break;
+      case 'stop': void stop(m.handover, m.budgetMs); break;
+      case 'conn': {
+        const socket = (handle as Duplex | undefined) ?? (m.port ? new RelayedSocket(m.port, m.remote) : undefined);
+        const to = rt.listeners.get(m.key);
+        if (!socket) break;
+        if (to) to(socket);
+        else socket.destroy();
+        break;
+      }
+      case 'bind':
+      case 'unbind': {
+        available.set(m.as, m.t === 'bind');
+        const d = boot.deps.find((x) => x.as === m.as);
+        for (const fn of listeners.get(`${m.t}:${m.as}`) ?? []) fn(m.t === 'bind' && d ? depProxy(d) : undefined);
+        break;
+      }
+    }
   });
+
+  void (async () => {
+    let exports: ModuleExports;
+    let result: unknown;
+    try {
+      exports = await load();
+      result = await exports.start(context());
+    } catch (err) {
+      ch.post({ t: 'startFailed', error: errorData(err) });
+      return;
+    }
+    service = result !== null && typeof result === 'object' ? (result as Record<string, unknown>) : null;
+    ch.post({ t: 'started', kind: service ? 'object' : 'none', methods: service ? methodsOf(service) : [] });
+    void bundleMap;
+  })();
 }
 
 function deepFreeze<T>(v: T): T {
@@ -97,77 +239,6 @@ function deepFreeze<T>(v: T): T {
     for (const x of Object.values(v)) deepFreeze(x);
   }
   return v;
-}
-
-function context(): ModuleContext {
-  const noMetric = (kind: string) => () => { throw unsupported(`ctx.metrics.${kind}`); };
-  return {
-    id: boot.id,
-    name: boot.name,
-    version: boot.version,
-    config: deepFreeze(boot.config),
-    log: workerLogger((level, obj, msg) => post({ t: 'log', level, obj, msg })),
-    deps: deps(),
-    signal: controller.signal,
-    stateDir: boot.stateDir,
-    onStop: (fn) => {
-      const n = steps.filter((x) => x.kind === 'teardown' && x.label.startsWith('onStop')).length + 1;
-      steps.push({ kind: 'teardown', label: `onStop #${n}${fn.name ? ` (${fn.name})` : ''}`, run: fn });
-    },
-    own: (resource) => {
-      trackConnections(resource);
-      steps.push({ kind: 'teardown', label: `own(${resource.constructor?.name ?? 'resource'})`, run: () => releaseResource(resource), force: () => forceRelease(resource) });
-      return resource;
-    },
-    handOver: (key, value, dispose) => {
-      if (handed.has(key)) throw new Error(`${boot.id}: handOver("${key}") called twice`);
-      assertCloneable(boot.id, `ctx.handOver("${key}")`, 'value', value);
-      post({ t: 'handOver', key, value });
-      handed.set(key, { value, dispose: dispose as (v: unknown) => void });
-      steps.push({ kind: 'handed', key });
-      return value;
-    },
-    takeOver: <T>(key: string) => {
-      if (!previous.has(key)) return undefined;
-      const v = previous.get(key);
-      previous.delete(key);
-      return v as T;
-    },
-    onBind: (as, fn) => { listeners.set(`bind:${as}`, [...(listeners.get(`bind:${as}`) ?? []), fn as (s?: unknown) => void]); },
-    onUnbind: (as, fn) => { listeners.set(`unbind:${as}`, [...(listeners.get(`unbind:${as}`) ?? []), fn]); },
-    mount: () => { throw unsupported('ctx.mount'); },
-    host: hostProxy() as ModuleContext['host'],
-    metrics: { counter: noMetric('counter'), gauge: noMetric('gauge'), histogram: noMetric('histogram') } as unknown as ModuleContext['metrics'],
-  };
-}
-
-
-async function load(): Promise<ModuleExports> {
-  const externals = new Map<string, unknown>();
-  for (const spec of boot.externals) {
-    // The SDK (and any other .ts the host resolves) is TypeScript run by the host's tsx, which a
-    // worker does not have: type imports are erased and fine, value imports are not available yet.
-    if (/\.[cm]?ts$/.test(spec)) throw unsupported(`import of "${spec}" (a value import of the host's TypeScript, e.g. cheshire/sdk)`);
-    try {
-      externals.set(spec, await import(spec));
-    } catch (err) {
-      throw chsError('CHS_ERR_MODULE_LOAD', `${boot.name}: cannot import "${spec}" in the worker: ${(err as Error).message}`, err);
-    }
-  }
-  const fn = vm.compileFunction(boot.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: boot.vmName }) as (...a: unknown[]) => void;
-  const module = { exports: {} as Record<string, unknown> };
-  const require = (spec: string): unknown => {
-    if (!externals.has(spec)) throw new Error(`${boot.name}: require("${spec}") was not seen at bundle time`);
-    return asEsModule(externals.get(spec));
-  };
-  try {
-    fn(module.exports, require, module, boot.filename, boot.dir);
-  } catch (err) {
-    throw chsError('CHS_ERR_MODULE_LOAD', `${boot.name}: evaluating ${boot.filename} threw: ${(err as Error).message}`, err);
-  }
-  const exp = module.exports as Partial<ModuleExports>;
-  if (typeof exp.start !== 'function') throw chsError('CHS_ERR_MODULE_NO_START', `${boot.name}: ${boot.filename} does not export a start(ctx) function`);
-  return exp as ModuleExports;
 }
 
 function methodsOf(o: object): string[] {
@@ -182,40 +253,51 @@ function methodsOf(o: object): string[] {
   return [...names];
 }
 
-async function stop(handover: boolean, budgetMs: number): Promise<void> {
-  controller.abort(new Error(`${boot.id} is stopping`));
-  const kept: Record<string, unknown> = {};
-  const list = [...steps].reverse().map((step): TeardownStep => {
-    if (step.kind === 'teardown') return step;
-    const h = handed.get(step.key)!;
-    if (handover) return { label: `handOver("${step.key}")`, run: () => { assertCloneable(boot.id, `ctx.handOver("${step.key}")`, 'value', h.value); kept[step.key] = h.value; } };
-    return { label: `handOver("${step.key}") dispose`, run: () => h.dispose(h.value), force: () => forceRelease(h.value) };
+/** The isolate's SDK as the bundle's require() returns it: a member it lacks throws, naming it. */
+function sdkFacade(ns: object, unsupported: (member: string) => Error): object {
+  const real = { ...ns } as Record<string, unknown>;
+  return new Proxy(real, {
+    get(t, prop) {
+      if (typeof prop === 'symbol' || prop === '__esModule') return prop === '__esModule' ? true : undefined;
+      if (prop in t) return t[prop];
+      if (prop === 'default' || prop === 'then') return undefined;
+      throw unsupported(`cheshire/sdk's ${prop}`);
+    },
   });
-  const { errors, overran } = await runTeardown(list, budgetMs);
-  post({ t: 'stopped', handed: kept, errors: errors.map(errorData), overran });
 }
 
-port.on('message', (m: HostMsg) => {
-  if (rpc.receive(m)) return;
-  if (m.t === 'stop') void stop(m.handover, m.budgetMs);
-  else if (m.t === 'bind' || m.t === 'unbind') {
-    available.set(m.as, m.t === 'bind');
-    const d = boot.deps.find((x) => x.as === m.as);
-    for (const fn of listeners.get(`${m.t}:${m.as}`) ?? []) fn(m.t === 'bind' && d ? depProxy(d) : undefined);
-  }
-});
-
-(async () => {
-  let exports: ModuleExports;
-  let result: unknown;
-  try {
-    exports = await load();
-    result = await exports.start(context());
-  } catch (err) {
-    post({ t: 'startFailed', error: errorData(err) });
-    return;
-  }
-  service = result !== null && typeof result === 'object' ? (result as Record<string, unknown>) : null;
-  post({ t: 'started', kind: service ? 'object' : 'none', methods: service ? methodsOf(service) : [] });
-  void bundleMap;
-})();
+/** ctx.metrics in an isolate: each metric is registered in the host's registry and every update posted there. */
+function metricsProxy(post: (m: MetricMsg) => void, unsupported: (member: string) => Error): object {
+  const make = (kind: MetricMsg['kind']) => (config: Record<string, unknown>) => {
+    const name = String(config.name);
+    const plain: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(config)) if (typeof v !== 'function') plain[k] = v;
+    post({ t: 'metric', kind, op: 'register', name, config: plain });
+    const names = (config.labelNames as string[] | undefined) ?? [];
+    const bound = (labels?: Record<string, string | number>) => {
+      const send = (op: MetricMsg['op'], value?: number, extra?: Record<string, string | number>) =>
+        post({ t: 'metric', kind, op, name, ...(labels || extra ? { labels: { ...extra, ...labels } } : {}), ...(value !== undefined ? { value } : {}) });
+      const obj: Record<string, unknown> = {
+        // prom-client's shapes: inc(value?) / inc(labels, value?).
+        inc: (a?: number | Record<string, string | number>, b?: number) => typeof a === 'object' ? send('inc', b, a) : send('inc', a),
+        dec: (a?: number | Record<string, string | number>, b?: number) => typeof a === 'object' ? send('dec', b, a) : send('dec', a),
+        set: (a: number | Record<string, string | number>, b?: number) => typeof a === 'object' ? send('set', b, a) : send('set', a),
+        observe: (a: number | Record<string, string | number>, b?: number) => typeof a === 'object' ? send('observe', b, a) : send('observe', a),
+        reset: () => send('reset'),
+      };
+      if (!labels) {
+        obj.labels = (...values: Array<string | number | Record<string, string | number>>) =>
+          bound(typeof values[0] === 'object' ? values[0] : Object.fromEntries(names.map((n, i) => [n, values[i] as string | number])));
+      }
+      return new Proxy(obj, {
+        get(t, prop) {
+          if (typeof prop === 'symbol' || prop in t) return (t as Record<string | symbol, unknown>)[prop];
+          if (prop === 'then') return undefined;
+          throw unsupported(`ctx.metrics ${kind}.${prop}`);
+        },
+      });
+    };
+    return bound();
+  };
+  return { counter: make('counter'), gauge: make('gauge'), histogram: make('histogram') };
+}

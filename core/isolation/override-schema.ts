@@ -1,0 +1,33 @@
+// The shape of a per-instance isolation override in cheshire.json or a role preset:
+// `"isolation": { "heavy": "process", "calc": { "mode": "worker", "resourceLimits": { ... }, "stallMs": 2000 } }`.
+// Imports nothing: node-config.ts reads it without loading the isolation runtime.
+import type { Isolation, IsolationLimits } from '../types.ts';
+
+export type IsolationOverride = Isolation | { mode: Isolation; resourceLimits?: IsolationLimits; stallMs?: number; callMs?: number };
+
+const mb = { type: 'number', exclusiveMinimum: 0 } as const;
+const mode = { enum: ['none', 'worker', 'process'] } as const;
+
+export const isolationOverrideSchema = {
+  type: 'object',
+  additionalProperties: {
+    oneOf: [
+      mode,
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['mode'],
+        properties: {
+          mode,
+          resourceLimits: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { maxOldGenerationSizeMb: mb, maxYoungGenerationSizeMb: mb, codeRangeSizeMb: mb, stackSizeMb: mb },
+          },
+          stallMs: { type: 'integer', minimum: 0 },
+          callMs: { type: 'integer', minimum: 0 },
+        },
+      },
+    ],
+  },
+} as const;

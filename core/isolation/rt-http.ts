@@ -1,0 +1,66 @@
+// serveHttp inside an isolated module (the isolate's cheshire/sdk). The listening socket is not
+// the isolate's: the host owns it for the instance and keeps it across incarnations, accepting
+// connections and passing each to the current incarnation (a child process gets the socket, a
+// worker thread a relay of its bytes); while one incarnation stops and the next starts, the host
+// queues what it accepts. So a reload refuses nothing. Here: an http.Server that never listens,
+// fed the connections the host passes; at stop it finishes the requests it has, then lets go.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ModuleContext } from '../types.ts';
+import type { Handler } from '../sdk/http.ts';
+import { runtime } from './runtime.ts';
+
+export type { Handler };
+
+export async function serveHttp(ctx: ModuleContext<any>, host: string, port: number, handler: Handler, key = 'http', options: http.ServerOptions = {}): Promise<http.Server> {
+  const rt = runtime();
+  if (rt.listeners.has(key)) throw new Error(`${ctx.id}: serveHttp("${key}") called twice`);
+  const server = http.createServer(options);
+  const open = new Set<Duplex>();
+  let stopping = false;
+  server.on('connection', (s: Duplex) => {
+    open.add(s);
+    s.once('close', () => open.delete(s));
+  });
+  server.on('request', (req, res) => {
+    // A request on a connection that outlives this incarnation would be cut: close it after.
+    if (stopping) res.shouldKeepAlive = false;
+    Promise.resolve(handler(req, res)).catch((err: unknown) => {
+      ctx.log.error({ err }, `request ${req.method} ${req.url} failed`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error\n');
+    });
+  });
+  rt.listeners.set(key, (s) => server.emit('connection', s));
+  let addr: AddressInfo;
+  try {
+    addr = (await rt.rpc.call('listen', `serveHttp("${key}")`, 'listen', [key, host, port])) as AddressInfo;
+  } catch (err) {
+    rt.listeners.delete(key);
+    throw err;
+  }
+  // Callers read the port the host listens on (port 0 picks one) as they would in-process.
+  Object.defineProperty(server, 'address', { value: () => addr, configurable: true });
+  Object.defineProperty(server, 'listening', { get: () => !stopping, configurable: true });
+  ctx.onStop(function closeHttp() {
+    stopping = true;
+    rt.listeners.delete(key);
+    server.closeIdleConnections();
+    if (open.size === 0) return;
+    // The requests under way are answered (with Connection: close); each connection then ends.
+    return new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        server.closeIdleConnections();
+        if (open.size === 0) { clearInterval(check); resolve(); }
+      }, 10);
+    });
+  });
+  return server;
+}
+
+/** The server of serveHttp in an isolate never listens: closing it is what its stop does. */
+export function closeServer(server: http.Server): Promise<void> {
+  server.closeIdleConnections();
+  return Promise.resolve();
+}

@@ -1,0 +1,145 @@
+// Starting and ending an isolate, the host's side of ./channel.ts: a worker thread (the runtime
+// evaluated from its code, resourceLimits as Node's) or a child process (forked from the runtime's
+// file with `serialization: 'advanced'`, resourceLimits as V8 flags, its stdout/stderr read into
+// the instance's log). Either way the caller gets one shape: post a message, pass a connection,
+// kill it (terminate / SIGKILL) and learn how it ended. Over-limit ends as CHS_ERR_ISOLATION_LIMIT.
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
+import { chsError } from '../errors.ts';
+import type { IsolationLimits } from '../types.ts';
+import type { Boot, HostMsg, WorkerMsg } from './protocol.ts';
+import { relaySocket } from './relay.ts';
+import { runtimeFile, workerCode } from './worker-code.ts';
+
+export interface IsolateEvents {
+  message(m: WorkerMsg): void;
+  /** A line the child process wrote to stdout / stderr. */
+  output(stream: 'stdout' | 'stderr', line: string): void;
+  /** The isolate ended: `limit` set when it was over its resourceLimits. */
+  exit(how: string, limit: Error | null): void;
+}
+
+export interface Isolate {
+  readonly kind: 'worker' | 'process';
+  readonly pid: number | null;
+  post(m: HostMsg): void;
+  /** Passes an accepted connection of the listener `key` (the socket, or a relay of its bytes). */
+  pass(key: string, socket: Socket): void;
+  /** Ends it at once; resolves when it has ended. */
+  kill(): Promise<void>;
+  readonly ended: Promise<void>;
+}
+
+const remoteOf = (s: Socket) => ({ address: s.remoteAddress, port: s.remotePort, family: s.remoteFamily });
+
+export async function spawnIsolate(boot: Boot, limits: IsolationLimits, on: IsolateEvents): Promise<Isolate> {
+  return boot.kind === 'process' ? spawnProcess(boot, limits, on) : spawnWorker(boot, limits, on);
+}
+
+async function spawnWorker(boot: Boot, limits: IsolationLimits, on: IsolateEvents): Promise<Isolate> {
+  const worker = new Worker(await workerCode(), { eval: true, workerData: boot, resourceLimits: limits, execArgv: [] });
+  let alive = true;
+  let limit: Error | null = null;
+  const ended = new Promise<void>((resolve) => worker.once('exit', (code) => {
+    alive = false;
+    on.exit(`the worker exited (code ${code})`, limit);
+    resolve();
+  }));
+  worker.on('message', (m: WorkerMsg) => on.message(m));
+  worker.on('error', (err: Error & { code?: string }) => {
+    if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      limit = chsError('CHS_ERR_ISOLATION_LIMIT', `${boot.id}: the worker exceeded its resourceLimits ${JSON.stringify(limits)} and was ended: ${err.message}`, err);
+    } else {
+      // An error the runtime did not catch itself: reported as the crash it is.
+      on.message({ t: 'crash', error: { name: err.name, message: err.message, stack: String(err.stack), ...(err.code ? { code: err.code } : {}) } });
+    }
+  });
+  return {
+    kind: 'worker',
+    pid: null,
+    post: (m) => { if (alive) worker.postMessage(m); },
+    pass(key, socket) {
+      if (!alive) return void socket.destroy();
+      const port = relaySocket(socket);
+      worker.postMessage({ t: 'conn', key, port, remote: remoteOf(socket) } satisfies HostMsg, [port]);
+    },
+    async kill() {
+      if (alive) await worker.terminate();
+      await ended;
+    },
+    ended,
+  };
+}
+
+/** resourceLimits as V8 flags of the child (MB; the young generation is three semi-spaces). */
+export function limitFlags(limits: IsolationLimits): string[] {
+  const flags: string[] = [];
+  if (limits.maxOldGenerationSizeMb) flags.push(`--max-old-space-size=${Math.max(1, Math.round(limits.maxOldGenerationSizeMb))}`);
+  if (limits.maxYoungGenerationSizeMb) flags.push(`--max-semi-space-size=${Math.max(1, Math.round(limits.maxYoungGenerationSizeMb / 3))}`);
+  // V8's stack size is in KB and must stay below the thread's real stack (8 MB on Linux).
+  if (limits.stackSizeMb) flags.push(`--stack-size=${Math.max(64, Math.min(7 * 1024, Math.round(limits.stackSizeMb * 1024)))}`);
+  return flags;
+}
+
+const OOM = /heap out of memory|Reached heap limit|Allocation failed/;
+
+async function spawnProcess(boot: Boot, limits: IsolationLimits, on: IsolateEvents): Promise<Isolate> {
+  const env = { ...process.env };
+  // The child runs the bundled runtime with its own flags only, not the host's loaders.
+  delete env.NODE_OPTIONS;
+  const child: ChildProcess = fork(await runtimeFile(), [], {
+    serialization: 'advanced',
+    execArgv: limitFlags(limits),
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env,
+  });
+  let alive = true;
+  let tail = '';
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const lines = createInterface({ input: child[stream]!, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      if (stream === 'stderr') tail = (tail + line + '\n').slice(-8192);
+      on.output(stream, line);
+    });
+  }
+  const ended = new Promise<void>((resolve) => {
+    // 'close': exited and its pipes are drained (the stderr tail is complete).
+    child.once('close', (code, signal) => {
+      alive = false;
+      const how = `the process exited (${signal ? `signal ${signal}` : `code ${code}`})`;
+      const limit = OOM.test(tail)
+        ? chsError('CHS_ERR_ISOLATION_LIMIT', `${boot.id}: the process exceeded its resourceLimits ${JSON.stringify(limits)} (${limitFlags(limits).join(' ') || 'no flags'}) and died: ${tail.split('\n').find((l) => OOM.test(l))?.trim()}`)
+        : null;
+      on.exit(how, limit);
+      resolve();
+    });
+  });
+  child.on('error', (err) => {
+    on.output('stderr', `cannot run the isolate process: ${err.message}`);
+    child.kill('SIGKILL');
+  });
+  child.on('message', (m: WorkerMsg) => on.message(m));
+  const send = (m: HostMsg, handle?: Socket) => {
+    if (!alive || !child.connected) return false;
+    child.send(m, handle as never, (err) => { if (err && handle) handle.destroy(); });
+    return true;
+  };
+  send({ t: 'boot', boot });
+  return {
+    kind: 'process',
+    pid: child.pid ?? null,
+    post: (m) => { send(m); },
+    pass(key, socket) {
+      if (!send({ t: 'conn', key, remote: remoteOf(socket) }, socket)) socket.destroy();
+    },
+    async kill() {
+      if (alive) child.kill('SIGKILL');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise<void>((r) => { timer = setTimeout(r, 5_000); })]);
+      clearTimeout(timer);
+    },
+    ended,
+  };
+}
