@@ -1,0 +1,106 @@
+// Isolated HTTP modules (worker and process): `import { serveHttp, httpRequests } from
+// 'cheshire/sdk'` works in the isolate, the host keeps the listener and passes connections
+// (a process gets the socket, a worker a relay of its bytes), and 50 reloads under continuous
+// requests refuse or fail none of them.
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { inst, scope, until } from '../helpers/extra.ts';
+
+const S = suite('isolation-http');
+const t = scope();
+S.after.each(() => t.cleanup());
+
+const FIXTURE = join(import.meta.dirname, '../fixtures/isolated-http');
+type Svc = Record<string, (...a: unknown[]) => Promise<any>>;
+
+async function fixture(mode: 'worker' | 'process') {
+  const pkg = JSON.parse(await readFile(join(FIXTURE, 'package.json'), 'utf8'));
+  pkg.cheshire.isolation = mode;
+  return { cheshire: pkg.cheshire, index: await readFile(join(FIXTURE, 'index.ts'), 'utf8') };
+}
+
+function get(port: number): Promise<{ status: number; body: string; isolate: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/x', agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, isolate: String(res.headers['x-isolate']) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+  });
+}
+
+for (const mode of ['worker', 'process'] as const) {
+  S(`${mode}: 50 reloads under continuous requests: 0 refused or failed, the port kept, metrics forwarded`, async () => {
+    const project = await t.project({ modules: { web: await fixture(mode) }, role: ['web'] });
+    const th = await t.host(project, { watch: false });
+    const svc = () => inst(th, 'web').run!.service as Svc;
+    const port = await svc().port!();
+    assert.ok(port > 0);
+    assert.is(await svc().typedError!(), 'CHS_ERR_DEP_UNAVAILABLE', 'cheshire/sdk value imports work in the isolate');
+    const first = await get(port);
+    assert.equal([first.status, first.body], [200, 'v1 /x\n']);
+    if (mode === 'process') assert.is.not(first.isolate.split(':')[0], String(process.pid), 'answered by a child process');
+    else assert.is(first.isolate.split(':')[0], String(process.pid), 'answered by a worker thread of this process');
+
+    let ok = 0;
+    const failures: string[] = [];
+    const isolates = new Set<string>();
+    let running = true;
+    const client = async () => {
+      while (running) {
+        try {
+          const r = await get(port);
+          if (r.status === 200 && r.body === 'v1 /x\n') {
+            ok++;
+            isolates.add(r.isolate);
+          } else failures.push(`status ${r.status} ${r.body}`);
+        } catch (err) {
+          failures.push(`${(err as { code?: string }).code ?? ''} ${(err as Error).message}`);
+        }
+      }
+    };
+    const clients = Array.from({ length: 4 }, client);
+    try {
+      for (let i = 0; i < 50; i++) {
+        const before = inst(th, 'web').run;
+        await th.host.reload('web');
+        assert.ok(inst(th, 'web').run !== before && inst(th, 'web').state === 'active', `reload ${i + 1} made a new incarnation`);
+        const seen = ok;
+        await until(`a request answered after reload ${i + 1}`, () => ok > seen, 10_000);
+      }
+    } finally {
+      running = false;
+      await Promise.all(clients);
+    }
+    assert.equal(failures, [], `no request refused or failed (${ok} answered)`);
+    assert.ok(isolates.size >= 40, `answered by the successive isolates (${isolates.size} distinct)`);
+    assert.is(await svc().port!(), port, 'the same port throughout');
+    assert.is(inst(th, 'web').reloads, 50);
+    const metrics = (await th.host.metrics()).text;
+    assert.match(metrics, /cheshire_http_requests_total\{[^}]*module="web"[^}]*\} \d+/, 'ctx.metrics of the isolate reach the node registry');
+  });
+}
+
+S('a cheshire/sdk member the isolate lacks fails the start, naming it (CHS_ERR_ISOLATION_UNSUPPORTED)', async () => {
+  const project = await t.project({
+    modules: {
+      trees: {
+        cheshire: { isolation: 'worker', timeouts: { startMs: 3000, stopMs: 500 } },
+        index: `import { dir } from 'cheshire/sdk';\nexport function start() { return { d: dir } ; }`,
+      },
+    },
+    role: ['trees'],
+  });
+  const th = await t.host(project, { watch: false });
+  const i = await until('trees to fail', () => inst(th, 'trees').lastError && inst(th, 'trees'), 15_000);
+  assert.match(i.lastError!.message, /cheshire\/sdk's dir is not available in an isolated \(worker\) module/);
+});
+
+S.run();
