@@ -126,7 +126,7 @@ function cyclesTest(mode: Mode): void {
 
 function dependencyTest(mode: Mode): void {
   S(`${mode}: a dynamic dependency on an isolated provider across its crashes and restarts`, async () => {
-    const waitMs = 600;
+    const waitMs = 2_000;
     const backoffMs = 300;
     const project = await t.project({
       modules: { provider: fixture('provider', mode), consumer: fixture('consumer', mode) },
