@@ -4,6 +4,8 @@
 import { defineErrors } from '../base/errors.ts';
 
 export { CheshireError, errorText } from '../base/errors.ts';
+// Node-to-node TLS codes (CHS_ERR_TLS_*) live with base/tls, below fs/ and the modules that use them.
+export { tlsError } from '../base/tls/errors.ts';
 
 /** code -> one-line meaning: the host's codes. */
 export const ERROR_CODES = {

@@ -1,11 +1,13 @@
 // The node's long-lived ed25519 identity: created on first start in the state directory (file
 // mode 0600, written atomically), loaded afterwards. What the node publishes (DHT items, its
-// introduction to a seed) is signed with it; its public key is shown in /status.
+// introduction to a seed) is signed with it; its public key is shown in /status. Its TLS
+// certificate (identity.tls()) binds node-to-node links to the same key.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from './config/atomic.ts';
 import { chsError } from './errors.ts';
+import type { TlsCredentials } from '../base/tls/cert.ts';
 import type { Identity } from './types.ts';
 
 export type { Identity };
@@ -27,7 +29,14 @@ export function verifySignature(publicKey: string | Uint8Array, data: Uint8Array
 
 export function identityFromKey(privateKey: KeyObject): Identity {
   const publicKey = rawPublicKey(createPublicKey(privateKey)).toString('hex');
-  return { publicKey, sign: (data) => sign(null, data, privateKey) };
+  // The TLS certificate is made on first use and kept for the life of the process (base/tls/cert.ts,
+  // loaded then: a node that never links to another does not load the X.509 library).
+  let tls: Promise<TlsCredentials> | undefined;
+  return {
+    publicKey,
+    sign: (data) => sign(null, data, privateKey),
+    tls: () => (tls ??= import('../base/tls/cert.ts').then((m) => m.selfSignedCredentials(privateKey, `cheshire-${publicKey.slice(0, 16)}`))),
+  };
 }
 
 export async function loadOrCreateIdentity(file: string): Promise<Identity> {

@@ -137,13 +137,14 @@ export async function clusterUp(o: ClusterOptions): Promise<ClusterInfo> {
   const dirs = await moduleDirs(base);
   const hasFileserver = dirs.some((d) => existsSync(join(d, 'fileserver', 'package.json')));
   const seedPort = await freePort();
-  const seedUrl = `ws://127.0.0.1:${seedPort}`;
+  // Nodes reach the seed over wss, pinned to the seed node's key (known below, before any start).
+  const seedUrl = `wss://127.0.0.1:${seedPort}`;
   const plans: Plan[] = [];
   const plan = async (name: string, role: string, make: (port: number) => Pick<Plan, 'modules' | 'url'>, port?: number) => {
     const p = port ?? await freePort();
     plans.push({ name, role, ninepPort: await freePort(), port: p, ...make(p) });
   };
-  await plan('seed', 'seed', (p) => ({ url: `ws://127.0.0.1:${p}`, modules: { seed: { port: p } } }), seedPort);
+  await plan('seed', 'seed', (p) => ({ url: `wss://127.0.0.1:${p}`, modules: { seed: { port: p } } }), seedPort);
   await plan('proxy', 'proxy', (p) => ({ url: `http://127.0.0.1:${p}`, modules: { proxy: { port: p }, 'seed-client': { seed: seedUrl } } }));
   if (hasFileserver) {
     await plan('fileserver', 'fileserver', (p) => ({
@@ -176,6 +177,7 @@ export async function clusterUp(o: ClusterOptions): Promise<ClusterInfo> {
       }
       const modules: Record<string, Record<string, unknown>> = { 'styx-root': { listen: `127.0.0.1:${p.ninepPort}` }, ...p.modules };
       if (p.role === 'seed') modules.seed = { ...modules.seed, trust: [...keys.values()] };
+      if (modules['seed-client']) modules['seed-client'] = { ...modules['seed-client'], seedKey: keys.get('seed')! };
       const configFile = join(nodeDir, 'cheshire.json');
       await writeFile(configFile, JSON.stringify({
         node: p.name, role: p.role, moduleDirs: dirs, stateDir: 'state', watch: { enabled: o.watch ?? true }, modules,

@@ -19,6 +19,7 @@ import { errnoText, FsError, RemoteError } from '../errors.ts';
 import { reusedOnread } from '../../base/bytes/reused-read.ts';
 import { ChunkPool } from '../../base/bytes/chunk-pool.ts';
 import { LentBuffers } from './lent-buffers.ts';
+import { dialTls, type TlsDial } from '../../base/tls/dial.ts';
 
 type Body<T> = T extends unknown ? Omit<T, 'tag'> : never;
 
@@ -36,8 +37,13 @@ export interface ConnectOptions {
   version?: Dialect;
   /** msize to offer (default 1 MiB); the server may lower it. */
   msize?: number;
-  /** Deadline for connect + Tversion (default 5000 ms). */
+  /** Deadline for connect + Tversion (default 5000 ms; the TLS handshake included). */
   timeoutMs?: number;
+  /**
+   * Speak TLS 1.3 with our certificate and refuse a server whose certificate's ed25519 key is not
+   * `tls.expectKey` (CHS_ERR_TLS_PEER_KEY, base/tls). Without it the connection is plaintext.
+   */
+  tls?: TlsDial;
 }
 
 /** A directory entry or a stat, the same in every dialect. */
@@ -102,17 +108,31 @@ export class Client {
     // buffer over and the next read gets a new one.
     let client: Client | undefined;
     const lent = new LentBuffers(READ_BUFFERS);
-    const socket = netConnect({
-      host, port: opts.port, noDelay: true,
-      onread: reusedOnread(READ_BUFFER, (chunk) => client?.onData(chunk) ?? false, lent),
-    });
+    let socket: Socket;
+    if (opts.tls) {
+      // TLS hands us decrypted chunks of its own ('data'): no reused read buffer to lend from.
+      try {
+        socket = await dialTls(host, opts.port, opts.tls, timeoutMs);
+      } catch (err) {
+        if ((err as { code?: string }).code?.startsWith('CHS_ERR_')) throw err;
+        throw new FsError('CHS_ERR_9P_CLOSED', `cannot connect to ${host}:${opts.port}: ${(err as Error).message}`, { cause: err });
+      }
+      socket.on('data', (chunk: Buffer) => { client?.onData(chunk); });
+    } else {
+      socket = netConnect({
+        host, port: opts.port, noDelay: true,
+        onread: reusedOnread(READ_BUFFER, (chunk) => client?.onData(chunk) ?? false, lent),
+      });
+    }
     let timer: NodeJS.Timeout | undefined;
     try {
-      await new Promise<void>((resolve, reject) => {
-        timer = setTimeout(() => reject(new FsError('CHS_ERR_9P_TIMEOUT', `connecting to ${host}:${opts.port} took over ${timeoutMs} ms`)), timeoutMs);
-        socket.once('connect', resolve);
-        socket.once('error', (err) => reject(new FsError('CHS_ERR_9P_CLOSED', `cannot connect to ${host}:${opts.port}: ${err.message}`, { cause: err })));
-      });
+      if (!opts.tls) {
+        await new Promise<void>((resolve, reject) => {
+          timer = setTimeout(() => reject(new FsError('CHS_ERR_9P_TIMEOUT', `connecting to ${host}:${opts.port} took over ${timeoutMs} ms`)), timeoutMs);
+          socket.once('connect', resolve);
+          socket.once('error', (err) => reject(new FsError('CHS_ERR_9P_CLOSED', `cannot connect to ${host}:${opts.port}: ${err.message}`, { cause: err })));
+        });
+      }
       client = new Client(socket, version, msize, lent);
       const r = await Promise.race([
         client.rpcTagged({ type: 'Tversion', msize, version }, NOTAG).catch((err: unknown) => {

@@ -10,18 +10,40 @@
 // Admission (admission.ts, docs/9p.md "Hostile input"): a handshake deadline, a cap per peer
 // address, slots reserved for the operator (loopback), eviction of the oldest connection that has
 // not finished its handshake, and reaping of idle connections that hold no fid.
+//
+// TLS (opts.tls, docs/tls.md): the same port takes TLS 1.3 and plaintext. The first byte read
+// decides (base/tls/sniff.ts): a TLS handshake record is answered with the node's certificate,
+// the client's certificate is required and its ed25519 key checked (authorize) and recorded;
+// plaintext is served only to loopback peers unless tls.plaintext allows any.
 
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { FrameSplitter, MSG } from '../codec/index.ts';
 import { FsError } from '../errors.ts';
-import { readIntoReusedBuffer } from '../../base/bytes/reused-read.ts';
+import { readIntoReusedBuffer, retargetReusedRead } from '../../base/bytes/reused-read.ts';
+import { tlsError } from '../../base/tls/errors.ts';
+import { peerPublicKey } from '../../base/tls/pin.ts';
+import { plaintextRefusal, startsTls, type PlaintextPolicy } from '../../base/tls/sniff.ts';
 import { DEFAULT_MAX_MSIZE, Session } from './session.ts';
 import { isLoopback, normalizeAddress, RateLimitedLog, refusalReply } from './admission.ts';
 import type { SessionOptions, Transport } from './session.ts';
 import { NineStats } from './stats.ts';
 
+/** TLS on the server's port (alongside plaintext for local clients): see the top of this file. */
+export interface ServerTls extends PlaintextPolicy {
+  /** The node's certificate and key (PEM; Identity.tls()). */
+  credentials: { key: string; cert: string };
+  /**
+   * Whether the client that proved `peerKey` (hex ed25519) may connect: undefined to admit, else
+   * why not (it is refused with CHS_ERR_TLS_PEER_KEY and that text). Default: any key, recorded.
+   */
+  authorize?: (peerKey: string, address: string) => string | undefined;
+}
+
 export interface ServerOptions extends SessionOptions {
+  /** TLS 1.3 on the same port; without it the server speaks plaintext only, as before. */
+  tls?: ServerTls;
   /**
    * Concurrent connections (default 256). A newcomer beyond it evicts the oldest connection that
    * has not finished its handshake (a stranger only a stranger's), or is refused.
@@ -89,7 +111,12 @@ interface Conn {
   attached: boolean;
   /** Removed from the books (evicted, timed out, reaped or closed). */
   gone: boolean;
+  /** The client's ed25519 key (hex) when it came over TLS. */
+  peerKey?: string;
 }
+
+/** A connection's first read, already taken by the TLS/plaintext sniff. */
+interface FirstRead { chunk: Buffer; borrowed: boolean }
 
 /** Refused connections kept open at once to answer their Tversion with the reason; more are just closed. */
 const MAX_TELLING = 16;
@@ -124,6 +151,12 @@ export class NineServer {
   /** Requests and error answers by type, over all connections (opts.stats when given: one set for several servers). */
   readonly stats: NineStats;
   private readonly sessionOpts: SessionOptions;
+  private tls: ServerTls | undefined;
+  private secureContext: SecureContext | undefined;
+  /** Connections whose first byte or TLS handshake has not come yet. */
+  private readonly sniffing = new Set<Socket>();
+  /** Connections refused by the TLS rules (plaintext from afar, a client key not admitted, a failed handshake). */
+  tlsRefused = 0;
 
   constructor(private readonly opts: ServerOptions) {
     this.maxConnections = opts.maxConnections ?? 256;
@@ -141,7 +174,8 @@ export class NineServer {
     this.refusals = new RateLimitedLog(opts.log, opts.refusalLogIntervalMs ?? 60_000);
     this.stats = opts.stats ?? new NineStats();
     this.sessionOpts = { ...opts, stats: this.stats };
-    this.server = createServer((s) => this.handle(s));
+    this.setTls(opts.tls);
+    this.server = createServer((s) => { if (this.tls) this.sniff(s); else this.handle(s); });
     this.server.on('error', () => { /* reported through listen()'s promise */ });
   }
 
@@ -173,13 +207,132 @@ export class NineServer {
     return n;
   }
 
+  /** Turns TLS on (or off, with undefined) for connections accepted from now on; the certificate and rules may change on a reload. */
+  setTls(tls: ServerTls | undefined): void {
+    if (tls && tls.credentials !== this.tls?.credentials) {
+      this.secureContext = createSecureContext({ key: tls.credentials.key, cert: tls.credentials.cert, minVersion: 'TLSv1.3' });
+    }
+    this.tls = tls;
+    if (!tls) this.secureContext = undefined;
+  }
+
+  /** Live connections with the client's key when it came over TLS (status, tests). */
+  peers(): Array<{ address: string; key?: string }> {
+    return [...this.conns].map((c) => ({ address: c.addr, ...(c.peerKey ? { key: c.peerKey } : {}) }));
+  }
+
+  /**
+   * A connection to a TLS-enabled server: its first read says TLS or plaintext (base/tls/sniff.ts).
+   * The read goes into the same reused buffer a plaintext connection then keeps; a TLS one is
+   * given that read back (unshift) and wrapped. Sniffing and handshaking have handshakeMs.
+   */
+  private sniff(socket: Socket): void {
+    if (this.closing) { socket.destroy(); return; }
+    if (this.sniffing.size >= this.maxConnections) {
+      this.refused++;
+      this.refusals.say('full', `CHS_ERR_9P_REFUSED: too many connections still handshaking (limit ${this.maxConnections})`);
+      socket.destroy();
+      return;
+    }
+    const addr = normalizeAddress(socket.remoteAddress);
+    let s = socket;
+    let decided = false;
+    this.sniffing.add(socket);
+    const timer = setTimeout(() => {
+      this.timedOut++;
+      this.refusals.say('handshake', `CHS_ERR_TLS_HANDSHAKE: closed ${addr}'s connection: no ${decided ? 'TLS handshake' : 'first byte'} within ${this.handshakeMs} ms`);
+      s.destroy();
+    }, this.handshakeMs);
+    const settled = (): void => { clearTimeout(timer); this.sniffing.delete(socket); };
+    socket.once('close', settled);
+    const decide = (chunk: Buffer, borrowed: boolean): boolean => {
+      if (decided) return false; // never: a TLS socket reads through its own wrap from here on
+      decided = true;
+      socket.off('close', settled);
+      if (startsTls(chunk)) {
+        s.unshift(borrowed ? Buffer.from(chunk) : chunk);
+        this.startTls(s, addr, settled);
+        return false;
+      }
+      settled();
+      const tls = this.tls;
+      const no = tls ? plaintextRefusal(addr, tls, '9P server') : undefined;
+      if (no) {
+        this.tlsRefused++;
+        this.refusals.say('plaintext', no.message);
+        this.tellAndClose(s, chunk, no.message);
+        return false;
+      }
+      return this.serve(s, { chunk, borrowed });
+    };
+    const adopted = readIntoReusedBuffer(socket, READ_BUFFER, { onRead: (chunk) => decide(chunk, true) });
+    if (adopted) {
+      s = adopted;
+      s.once('close', settled);
+    } else {
+      const onFirst = (chunk: Buffer): void => {
+        socket.off('data', onFirst);
+        socket.pause();
+        const tls = startsTls(chunk);
+        decide(chunk, false);
+        if (!tls && !socket.destroyed) socket.resume();
+      };
+      socket.on('data', onFirst);
+    }
+    s.on('error', () => { /* 'close' follows */ });
+  }
+
+  /** The TLS side of a sniffed connection: handshake, the client's key required and authorized, then served. */
+  private startTls(raw: Socket, addr: string, settled: () => void): void {
+    const tls = this.tls;
+    if (!tls || !this.secureContext) { settled(); raw.destroy(); return; }
+    retargetReusedRead(raw, { onRead: () => false }); // the TLS wrap reads the handle from now on
+    const t = new TLSSocket(raw, { isServer: true, secureContext: this.secureContext, requestCert: true, rejectUnauthorized: false });
+    const refuse = (err: Error): void => {
+      this.tlsRefused++;
+      this.refusals.say('tls', `refused a TLS connection from ${addr}: ${err.message}`);
+      t.destroy();
+    };
+    t.on('error', (err) => { settled(); if (!t.destroyed) refuse(tlsError('CHS_ERR_TLS_HANDSHAKE', `${addr}: ${err.message}`, err)); });
+    t.once('close', () => { settled(); raw.destroy(); });
+    t.once('secure', () => {
+      settled();
+      const key = peerPublicKey(t);
+      if (key === undefined) { refuse(tlsError('CHS_ERR_TLS_PEER_KEY', `${addr} presented no ed25519 certificate`)); return; }
+      const why = tls.authorize?.(key, addr);
+      if (why !== undefined) { refuse(tlsError('CHS_ERR_TLS_PEER_KEY', `${addr} presented key ${key}: ${why}`)); return; }
+      this.serve(t, undefined, key);
+    });
+  }
+
+  /** Answers a connection's first Tversion (in `chunk`) with `text` when it has one, then closes it. */
+  private tellAndClose(socket: Socket, chunk: Buffer, text: string): void {
+    let reply: Uint8Array | undefined;
+    try {
+      const frames = new FrameSplitter(8192).push(chunk);
+      if (frames[0]) reply = refusalReply(frames[0], text);
+    } catch { /* not a frame: just close */ }
+    if (reply) { socket.end(Buffer.from(reply)); socket.destroySoon?.(); } else socket.destroy();
+  }
+
   /** Serves an already connected socket (accepted here or handed over by another listener). */
   handle(socket: Socket): void {
-    if (this.closing) { socket.destroy(); return; }
+    this.serve(socket);
+  }
+
+  /**
+   * Serves `socket`; `first` is a read the sniff already took (on a socket it adopted, or any).
+   * Returns whether a request still in flight keeps a view of that read (as onChunk).
+   */
+  private serve(socket: Socket, first?: FirstRead, peerKey?: string): boolean {
+    if (this.closing) { socket.destroy(); return false; }
     const addr = normalizeAddress(socket.remoteAddress);
     const operator = this.isOperator(addr);
     const refusal = this.admit(addr, operator);
-    if (refusal) { this.refuse(socket, refusal.reason, refusal.text); return; }
+    if (refusal) {
+      if (first) { this.refused++; this.refusals.say(refusal.reason, `refused a 9P connection: CHS_ERR_9P_REFUSED: ${refusal.text}`); this.tellAndClose(socket, first.chunk, `CHS_ERR_9P_REFUSED: ${refusal.text}`); } else this.refuse(socket, refusal.reason, refusal.text);
+      return false;
+    }
     const splitter = new FrameSplitter(this.opts.maxMsize ?? DEFAULT_MAX_MSIZE);
     let out: Uint8Array[] = [];
     /** Write callbacks by index in `out` (Transport.send's `sent`, for payloads a tree reuses). */
@@ -231,7 +384,7 @@ export class NineServer {
     };
     const session = new Session(transport, this.sessionOpts);
     const now = Date.now();
-    const conn: Conn = { socket, session, flush, addr, operator, since: now, active: now, attached: false, gone: false };
+    const conn: Conn = { socket, session, flush, addr, operator, since: now, active: now, attached: false, gone: false, ...(peerKey ? { peerKey } : {}) };
     this.book(conn);
 
     const busy = (): boolean => writeBlocked || session.pending >= this.maxInflight;
@@ -275,7 +428,10 @@ export class NineServer {
       if (busy()) socket.pause();
       return kept;
     };
-    const adopted = readIntoReusedBuffer(socket, READ_BUFFER, { onRead: (chunk) => onChunk(chunk, true) });
+    // Sniffed first: the socket may already read into a reused buffer (then its reads come here).
+    const adopted = first?.borrowed
+      ? (retargetReusedRead(socket, { onRead: (chunk) => onChunk(chunk, true) }) ? socket : undefined)
+      : first ? undefined : readIntoReusedBuffer(socket, READ_BUFFER, { onRead: (chunk) => onChunk(chunk, true) });
     if (adopted) {
       socket = adopted;
       conn.socket = adopted;
@@ -289,6 +445,7 @@ export class NineServer {
       this.unbook(conn);
       void session.end();
     });
+    return first ? onChunk(first.chunk, first.borrowed) : false;
   }
 
   // ---- admission ----
@@ -400,6 +557,7 @@ export class NineServer {
     this.closing ??= (async () => {
       if (this.sweeper) { clearInterval(this.sweeper); this.sweeper = undefined; }
       for (const s of this.telling) s.destroy();
+      for (const s of this.sniffing) s.destroy();
       const listening = new Promise<void>((resolve) => this.server.close(() => resolve()));
       const timeout = this.opts.closeTimeoutMs ?? 2000;
       await Promise.allSettled([...this.conns].map(async (c) => {

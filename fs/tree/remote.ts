@@ -19,6 +19,7 @@ import { EventEmitter } from 'node:events';
 import { ECANCELED, EIO, NONUNAME, NOFID, QTDIR } from '../codec/index.ts';
 import type { Dialect } from '../codec/index.ts';
 import { Client } from '../client/client.ts';
+import type { TlsDial } from '../../base/tls/dial.ts';
 import { E, FsError, NineError, RemoteError } from '../errors.ts';
 import { answerChallenge } from '../server/secret-auth.ts';
 import { passThrough } from './remote/convert.ts';
@@ -44,6 +45,8 @@ export interface RemoteTreeOptions {
   secret?: string;
   /** Deadline for one connection attempt: connect, version, auth and attach (default 5000 ms). */
   timeoutMs?: number;
+  /** TLS 1.3 with our certificate, the remote's ed25519 key pinned (Client.connect's `tls`; docs/tls.md). */
+  tls?: TlsDial;
   /** Backoff between attempts (default 100 ms doubling to 10 s); false: never reconnect. */
   reconnect?: { minMs?: number; maxMs?: number } | false;
   /** The root node's name (default "/"): give the graft's name to mount it inside another tree. */
@@ -238,7 +241,7 @@ export class RemoteTree implements Relay {
     const timeoutMs = o.timeoutMs ?? 5000;
     const started = Date.now();
     const client = await Client.connect({
-      port: o.port, version: this.dialect, timeoutMs,
+      port: o.port, version: this.dialect, timeoutMs, ...(o.tls ? { tls: o.tls } : {}),
       ...(o.host !== undefined ? { host: o.host } : {}), ...(o.msize !== undefined ? { msize: o.msize } : {}),
     });
     let timer: NodeJS.Timeout | undefined;

@@ -9,6 +9,7 @@ import {
   CLOSE, signIntro,
   type ClientMessage, type Directory, type Intro, type SeedEvent, type SeedMessage,
 } from '../seed/protocol.ts';
+import { peerKey, peerKeyError } from '../seed/tls.ts';
 
 export type IntroFields = Omit<Intro, 'protocol' | 'publicKey' | 'ts' | 'nonce'>;
 
@@ -24,6 +25,8 @@ export interface ConnectionOptions {
   /** An event; resolves with null (ack ok), an error text (ack a failure) or undefined (acked already). */
   onEvent: (seq: number, e: SeedEvent) => Promise<string | null | undefined>;
   onWelcome: (build: number | null) => void;
+  /** wss: our certificate, and the key the seed must prove (else the link is dropped, CHS_ERR_TLS_PEER_KEY). */
+  tls?: { key: string; cert: string; expectKey: string };
 }
 
 export class SeedConnection {
@@ -81,9 +84,26 @@ export class SeedConnection {
 
   private open(): void {
     if (this.stopped) return;
-    const ws = new WebSocket(this.o.url, { handshakeTimeout: 5_000, maxPayload: 16 << 20 });
+    const tls = this.o.tls;
+    const ws = new WebSocket(this.o.url, {
+      handshakeTimeout: 5_000, maxPayload: 16 << 20,
+      // Self-signed: no chain check; the seed's key is pinned on 'upgrade' below.
+      ...(tls ? { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3' as const, rejectUnauthorized: false } : {}),
+    });
     this.ws = ws;
     this.welcomed = false;
+    let refusedSeed = false;
+    if (tls) {
+      ws.on('upgrade', (res) => {
+        const got = peerKey(res.socket);
+        if (got === tls.expectKey) return;
+        const err = peerKeyError(`the seed ${this.o.url}`, tls.expectKey, got);
+        refusedSeed = true;
+        this.lastRefusal = { code: err.code, reason: err.message, at: Date.now() };
+        this.o.log.error(`refused the seed: ${err.message}`);
+        ws.terminate();
+      });
+    }
     ws.on('message', (data, isBinary) => {
       if (this.ws !== ws || isBinary) return;
       let msg: SeedMessage;
@@ -106,7 +126,8 @@ export class SeedConnection {
       this.heartbeat = null;
       if (this.stopped) return;
       let wait = this.backoff;
-      if (code === CLOSE.restart) wait = Math.min(50, this.o.backoffMs);
+      if (refusedSeed) wait = this.o.backoffMaxMs;
+      else if (code === CLOSE.restart) wait = Math.min(50, this.o.backoffMs);
       else if (code === CLOSE.refused) wait = this.o.backoffMaxMs;
       else this.backoff = Math.min(this.backoff * 2, this.o.backoffMaxMs);
       const why = `${code}${reason.length ? ` ${reason.toString()}` : ''}`;

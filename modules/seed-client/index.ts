@@ -4,7 +4,7 @@
 // node reloads it) and handed to modules through the service (onEvent: "app build N published",
 // on which a fileserver re-reads its assets). A proxy calls onDirectory() to subscribe to the
 // routing directory.
-import { dir, file, type ModuleContext } from 'cheshire/sdk';
+import { CheshireError, dir, file, isLoopback, type ModuleContext } from 'cheshire/sdk';
 import type { Directory, NodeHealth, SeedEvent, SeedRoute } from '../seed/protocol.ts';
 import { SeedConnection } from './connection.ts';
 
@@ -14,6 +14,10 @@ interface Config {
   routes: Array<{ host?: string; prefix: string; http?: string }>;
   ninep: string | null;
   token?: string;
+  /** wss: the seed node's key to pin (default: this node's own, for a seed on the same node). */
+  seedKey?: string;
+  /** ws:// to a seed on another machine. */
+  plaintext: boolean;
   backoffMs: number;
   backoffMaxMs: number;
 }
@@ -58,9 +62,19 @@ export async function start(ctx: ModuleContext<Config>): Promise<SeedClient> {
     }
   };
 
+  // wss pins the seed's key; plaintext ws only to a seed on this machine unless `plaintext` is set.
+  const seedUrl = new URL(c.seed);
+  const seedHost = seedUrl.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (seedUrl.protocol === 'ws:' && !c.plaintext && seedHost !== 'localhost' && !isLoopback(seedHost)) {
+    throw new CheshireError('CHS_ERR_TLS_PLAINTEXT', `${ctx.id}: ${c.seed} is on another machine: use wss:// with the seed's "seedKey", or set "plaintext": true`);
+  }
+  const expectKey = (c.seedKey ?? identity.publicKey).toLowerCase();
+  const tls = seedUrl.protocol === 'wss:' ? { ...(await identity.tls()), expectKey } : undefined;
+
   const conn = new SeedConnection({
     url: c.seed,
     identity,
+    ...(tls ? { tls } : {}),
     log: ctx.log,
     backoffMs: c.backoffMs,
     backoffMaxMs: c.backoffMaxMs,

@@ -10,6 +10,7 @@ import {
   type ClientMessage, type Directory, type Intro, type SeedEvent, type SeedMessage,
 } from './protocol.ts';
 import { DirectoryState } from './directory.ts';
+import { peerKey } from './tls.ts';
 
 export interface HubOptions {
   log: Logger;
@@ -30,6 +31,8 @@ interface Conn {
   lastSeen: number;
   intro: Intro | null;
   subscribed: boolean;
+  /** The key the node proved in the TLS handshake (null: a plaintext loopback connection). */
+  tlsKey: string | null;
 }
 
 export interface EventResult { node: string; ok: boolean; error?: string }
@@ -60,7 +63,7 @@ export class Hub {
 
   accept(ws: WebSocket, req: IncomingMessage): void {
     const now = Date.now();
-    const conn: Conn = { ws, address: req.socket.remoteAddress ?? '?', nonce: newNonce(), opened: now, lastSeen: now, intro: null, subscribed: false };
+    const conn: Conn = { ws, address: req.socket.remoteAddress ?? '?', nonce: newNonce(), opened: now, lastSeen: now, intro: null, subscribed: false, tlsKey: peerKey(req.socket) };
     this.conns.add(conn);
     ws.on('message', (data, isBinary) => this.onMessage(conn, data as Buffer, isBinary));
     ws.on('close', () => this.onClose(conn));
@@ -195,6 +198,9 @@ export class Hub {
     if (!check.ok) return this.refuse(c, check.code, check.reason);
     const intro = check.intro;
     if (c.intro && c.intro.publicKey !== intro.publicKey) return this.refuse(c, 'CHS_ERR_SEED_PROTOCOL', 'a connection cannot change its key');
+    if (c.tlsKey && c.tlsKey !== intro.publicKey) {
+      return this.refuse(c, 'CHS_ERR_TLS_PEER_KEY', `the introduction names key ${intro.publicKey}, the TLS certificate proved key ${c.tlsKey}`);
+    }
     const distrust = this.o.trusted(intro);
     if (distrust) return this.refuse(c, 'CHS_ERR_SEED_UNTRUSTED', distrust);
     c.intro = intro;

@@ -13,6 +13,7 @@ import type { Directory } from './protocol.ts';
 import { Hub, type EventRecord } from './hub.ts';
 import { seedTree } from './tree.ts';
 import { makeTrust } from './trust.ts';
+import { sniffMetaPort } from './tls.ts';
 
 interface Config {
   host: string;
@@ -24,6 +25,10 @@ interface Config {
   maxSkewMs: number;
   helloTimeoutMs: number;
   ackWaitMs: number;
+  /** Serve wss (the node certificate) besides plaintext ws from loopback. */
+  tls: boolean;
+  /** Plaintext ws from any address. */
+  plaintext: boolean;
 }
 
 /** The seed's service (for modules on the seed's own node, and tests). */
@@ -48,6 +53,12 @@ export async function start(ctx: ModuleContext<Config>): Promise<Seed> {
     res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket', connection: 'Upgrade' });
     res.end('This is a Cheshire seed\'s meta port: nodes connect here with a WebSocket (modules/seed-client).\n');
   }, 'meta');
+  let tls = false;
+  if (c.tls && ownKey) {
+    const credentials = await ctx.host.identity.tls();
+    sniffMetaPort(server, { credentials, plaintext: c.plaintext, handshakeMs: c.helloTimeoutMs, log: ctx.log });
+    tls = true;
+  }
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
   // Upgrades arrive on a server an earlier version may have created: run them in this version's
   // async context, so the connection's callbacks (and their timers) belong to this instance.
@@ -65,8 +76,8 @@ export async function start(ctx: ModuleContext<Config>): Promise<Seed> {
   ctx.onStop(() => clearInterval(sweep));
   ctx.mount('/seed', seedTree(hub));
   const addr = server.address() as { port: number };
-  const url = `ws://${c.host.includes(':') ? `[${c.host}]` : c.host}:${addr.port}`;
-  ctx.log.info(`seed meta port on ${url}; trusts ${c.trust.length} key(s)${ownKey ? ' and its own' : ''}${c.joinTokens.length ? `, ${c.joinTokens.length} join token(s)` : ''}`);
+  const url = `${tls ? 'wss' : 'ws'}://${c.host.includes(':') ? `[${c.host}]` : c.host}:${addr.port}`;
+  ctx.log.info(`seed meta port on ${url}${tls ? ` (key ${ownKey}; plaintext ws ${c.plaintext ? 'from anywhere' : 'from loopback only'})` : ''}; trusts ${c.trust.length} key(s)${ownKey ? ' and its own' : ''}${c.joinTokens.length ? `, ${c.joinTokens.length} join token(s)` : ''}`);
   return {
     url: () => url,
     directory: () => hub.directory.snapshot(),

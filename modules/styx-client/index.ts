@@ -1,9 +1,12 @@
 // styx-client: imports remote 9P trees (other Cheshire nodes' 6666, diod, any 9P server) and
 // grafts them at /net/NAME: named in config, or found through the DHT by path (a dht module,
 // when one runs, is a dynamic dependency). Connections are pipelined and reused; when a remote goes away its
-// graft shows as disconnected in /net/status and reconnects with backoff.
+// graft shows as disconnected in /net/status and reconnects with backoff. A remote whose key is
+// known (the signed DHT record, or `publicKey` in an import) is reached over TLS 1.3 and must
+// prove that key; plaintext goes only to loopback, or where an import says `plaintext: true`.
 import type { ModuleContext } from 'cheshire/sdk';
 import { NetDir } from './net-dir.ts';
+import { checkImports } from './tls.ts';
 import { dhtResolver, staticResolver, type ExportResolver, type ImportConfig } from './resolver.ts';
 
 interface Config {
@@ -15,11 +18,12 @@ interface Config {
 }
 
 export async function start(ctx: ModuleContext<Config>) {
+  checkImports(ctx.config.imports);
   const imports = staticResolver(ctx.config.imports);
   const name = ctx.config.mountAt.split('/').filter(Boolean).at(-1) ?? 'net';
   const resolvers: ExportResolver[] = [imports];
   if (ctx.config.discover) resolvers.push(dhtResolver(ctx.deps.dht, ctx.config.discover));
-  const net = new NetDir(name, resolvers, { reconnect: ctx.config.reconnect, log: ctx.log });
+  const net = new NetDir(name, resolvers, { reconnect: ctx.config.reconnect, log: ctx.log, credentials: () => ctx.host.identity.tls() });
   ctx.onStop(() => net.close());
   for (const n of imports.names()) await net.graft(n);
   ctx.mount(ctx.config.mountAt, net);

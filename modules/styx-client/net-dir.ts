@@ -2,8 +2,9 @@
 // listing each import's address, connection state and last error. Names are resolved on first
 // walk; a name no resolver knows is a clean "file does not exist".
 import type { Logger } from 'pino';
-import { parseHostPort, NodeAlias, RemoteTree, file, SynDir, type Node } from 'cheshire/sdk';
+import { parseHostPort, NodeAlias, RemoteTree, file, SynDir, type Node, type RemoteTreeOptions } from 'cheshire/sdk';
 import type { ExportResolver, ServerDef } from './resolver.ts';
+import { linkSecurity, type Credentials } from './tls.ts';
 
 interface Graft {
   name: string;
@@ -20,7 +21,7 @@ export class NetDir implements Node {
   constructor(
     readonly name: string,
     private readonly resolvers: ExportResolver[],
-    private readonly opts: { reconnect: { minMs: number; maxMs: number }; log: Logger },
+    private readonly opts: { reconnect: { minMs: number; maxMs: number }; log: Logger; credentials: () => Promise<Credentials> },
   ) {
     this.dir = new SynDir(name, [file('status', { read: () => this.statusText() })]);
   }
@@ -40,7 +41,10 @@ export class NetDir implements Node {
       if (!def || this.closed) continue;
       if (this.grafts.has(name)) return this.grafts.get(name)!.node; // resolved meanwhile
       const { host, port } = parseHostPort(def.address);
-      const tree = new RemoteTree({ host, port, version: def.version, aname: def.aname, secret: def.secret, reconnect: this.opts.reconnect, name });
+      const tls: RemoteTreeOptions['tls'] = await linkSecurity(def, host, `/net/${name}`, this.opts.credentials);
+      if (this.grafts.has(name)) return this.grafts.get(name)!.node;
+      if (this.closed) return undefined;
+      const tree = new RemoteTree({ host, port, version: def.version, aname: def.aname, secret: def.secret, reconnect: this.opts.reconnect, name, ...(tls ? { tls } : {}) });
       tree.events.on('state', (state, err) => this.opts.log.info(`/net/${name} (${def.address}) ${state}${err ? `: ${err.message}` : ''}`));
       tree.events.on('error', () => { /* reported through 'state' */ });
       const node = new NodeAlias(name, tree.root);
@@ -64,8 +68,8 @@ export class NetDir implements Node {
     return lines.join('\n') + (lines.length ? '\n' : '');
   }
 
-  status(): Array<{ name: string; address: string; state: string; lastError?: string }> {
-    return [...this.grafts.values()].map((g) => ({ name: g.name, address: g.def.address, state: g.tree.status().state, lastError: g.tree.status().lastError }));
+  status(): Array<{ name: string; address: string; publicKey?: string; state: string; lastError?: string }> {
+    return [...this.grafts.values()].map((g) => ({ name: g.name, address: g.def.address, publicKey: g.def.publicKey, state: g.tree.status().state, lastError: g.tree.status().lastError }));
   }
 
   async close(): Promise<void> {

@@ -7,8 +7,13 @@ export interface ServerDef {
   aname?: string;
   version?: '9P2000' | '9P2000.u' | '9P2000.L';
   secret?: string;
-  /** The publishing node's public key, when the definition came signed (DHT). */
+  /**
+   * The serving node's ed25519 key (hex): the link is TLS and refused unless the server proves
+   * this key. From the signed DHT record, or an import's config.
+   */
   publicKey?: string;
+  /** Plaintext to a non-loopback server without a key (e.g. a diod elsewhere): only when set. */
+  plaintext?: boolean;
 }
 
 export interface ExportResolver {
@@ -27,7 +32,7 @@ export function staticResolver(imports: ImportConfig[]): ExportResolver & { name
     names: () => [...byName.keys()],
     resolve: async (name) => {
       const i = byName.get(name);
-      return i ? [{ address: i.address, aname: i.aname, version: i.version, secret: i.secret }] : [];
+      return i ? [{ address: i.address, aname: i.aname, version: i.version, secret: i.secret, publicKey: i.publicKey, plaintext: i.plaintext }] : [];
     },
   };
 }

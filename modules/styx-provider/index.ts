@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { DhtService } from '../dht/types.ts';
-import { formatAddress, parseHostPort, exportTree, RemoteTree, type ModuleContext, type Dynamic } from 'cheshire/sdk';
+import { CheshireError, formatAddress, isLoopback, parseHostPort, exportTree, RemoteTree, type ModuleContext, type Dynamic } from 'cheshire/sdk';
 import { serveFileTree } from './kinds/file-tree.ts';
 import { mirrorModule } from './kinds/mirror.ts';
 
@@ -19,6 +19,10 @@ interface Config {
   aname?: string;
   version?: '9P2000' | '9P2000.u' | '9P2000.L';
   secret?: string;
+  /** `proxy`: the server node's ed25519 key: TLS, and the server must prove it (docs/tls.md). */
+  publicKey?: string;
+  /** `proxy`: plaintext to a server on another machine (without publicKey). */
+  plaintext?: boolean;
   module?: string;
   file?: string;
   announce: boolean;
@@ -45,7 +49,11 @@ export async function start(ctx: ModuleContext<Config, Deps>) {
     }
     case 'proxy': {
       const { host, port } = parseHostPort(c.address!);
-      const remote = new RemoteTree({ host, port, version: c.version, aname: c.aname, secret: c.secret, name });
+      if (!c.publicKey && !c.plaintext && host !== 'localhost' && !isLoopback(host)) {
+        throw new CheshireError('CHS_ERR_TLS_PLAINTEXT', `${ctx.id}: ${c.address} is on another machine: give its node's "publicKey" (TLS) or set "plaintext": true`);
+      }
+      const tls = c.publicKey ? { credentials: await ctx.host.identity.tls(), expectKey: c.publicKey.toLowerCase() } : undefined;
+      const remote = new RemoteTree({ host, port, version: c.version, aname: c.aname, secret: c.secret, name, ...(tls ? { tls } : {}) });
       remote.events.on('state', (state, err) => ctx.log.info(`${c.address} ${state}${err && state !== 'connected' ? `: ${err.message}` : ''}`));
       remote.events.on('error', () => { /* reported through 'state' */ });
       ctx.onStop(() => remote.close());

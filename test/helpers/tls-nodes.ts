@@ -1,0 +1,31 @@
+// Node identities for TLS tests: a fresh ed25519 key each, with its certificate (base/tls).
+import { generateKeyPairSync } from 'node:crypto';
+import { identityFromKey } from '../../core/identity.ts';
+import type { Identity } from '../../core/types.ts';
+import type { TlsCredentials } from '../../base/tls/cert.ts';
+
+export interface TestNode { identity: Identity; key: string; creds: TlsCredentials }
+
+export async function testNode(): Promise<TestNode> {
+  const identity = identityFromKey(generateKeyPairSync('ed25519').privateKey);
+  return { identity, key: identity.publicKey, creds: await identity.tls() };
+}
+
+/** Runs `p` with a deadline naming what it waited for. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** The error `p` rejects with (fails the test when it resolves). */
+export async function rejection(p: Promise<unknown>, what: string): Promise<Error & { code?: string }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error & { code?: string };
+  }
+  throw new Error(`${what} should have failed`);
+}

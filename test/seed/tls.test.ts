@@ -1,0 +1,104 @@
+// The seed's meta port over wss (real TLS on loopback): a node joins pinned to the seed's key; the
+// seed refuses a node whose key it does not trust, an introduction whose key is not the one the
+// TLS certificate proved, and a TLS client without a certificate; a node refuses a seed whose key
+// it was not given (its seed-client says so, naming both keys) and never joins.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WebSocket } from 'ws';
+import { signIntro, type SeedMessage } from '../../modules/seed/protocol.ts';
+import type { Client } from '../../fs/client/client.ts';
+import { freePort } from '../helpers/diod.ts';
+import { waitFor } from '../helpers/project.ts';
+import { startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
+import { testNode, within, type TestNode } from '../helpers/tls-nodes.ts';
+
+const TOKEN = 'join-token-0123456789abcdef';
+let seedNode: StyxNode;
+let member: StyxNode | undefined;
+let doubter: StyxNode | undefined;
+let seedPort: number;
+let c: Client;
+let trusted: TestNode;
+let stranger: TestNode;
+const sockets: WebSocket[] = [];
+
+test.before(async () => {
+  seedPort = await freePort();
+  [trusted, stranger] = await Promise.all([testNode(), testNode()]);
+  seedNode = await startStyxNode({
+    copy: ['seed'],
+    role: ['seed'],
+    config: { seed: { port: seedPort, trust: [trusted.key], joinTokens: [TOKEN], heartbeatMs: 200, helloTimeoutMs: 2000 } },
+  });
+  c = await seedNode.connect('9P2000.L');
+});
+
+test.after(async () => {
+  for (const ws of sockets) ws.terminate();
+  await doubter?.close();
+  await member?.close();
+  await seedNode?.close();
+});
+
+const seedKey = () => seedNode.th.host.identity!.publicKey;
+
+/** A raw wss connection with `tlsAs`'s certificate, introducing itself as `introAs`; resolves with the seed's last word. */
+async function wssJoin(tlsAs: TestNode | null, introAs: TestNode): Promise<{ refused?: string; reason?: string; welcomed: boolean; closed: string }> {
+  const ws = new WebSocket(`wss://127.0.0.1:${seedPort}`, { rejectUnauthorized: false, ...(tlsAs ? { key: tlsAs.creds.key, cert: tlsAs.creds.cert } : {}) });
+  sockets.push(ws);
+  const out: { refused?: string; reason?: string; welcomed: boolean; closed: string } = { welcomed: false, closed: '' };
+  return within(new Promise((resolve) => {
+    ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as SeedMessage;
+      if (m.t === 'challenge') {
+        ws.send(JSON.stringify(signIntro(introAs.identity, { node: 'raw', role: 'live', modules: [], http: null, routes: [], ninep: null, nonce: m.nonce })));
+      } else if (m.t === 'refused') { out.refused = m.code; out.reason = m.reason; } else if (m.t === 'welcome') { out.welcomed = true; ws.close(); }
+    });
+    ws.on('error', (err) => { out.closed = err.message; });
+    ws.on('close', (code) => { out.closed ||= String(code); resolve(out); });
+  }), 5000, 'the seed to answer a wss introduction');
+}
+
+test('a node joins over wss pinned to the seed\'s key', async () => {
+  member = await startStyxNode({
+    copy: ['seed', 'seed-client'],
+    role: ['seed-client'],
+    config: { 'seed-client': { seed: `wss://127.0.0.1:${seedPort}`, seedKey: seedKey(), token: TOKEN, backoffMs: 50, backoffMaxMs: 500 } },
+  });
+  const key = member.th.host.identity!.publicKey;
+  await waitFor('the member in /seed/nodes', async () => (await text(c, '/seed/nodes')).includes(key.slice(0, 16)) || (await text(c, '/seed/nodes')).includes(key), 8000);
+  const m = await member.connect('9P2000.L');
+  assert.match(await text(m, '/seed-client/status'), /connected yes/);
+  const ok = await wssJoin(trusted, trusted);
+  assert.ok(ok.welcomed, JSON.stringify(ok));
+});
+
+test('the seed refuses a node whose key it does not trust, and an introduction not by the TLS key', async () => {
+  const untrusted = await wssJoin(stranger, stranger);
+  assert.is(untrusted.refused, 'CHS_ERR_SEED_UNTRUSTED', JSON.stringify(untrusted));
+  assert.ok(untrusted.reason?.includes(stranger.key));
+  const swapped = await wssJoin(stranger, trusted); // a trusted key's introduction over another key's TLS link
+  assert.is(swapped.refused, 'CHS_ERR_TLS_PEER_KEY', JSON.stringify(swapped));
+  assert.ok(swapped.reason?.includes(trusted.key) && swapped.reason.includes(stranger.key), swapped.reason);
+  const noCert = await wssJoin(null, trusted);
+  assert.not.ok(noCert.welcomed, 'a TLS client without a certificate is not served');
+  assert.is(noCert.refused, undefined);
+  assert.not.match(await text(c, '/seed/nodes'), /\braw\b/);
+});
+
+test('a node refuses a seed whose key it was not given', async () => {
+  doubter = await startStyxNode({
+    copy: ['seed', 'seed-client'],
+    role: ['seed-client'],
+    // no seedKey: a wss seed must then be this node's own, and it is not
+    config: { 'seed-client': { seed: `wss://127.0.0.1:${seedPort}`, token: TOKEN, backoffMs: 50, backoffMaxMs: 300 } },
+  });
+  const mine = doubter.th.host.identity!.publicKey;
+  const d = await doubter.connect('9P2000.L');
+  const status = await waitFor('the refusal in /seed-client/status', async () => { const t = await text(d, '/seed-client/status'); return t.includes('CHS_ERR_TLS_PEER_KEY') ? t : ''; }, 5000);
+  assert.match(status, /connected no/);
+  assert.ok(status.includes(`expected key ${mine}`) && status.includes(`presented key ${seedKey()}`), status);
+  assert.not.ok((await text(c, '/seed/nodes')).includes(mine.slice(0, 16)));
+});
+
+test.run();
