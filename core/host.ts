@@ -4,8 +4,9 @@
 import { EventEmitter } from 'node:events';
 import { dirname, join, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { bundleModule, evaluateModule } from './loader.ts';
-import { exportsFor } from './isolation/override.ts';
+import { bundleModule, type LoadedCode } from './loader.ts';
+import { codeExports, exportsFor } from './isolation/override.ts';
+import type { IsolationOverride } from './isolation/override-schema.ts';
 import { discoverModules } from './discover.ts';
 import { chsError, errorText } from './errors.ts';
 import { findCycle } from './graph.ts';
@@ -39,7 +40,7 @@ import { ReloadTimeline } from './timeline.ts';
 import { CHESHIRE_VERSION } from './version.ts';
 import { HealthMonitor } from './health/index.ts';
 import { NodeMetrics } from './metrics/index.ts';
-import type { Descriptor, HealthResult, HostControl, NodeStatus } from './types.ts';
+import type { Descriptor, HealthResult, HostControl, ModuleExports, NodeStatus } from './types.ts';
 
 export type { NodeStatus };
 
@@ -153,7 +154,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       timeline: this.timeline,
       metrics: (id) => this.nodeMetrics.scope(id),
       // cheshire.json's "isolation" over the role's, over the descriptor's.
-      exportsFor: (inst, code) => exportsFor(code, this.config?.isolation[inst.id] ?? this.role?.isolation[inst.id]),
+      exportsFor: (inst, code) => exportsFor(code, this.isolationOf(inst.id)),
     });
     engine.on('state', (id, state) => {
       const inst = engine.instances.get(id);
@@ -303,12 +304,22 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
     };
   }
 
+  /** A folder's code evaluated, except where every instance of it is isolated by override (core/isolation/override.ts). */
+  private evaluate(desc: Descriptor, loaded: LoadedCode): ModuleExports {
+    const ids = [...this.engine.instances.values()].filter((i) => i.desc.dir === desc.dir).map((i) => i.id);
+    return codeExports(desc, loaded, ids.map((id) => this.isolationOf(id)));
+  }
+
+  private isolationOf(id: string): IsolationOverride | undefined {
+    return this.config?.isolation[id] ?? this.role?.isolation[id];
+  }
+
   /** Current code of a module folder, bundled and evaluated once per content. */
   private async codeFor(desc: Descriptor): Promise<Code> {
     const have = this.codes.get(desc.dir);
     if (have && have.desc.version === desc.version) return have;
     const loaded = await bundleModule(desc);
-    const code = { desc, loaded, exports: evaluateModule(desc, loaded) };
+    const code = { desc, loaded, exports: this.evaluate(desc, loaded) };
     this.codes.set(desc.dir, code);
     return code;
   }
@@ -368,6 +379,7 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       activated: async () => { if (this.watcher) await this.updateWatch(); },
       quiet: (dir, fn) => (this.watcher ? this.watcher.hold(dir, fn) : fn()),
       changed: () => this.emit('status'),
+      evaluate: (desc, loaded) => this.evaluate(desc, loaded),
     };
   }
 

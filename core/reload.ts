@@ -12,12 +12,12 @@ import type { VersionStore } from './history/index.ts';
 import type { HistoryEntry } from './history/types.ts';
 import type { Code, Instance } from './instance.ts';
 import type { Lifecycle } from './lifecycle.ts';
-import { bundleModule, evaluateModule } from './loader.ts';
+import { bundleModule, evaluateModule, type LoadedCode } from './loader.ts';
 import { runModuleTests } from './module-tests.ts';
 import { dependencyEdges } from './planner.ts';
 import { jsonEqual } from './config/diff.ts';
 import type { ReloadTypecheck } from './typecheck/on-reload.ts';
-import type { Descriptor, ReloadTrigger } from './types.ts';
+import type { Descriptor, ModuleExports, ReloadTrigger } from './types.ts';
 
 /** Why a version became active: a saved file, a ctl/CLI reload, a rollback, ... */
 export type ReloadSource = 'save' | 'ctl' | 'rollback' | 'install' | 'promote' | 'start';
@@ -47,6 +47,8 @@ export interface ReloadHost {
   /** Runs `fn` with the watcher's calls for `dir` held until it is done (Watcher.hold). */
   quiet<T>(dir: string, fn: () => Promise<T>): Promise<T>;
   changed(): void;
+  /** Evaluates new code (default evaluateModule); the host's skips the host realm for instances all isolated by override. */
+  evaluate?(desc: Descriptor, loaded: LoadedCode): ModuleExports;
 }
 
 export class Reloader {
@@ -72,7 +74,7 @@ export class Reloader {
         this.h.log.debug(`${desc.name}: content unchanged, not reloaded`);
         return new Map();
       }
-      code = { desc, loaded, exports: evaluateModule(desc, loaded) };
+      code = { desc, loaded, exports: (this.h.evaluate ?? evaluateModule)(desc, loaded) };
       // Only a version that changes what it provides or requires can make a cycle; the check walks
       // every instance's requirements (~20 ms with 1000 modules), so an ordinary edit skips it.
       const was = this.h.codes.get(dir)?.desc;

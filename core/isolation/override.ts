@@ -3,6 +3,7 @@
 // "process" }`) without editing the module. The override makes a descriptor of its own for that
 // instance and the exports that go with it, once per loaded code and override.
 import type { Code } from '../instance.ts';
+import type { LoadedCode } from '../loader.ts';
 import { evaluateModule } from '../loader.ts';
 import type { Descriptor, ModuleExports } from '../types.ts';
 import type { IsolationOverride } from './override-schema.ts';
@@ -36,4 +37,18 @@ export function exportsFor(code: Code, o: IsolationOverride | undefined): Module
   let exp = byKey.get(key);
   if (!exp) byKey.set(key, (exp = evaluateModule(overriddenDescriptor(code.desc, o), code.loaded)));
   return exp;
+}
+
+const modeOf = (desc: Descriptor, o: IsolationOverride | undefined) => (o === undefined ? desc.isolation : typeof o === 'string' ? o : o.mode);
+
+/**
+ * A module folder's own exports, given the overrides of the instances that run from it: when
+ * its descriptor says `none` but every one of them is put in a worker or process, its code is not
+ * evaluated in the host at all (an untrusted top level stays out); should one later run without
+ * an override, its start evaluates the code then.
+ */
+export function codeExports(desc: Descriptor, loaded: LoadedCode, overrides: Array<IsolationOverride | undefined>): ModuleExports {
+  if (desc.isolation !== 'none' || !overrides.length || overrides.some((o) => modeOf(desc, o) === 'none')) return evaluateModule(desc, loaded);
+  let exp: ModuleExports | null = null;
+  return { start: (ctx) => (exp ??= evaluateModule(desc, loaded)).start(ctx) };
 }

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { parseNodeConfig } from '../../core/config/node-config.ts';
 import { readDescriptor } from '../../core/descriptor.ts';
 import { runtimeFile } from '../../core/isolation/worker-code.ts';
-import { inst, scope, until } from '../helpers/extra.ts';
+import { BAG, bag, inst, resetBag, scope, until } from '../helpers/extra.ts';
 
 const S = suite('isolation');
 const t = scope();
@@ -54,12 +54,17 @@ S('a role or cheshire.json puts an unchanged module in its own process or worker
   const src = `import { threadId } from 'node:worker_threads';
 export function start(ctx: any) { return { where: () => ({ pid: process.pid, thread: threadId, id: ctx.id }) }; }`;
   const project = await t.project({
-    modules: { heavy: { cheshire: { provides: ['heavy'] }, index: src } },
-    role: ['heavy', 'heavy#b', 'heavy#c'],
+    modules: {
+      heavy: { cheshire: { provides: ['heavy'] }, index: src },
+      // Its top level must never run in the host: every instance of it is put in a process.
+      untrusted: { cheshire: {}, index: `${BAG}bag.untrustedTop = (bag.untrustedTop ?? 0) + 1;\nexport function start(ctx: any) { return { pid: () => process.pid, top: () => bag.untrustedTop }; }` },
+    },
+    role: ['heavy', 'heavy#b', 'heavy#c', 'untrusted'],
     // cheshire.json: heavy in a process (with a heap limit); the role (below): heavy#b in a worker.
-    config: { isolation: { heavy: { mode: 'process', resourceLimits: { maxOldGenerationSizeMb: 64 }, stallMs: 2000 } } },
+    config: { isolation: { heavy: { mode: 'process', resourceLimits: { maxOldGenerationSizeMb: 64 }, stallMs: 2000 }, untrusted: 'process' } },
   });
-  await project.write('config/roles/test.json', JSON.stringify({ modules: ['heavy', 'heavy#b', 'heavy#c'], isolation: { 'heavy#b': 'worker', heavy: 'worker' } }));
+  await project.write('config/roles/test.json', JSON.stringify({ modules: ['heavy', 'heavy#b', 'heavy#c', 'untrusted'], isolation: { 'heavy#b': 'worker', heavy: 'worker' } }));
+  resetBag();
   const th = await t.host(project, { watch: false });
   const a = await service(th, 'heavy').where!();
   const b = await service(th, 'heavy#b').where!();
@@ -68,6 +73,12 @@ export function start(ctx: any) { return { where: () => ({ pid: process.pid, thr
   assert.ok(b.pid === process.pid && b.thread > 0, `the role's "worker": ${JSON.stringify(b)}`);
   assert.equal([c.pid, c.thread], [process.pid, 0], 'no override: in the host, as the descriptor says');
   assert.is(a.id, 'heavy');
+  const untrusted = () => service(th, 'untrusted');
+  assert.is.not(await untrusted().pid!(), process.pid);
+  assert.is(await untrusted().top!(), 1, 'its top level ran once, in its process');
+  await th.host.reload('untrusted');
+  assert.is(await untrusted().top!(), 1, 'and once in the new process after a reload');
+  assert.is(bag().untrustedTop, undefined, 'never in the host, at start or at reload');
 
   assert.throws(() => parseNodeConfig({ isolation: { heavy: 'thread' } }, 'x.json'), (e: Error & { code?: string }) => e.code === 'CHS_ERR_CONFIG_INVALID' && /isolation/.test(e.message));
   assert.equal(parseNodeConfig({ isolation: { heavy: 'process' } }, 'x.json').isolation, { heavy: 'process' });
