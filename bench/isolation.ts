@@ -19,11 +19,13 @@
 // its own process group and is stopped in a finally; the temp dir is removed at the end, on an
 // error and on Ctrl-C. A mode the host refuses ("not available yet") or that does not start is
 // printed as n/a.
+import { fork } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { readFileSync, readdirSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { readDescriptor } from '../core/descriptor.ts';
 import {
   REPO, freePort, get, intArg, makeProjectCopy, pollUntil, progress, progressDone, sleep, spawnChild, stats, statsLine, uniqueGreeting,
@@ -369,6 +371,44 @@ async function tsxWatch(p: BenchProject): Promise<number[]> {
   }
 }
 
+/**
+ * The floor of an isolated incarnation's start, outside Cheshire: a bare Worker (eval) to its first
+ * message, and a bare `node` child (fork, IPC) to its first message; median of `n` each.
+ */
+async function bareStarts(p: BenchProject, n: number): Promise<{ worker: number; process: number }> {
+  const file = join(p.dir, 'bare-child.mjs');
+  await writeFile(file, 'process.send(1);\nsetInterval(() => {}, 1000);\n');
+  const worker: number[] = [];
+  const proc: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let t0 = performance.now();
+    const w = new Worker('require("node:worker_threads").parentPort.postMessage(1)', { eval: true });
+    try {
+      await new Promise<void>((resolve, reject) => { w.once('message', () => resolve()); w.once('error', reject); });
+      worker.push(performance.now() - t0);
+    } finally {
+      await w.terminate();
+    }
+    t0 = performance.now();
+    const c = fork(file, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], execArgv: [] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('a bare child sent nothing within 10 s')), 10_000);
+        c.once('message', () => { clearTimeout(timer); resolve(); });
+        c.once('error', (err) => { clearTimeout(timer); reject(err); });
+      });
+      proc.push(performance.now() - t0);
+    } finally {
+      if (c.exitCode === null && c.signalCode === null) {
+        const gone = new Promise((r) => c.once('exit', r));
+        c.kill('SIGKILL');
+        await gone;
+      }
+    }
+  }
+  return { worker: stats(worker).median, process: stats(proc).median };
+}
+
 // ---- the run ----------------------------------------------------------------------------------
 
 const MB = 1024 * 1024;
@@ -409,6 +449,8 @@ try {
     console.log(`-- ${mode}: memory (1 and ${1 + INSTANCES} instances)`);
     mem.set(mode, await attempt(async () => ({ base: await nodeMemory(project, mode, 1), full: await nodeMemory(project, mode, 1 + INSTANCES) })));
   }
+  console.log('-- bare Worker and bare node child starts');
+  const bare = await attempt(() => bareStarts(project, 10));
   console.log('-- tsx watch');
   const tw = await attempt(() => tsxWatch(project));
   console.log(`-- ${INSTANCES} plain node processes (one per module, as PM2 runs them)`);
@@ -440,6 +482,9 @@ try {
     }
     console.log(line);
   }
+
+  if (bare.ok) console.log(`floor of an isolated start, outside Cheshire (median of 10): a bare Worker to its first message ${bare.value.worker.toFixed(1)} ms, a bare node child (fork) to its first message ${bare.value.process.toFixed(1)} ms`);
+  else console.log(`bare starts: failed: ${bare.why}`);
 
   // 2. Dependency calls.
   console.log('\n== dependency-handle calls: in-process caller -> ctx.deps.calc.add (dynamic handle) -> provider in the mode ==');
