@@ -43,6 +43,8 @@ export class Run implements RunScope {
   service: unknown;
   /** The ctx start(ctx) received (health(ctx) gets the same one); null before start. */
   ctx: ModuleContext | null = null;
+  /** The exports start(ctx) was called on (health(ctx) is theirs); null before start. */
+  exports: ModuleExports | null = null;
   private readonly controller = new AbortController();
   private readonly steps: Step[] = [];
   private readonly timers = new Set<() => void>();
@@ -72,6 +74,7 @@ export class Run implements RunScope {
     await mkdir(this.opts.stateDir, { recursive: true });
     const ctx = this.context();
     this.ctx = ctx;
+    this.exports = exports;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

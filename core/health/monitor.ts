@@ -12,7 +12,7 @@ import { runCheck } from './check.ts';
 export interface Watched {
   readonly id: string;
   readonly state: InstanceState;
-  readonly run: (RunScope & { readonly ctx: ModuleContext<any, any> | null }) | null;
+  readonly run: (RunScope & { readonly ctx: ModuleContext<any, any> | null; readonly exports?: ModuleExports | null }) | null;
   readonly code: { readonly exports: ModuleExports } | null;
   readonly desc: { readonly health: { intervalMs: number; timeoutMs: number } };
   readonly log: Logger;
@@ -85,7 +85,8 @@ export class HealthMonitor {
     if (w && w.run === run) return;
     w?.stop();
     this.watches.delete(inst.id);
-    const fn = inst.code?.exports.health;
+    // The exports the incarnation started with (an isolation override's, core/isolation/override.ts).
+    const fn = (inst.run?.exports ?? inst.code?.exports)?.health;
     if (!run || typeof fn !== 'function') return;
     this.watches.set(inst.id, new Watch(run, inst.id, fn, { ...inst.desc.health }, (r) => this.reported(inst, r)));
   }

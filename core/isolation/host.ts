@@ -37,8 +37,19 @@ export const DEFAULT_STALL_MS = 5_000;
 export const DEFAULT_CALL_MS = 30_000;
 const SDK_URL = new URL('../sdk/index.ts', import.meta.url).href;
 
+/** How to ask a started isolate for its health, by the ctx its start got (what health(ctx) receives). */
+const healthOf = new WeakMap<ModuleContext, () => Promise<unknown>>();
+
 export function isolatedExports(desc: Descriptor, loaded: LoadedCode): ModuleExports {
-  return { start: (ctx) => startIsolated(desc, loaded, ctx) };
+  return {
+    start: (ctx) => startIsolated(desc, loaded, ctx),
+    // The module's own health(ctx), run in the isolate; without one, the isolate's answer (it is alive).
+    health: (ctx) => {
+      const ask = healthOf.get(ctx);
+      if (!ask) throw chsError('CHS_ERR_DEP_UNAVAILABLE', `${ctx.id}: its isolate is not running`);
+      return ask() as ReturnType<NonNullable<ModuleExports['health']>>;
+    },
+  };
 }
 
 function depInfo(desc: Descriptor, deps: Record<string, unknown>): DepInfo[] {
@@ -279,6 +290,7 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
   for (const l of listeners.values()) await l.close();
   listeners.clear();
   startHeartbeat();
+  healthOf.set(ctx, () => rpc.call('health', `${ctx.name}.health`, 'health', []));
   if (ready.kind === 'none') return undefined;
   const svc: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   for (const member of ready.methods) svc[member] = (...args) => rpc.call('service', `${ctx.name}.${member}`, member, args);

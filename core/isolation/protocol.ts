@@ -61,7 +61,7 @@ export interface CallMsg {
   t: 'call';
   seq: number;
   /** `listen`: serveHttp asks the host for the instance's listener (args: key, host, port). */
-  target: 'dep' | 'ready' | 'host' | 'service' | 'listen' | 'metric';
+  target: 'dep' | 'ready' | 'host' | 'service' | 'listen' | 'metric' | 'health';
   as?: string;
   index?: number;
   member: string;

@@ -41,7 +41,12 @@ function main(ch: RuntimeChannel, boot: Boot): void {
   const bundleMap = registerBundle(boot.vmName, dirname(boot.filename), boot.map);
 
   let service: Record<string, unknown> | null = null;
+  let started: { exports: ModuleExports; ctx: ModuleContext } | null = null;
   const rpc = new Rpc(boot.id, (m) => ch.post(m), (c: CallMsg) => {
+    if (c.target === 'health') {
+      if (!started) throw chsError('CHS_ERR_DEP_UNAVAILABLE', `${boot.id}: not started`);
+      return typeof started.exports.health === 'function' ? started.exports.health(started.ctx) : true;
+    }
     if (c.target !== 'service' || !service) throw chsError('CHS_ERR_DEP_UNAVAILABLE', `${boot.id}: no service to call ${c.label}`);
     const fn = service[c.member];
     if (typeof fn !== 'function') throw new TypeError(`${c.label} is not a function`);
@@ -220,13 +225,15 @@ function main(ch: RuntimeChannel, boot: Boot): void {
   void (async () => {
     let exports: ModuleExports;
     let result: unknown;
+    const ctx = context();
     try {
       exports = await load();
-      result = await exports.start(context());
+      result = await exports.start(ctx);
     } catch (err) {
       ch.post({ t: 'startFailed', error: errorData(err) });
       return;
     }
+    started = { exports, ctx };
     service = result !== null && typeof result === 'object' ? (result as Record<string, unknown>) : null;
     ch.post({ t: 'started', kind: service ? 'object' : 'none', methods: service ? methodsOf(service) : [] });
     void bundleMap;
