@@ -235,20 +235,14 @@ export class NineServer {
       return;
     }
     const addr = normalizeAddress(socket.remoteAddress);
-    let s = socket;
     let decided = false;
-    this.sniffing.add(socket);
-    const timer = setTimeout(() => {
-      this.timedOut++;
-      this.refusals.say('handshake', `CHS_ERR_TLS_HANDSHAKE: closed ${addr}'s connection: no ${decided ? 'TLS handshake' : 'first byte'} within ${this.handshakeMs} ms`);
-      s.destroy();
-    }, this.handshakeMs);
-    const settled = (): void => { clearTimeout(timer); this.sniffing.delete(socket); };
-    socket.once('close', settled);
+    // The socket from here on: the adopted one (reads into a reused buffer) or, failing that, the accepted one.
+    let s = socket;
+    const settled = (): void => { clearTimeout(timer); this.sniffing.delete(s); };
     const decide = (chunk: Buffer, borrowed: boolean): boolean => {
       if (decided) return false; // never: a TLS socket reads through its own wrap from here on
       decided = true;
-      socket.off('close', settled);
+      s.off('close', settled);
       if (startsTls(chunk)) {
         s.unshift(borrowed ? Buffer.from(chunk) : chunk);
         this.startTls(s, addr, settled);
@@ -267,8 +261,7 @@ export class NineServer {
     };
     const adopted = readIntoReusedBuffer(socket, READ_BUFFER, { onRead: (chunk) => decide(chunk, true) });
     if (adopted) {
-      s = adopted;
-      s.once('close', settled);
+      s = adopted; // the accepted wrapper is gone (destroyed without its handle)
     } else {
       const onFirst = (chunk: Buffer): void => {
         socket.off('data', onFirst);
@@ -279,6 +272,15 @@ export class NineServer {
       };
       socket.on('data', onFirst);
     }
+    // A deadline for the first byte and the TLS handshake: until then the connection is not booked
+    // (admission counts it once it is served), so this is what bounds a silent one.
+    this.sniffing.add(s);
+    const timer = setTimeout(() => {
+      this.timedOut++;
+      this.refusals.say('handshake', `CHS_ERR_TLS_HANDSHAKE: closed ${addr}'s connection: no ${decided ? 'TLS handshake' : 'first byte'} within ${this.handshakeMs} ms`);
+      s.destroy();
+    }, this.handshakeMs);
+    s.once('close', settled);
     s.on('error', () => { /* 'close' follows */ });
   }
 

@@ -25,10 +25,10 @@ let A: TestNode, B: TestNode, C: TestNode;
 test.before(async () => { [A, B, C] = await Promise.all([testNode(), testNode(), testNode()]); });
 
 const owner = { nUid: 0, nGid: 0, uid: 'u' };
-async function serveA(tls: Partial<ServerTls> = {}, host = '127.0.0.1'): Promise<{ server: NineServer; port: number }> {
+async function serveA(tls: Partial<ServerTls> = {}, host = '127.0.0.1', handshakeMs = 3000): Promise<{ server: NineServer; port: number }> {
   const fs = memfs();
   (fs.create({ name: 'hello', dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from('hello over tls\n'));
-  const server = new NineServer({ attach: () => fs, tls: { credentials: A.creds, ...tls }, handshakeMs: 3000 });
+  const server = new NineServer({ attach: () => fs, tls: { credentials: A.creds, ...tls }, handshakeMs });
   const addr = await server.listen(0, host);
   later(() => server.close());
   return { server, port: addr.port };
@@ -136,6 +136,39 @@ test('plaintext on the same port: served from loopback, refused from an address 
   // `plaintext: true` lets plaintext in from anywhere.
   const open = await serveA({ isLocal: (a) => a === '127.0.0.1', plaintext: true });
   assert.is(await plainVersion(open.port, '127.0.0.2'), 'Rversion');
+});
+
+test('pipelined 64 KiB writes keep their bytes, plaintext (reused read buffer after the sniff) and TLS alike', async () => {
+  const { port } = await serveA();
+  for (const expectKey of [undefined, A.key]) {
+    const c = await dial(port, B, expectKey);
+    await c.attach({ uname: 'u' });
+    const parts = Array.from({ length: 32 }, (_, i) => Buffer.alloc(65536 - (i * 37) % 4000, i + 1));
+    const name = expectKey ? 'tls.bin' : 'plain.bin';
+    await c.writeFile(name, Buffer.alloc(0));
+    const { fid } = await c.walk(c.root!, [name]);
+    await c.open(fid, 'w');
+    let at = 0;
+    const offsets = parts.map((p) => { const o = at; at += p.length; return o; });
+    await within(Promise.all(parts.map((p, i) => c.write(fid, offsets[i]!, p))), 10_000, 'pipelined writes');
+    await c.clunk(fid);
+    assert.ok((await c.readFile(name)).equals(Buffer.concat(parts)), `${name} read back differs`);
+  }
+});
+
+test('a connection that sends nothing, or stalls in the TLS handshake, is closed after handshakeMs', async () => {
+  const { server, port } = await serveA({}, '127.0.0.1', 300);
+  const silent = netConnect(port, '127.0.0.1');
+  later(async () => silent.destroy());
+  silent.on('error', () => undefined);
+  // A TLS ClientHello's first bytes only: the handshake can never finish.
+  const stalled = netConnect(port, '127.0.0.1', () => stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x80, 0x01])));
+  later(async () => stalled.destroy());
+  stalled.on('error', () => undefined);
+  const closed = (s: Socket) => new Promise<void>((r) => s.once('close', () => r()));
+  await within(Promise.all([closed(silent), closed(stalled)]), 3000, 'the server to close both connections');
+  assert.is(server.timedOut, 2);
+  assert.is(server.connections, 0);
 });
 
 test.run();
