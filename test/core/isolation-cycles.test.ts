@@ -5,7 +5,8 @@
 //   crashes fails with CHS_ERR_DEP_UNAVAILABLE; a call made while it is in backoff waits for the
 //   next incarnation (so does $ready); a call while it stays away past dependencies.waitMs fails
 //   with CHS_ERR_DEP_UNAVAILABLE; calls fired through a crash either answer or fail with that code,
-//   and none hangs. The same for an in-process caller and one isolated in the mode.
+//   and none hangs; a reload cuts a call still running in the old isolate (typed) and answers the
+//   calls made meanwhile. The same for an in-process caller and one isolated in the mode.
 // Fixtures: test/fixtures/isolation-cycles/ (copied into a temp project with the mode set).
 // A mode the host refuses as "not available yet" (process, until it lands) is reported and skipped.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -226,6 +227,39 @@ function dependencyTest(mode: Mode): void {
       assert.equal(unexpected, [], `${id}: outcomes through a crash: ${JSON.stringify(tally)}`);
       assert.ok((tally.old ?? 0) > 0 && (tally.new ?? 0) > 0, `${id}: calls reached both incarnations: ${JSON.stringify(tally)}`);
       assert.is(seen[seen.length - 1], 'new', `${id}: the last call was answered by the new incarnation`);
+    }
+
+    // 6. A reload of the provider: the old isolate is ended once its teardown ran, so a call still
+    // running in it is cut (CHS_ERR_DEP_UNAVAILABLE; in-process it would have finished); a call
+    // made during the reload is answered by the old or the new version, and none hangs.
+    const beforeReload = await provider().tag!();
+    run = inst(th, 'provider').run;
+    const cut = each((c) => errCode(c.slow!(3_000)));
+    const during = new Map<string, Promise<string>[]>(callers.map(({ id }) => [id, []]));
+    const fire2 = setInterval(() => {
+      for (const { id, svc } of callers) {
+        during.get(id)!.push(Promise.race([
+          svc.tag!().then((tag) => (tag === beforeReload ? 'old' : 'new'), (err) => (err as { code?: string }).code ?? `uncoded: ${(err as Error).message}`),
+          new Promise<string>((r) => setTimeout(() => r('hung'), waitMs + 2_000).unref()),
+        ]));
+      }
+    }, 3);
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      await th.host.reload('provider');
+      await until('the reloaded provider to be active', () => inst(th, 'provider').state === 'active' && inst(th, 'provider').run !== run, 5_000);
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      clearInterval(fire2);
+    }
+    assert.equal(await cut, same('CHS_ERR_DEP_UNAVAILABLE'), 'a call running in the old isolate when it is ended');
+    for (const [id, list] of during) {
+      const tally: Record<string, number> = {};
+      for (const o of await Promise.all(list)) tally[o] = (tally[o] ?? 0) + 1;
+      console.log(`${mode}: ${id}: outcomes through a reload: ${JSON.stringify(tally)}`);
+      const unexpected = Object.keys(tally).filter((k) => !['old', 'new', 'CHS_ERR_DEP_UNAVAILABLE'].includes(k));
+      assert.equal(unexpected, [], `${id}: outcomes through a reload: ${JSON.stringify(tally)}`);
+      assert.ok((tally.new ?? 0) > 0, `${id}: the new version answered: ${JSON.stringify(tally)}`);
     }
     assert.is(inst(th, 'consumer').restarts + inst(th, 'iso-consumer').restarts, 0, 'the callers never restarted');
     assert.is(th.host.failsafe, null);
