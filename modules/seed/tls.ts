@@ -18,6 +18,8 @@ export interface MetaTls {
   plaintext: boolean;
   handshakeMs: number;
   log: { warn(msg: string): void };
+  /** Which peer addresses are this machine (default loopback); tests narrow it. */
+  isLocal?: (address: string) => boolean;
 }
 
 /** The raw ed25519 key (hex) of a TLS peer's certificate, or null. */
@@ -53,7 +55,7 @@ export function sniffMetaPort(server: Server, tls: MetaTls): void {
       socket.unshift(chunk);
       if (chunk[0] !== 0x16) {
         clearTimeout(timer);
-        if (!tls.plaintext && !isLoopback(addr)) {
+        if (!tls.plaintext && !(tls.isLocal ?? isLoopback)(addr)) {
           tls.log.warn(`CHS_ERR_TLS_PLAINTEXT: refused plaintext from ${addr}: nodes on other machines must use wss (or set the seed's "plaintext": true)`);
           socket.destroy();
           return;

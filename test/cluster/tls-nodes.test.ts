@@ -20,10 +20,12 @@ import { memfs, type MemFile } from '../../fs/tree/memfs.ts';
 import { waitFor } from '../helpers/project.ts';
 import { startStyxNode, text, type StyxNode } from '../helpers/styx-node.ts';
 import { testNode } from '../helpers/tls-nodes.ts';
+import { freePort } from '../helpers/diod.ts';
 
 const FAST = { port: 0, queryTimeoutMs: 500, opTimeoutMs: 3000, republishMs: 60_000, saveMs: 60_000 };
 let A: StyxNode;
 let B: StyxNode;
+let C: StyxNode; // admits over TLS only the keys in its styx-root's `peers` (not B's)
 let H: DhtNode;
 let X: DhtNode;
 let impostor: NineServer;
@@ -40,6 +42,8 @@ test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'chs-tls-nodes-'));
   await writeFile(join(dir, 'readme.txt'), 'read over tls\n');
   A = await startStyxNode({ copy: ['styx-provider'], role: ['styx-provider#docs'], config: { 'styx-provider#docs': { root: dir } } });
+  const cPort = await freePort();
+  C = await startStyxNode({ port: cPort, copy: ['styx-provider'], role: ['styx-provider#docs'], config: { 'styx-root': { listen: `127.0.0.1:${cPort}`, peers: [wrongKey] }, 'styx-provider#docs': { root: dir } } });
   // An impostor: a 9P server on loopback with a certificate of another key.
   const M = await testNode();
   impostorKey = M.key;
@@ -59,6 +63,7 @@ test.before(async () => {
         imports: [
           { name: 'a', address: `127.0.0.1:${A.port}`, aname: '/export/docs', publicKey: keyOf(A) },
           { name: 'wrong', address: `127.0.0.1:${A.port}`, aname: '/export/docs', publicKey: wrongKey },
+          { name: 'closed', address: `127.0.0.1:${C.port}`, aname: '/export/docs', publicKey: keyOf(C) },
         ],
         reconnect: { minMs: 50, maxMs: 200 },
       },
@@ -73,6 +78,7 @@ test.before(async () => {
 test.after(async () => {
   await B?.close();
   await Promise.allSettled([X?.destroy(), H?.destroy(), impostor?.close()]);
+  await C?.close();
   await A?.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -88,6 +94,15 @@ test('an import pinned to another key is refused, naming the expected and the pr
   const line = await waitFor('the wrong import to fail', async () => (await text(c, '/net/status')).split('\n').find((l) => l.startsWith('wrong ') && l.includes('CHS_ERR_TLS_PEER_KEY')), 5000);
   assert.ok(line.includes(`expected key ${wrongKey}`) && line.includes(`presented key ${keyOf(A)}`), line);
   assert.not.ok(rootPeers(A).some((p) => p.key === undefined && p.address !== '127.0.0.1'));
+});
+
+test('a node whose styx-root admits only other keys (`peers`) refuses B\'s graft', async () => {
+  const c = await B.connect('9P2000.u');
+  const line = await waitFor('the graft to C to fail', async () => (await text(c, '/net/status')).split('\n').find((l) => l.startsWith('closed ') && / (disconnected|connecting) /.test(l) && /closed|reset/.test(l)), 5000);
+  assert.match(line, new RegExp(`^closed 127\\.0\\.0\\.1:${C.port} `));
+  assert.not.ok(rootPeers(C).some((p) => p.key === keyOf(B)), 'C did not serve B');
+  const own = await C.connect('9P2000.L'); // a local plaintext client is still served
+  assert.is(await text(own, '/export/docs/readme.txt'), 'read over tls\n');
 });
 
 /** Serves, from attacker X, `item` as the description of `path` (X announces the path's infohash). */

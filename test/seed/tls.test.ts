@@ -1,10 +1,15 @@
 // The seed's meta port over wss (real TLS on loopback): a node joins pinned to the seed's key; the
 // seed refuses a node whose key it does not trust, an introduction whose key is not the one the
 // TLS certificate proved, and a TLS client without a certificate; a node refuses a seed whose key
-// it was not given (its seed-client says so, naming both keys) and never joins.
+// it was not given (its seed-client says so, naming both keys) and never joins. The meta port's
+// plaintext rule: the sniffing front of an HTTP server (modules/seed/tls.ts) with `isLocal`
+// narrowed to 127.0.0.1, and clients from a second source address, 127.0.0.2, as "remote".
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createServer, get as httpGet, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { WebSocket } from 'ws';
+import { sniffMetaPort } from '../../modules/seed/tls.ts';
 import { signIntro, type SeedMessage } from '../../modules/seed/protocol.ts';
 import type { Client } from '../../fs/client/client.ts';
 import { freePort } from '../helpers/diod.ts';
@@ -99,6 +104,32 @@ test('a node refuses a seed whose key it was not given', async () => {
   assert.match(status, /connected no/);
   assert.ok(status.includes(`expected key ${mine}`) && status.includes(`presented key ${seedKey()}`), status);
   assert.not.ok((await text(c, '/seed/nodes')).includes(mine.slice(0, 16)));
+});
+
+test('the meta port: plaintext from an address treated as remote is refused, TLS from it is served', async () => {
+  const server: Server = createServer((_req, res) => res.end('meta'));
+  const warnings: string[] = [];
+  sniffMetaPort(server, { credentials: trusted.creds, plaintext: false, handshakeMs: 2000, log: { warn: (m) => warnings.push(m) }, isLocal: (a) => a === '127.0.0.1' });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const plain = (localAddress: string) => within(new Promise<string>((resolve) => {
+      const req = httpGet({ host: '127.0.0.1', port, localAddress, agent: false }, (res) => { let b = ''; res.on('data', (d) => { b += d; }); res.on('end', () => resolve(b)); });
+      req.on('error', (err) => resolve(`error ${err.message}`));
+    }), 3000, `a plaintext answer to ${localAddress}`);
+    const secure = (localAddress: string) => within(new Promise<string>((resolve) => {
+      const req = httpsRequest({ host: '127.0.0.1', port, localAddress, agent: false, key: stranger.creds.key, cert: stranger.creds.cert, rejectUnauthorized: false }, (res) => { let b = ''; res.on('data', (d) => { b += d; }); res.on('end', () => resolve(b)); });
+      req.on('error', (err) => resolve(`error ${err.message}`));
+      req.end();
+    }), 3000, `a TLS answer to ${localAddress}`);
+    assert.is(await plain('127.0.0.1'), 'meta');
+    assert.match(await plain('127.0.0.2'), /^error /);
+    assert.ok(warnings.some((w) => w.startsWith('CHS_ERR_TLS_PLAINTEXT') && w.includes('127.0.0.2')), warnings.join('\n'));
+    assert.is(await secure('127.0.0.2'), 'meta');
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
 });
 
 test.run();
