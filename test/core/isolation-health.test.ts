@@ -4,6 +4,7 @@
 // node's (label module = the instance id), updates applied in order.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { HealthResult } from '../../core/types.ts';
 import { inst, scope, until } from '../helpers/extra.ts';
 
 const S = suite('isolation-health');
@@ -36,9 +37,9 @@ export function start(ctx: any) {
     });
     const th = await t.host(project, { watch: false });
     const healthOf = (id: string) => th.host.health(id)[0];
-    const first = await until('a health result from the isolate', () => {
+    const first: HealthResult = await until('a health result from the isolate', () => {
       const h = healthOf('checked');
-      return h?.detail && (h.detail as { checks: number }).checks >= 2 && h;
+      return h && (h.detail as { checks?: number } | undefined)?.checks! >= 2 ? h : null;
     }, 10_000);
     const d = first.detail as { checks: number; id: string; pid: number };
     assert.is(first.ok, true);

@@ -2,12 +2,14 @@
 // 'cheshire/sdk'` works in the isolate, the host keeps the listener and passes connections
 // (a process gets the socket, a worker a relay of its bytes), and 50 reloads under continuous
 // requests refuse or fail none of them.
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inst, scope, until } from '../helpers/extra.ts';
+import { fdCount } from '../helpers/fds.ts';
 
 const S = suite('isolation-http');
 const t = scope();
@@ -36,6 +38,28 @@ function get(port: number): Promise<{ status: number; body: string; isolate: str
   });
 }
 
+/** POSTs `size` random bytes to /echo, reading the answer late; 'same' when it is byte for byte what was sent. */
+function echo(port: number, size: number): Promise<string> {
+  const body = randomBytes(size);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/echo', method: 'POST', agent: false, timeout: 20_000 }, (res) => {
+      const hash = createHash('sha256');
+      let n = 0;
+      // A slow reader at first: the server's writes back up, and so (through it) the upload.
+      res.pause();
+      setTimeout(() => {
+        res.on('data', (c: Buffer) => { n += c.length; hash.update(c); });
+        res.resume();
+      }, 400);
+      res.on('end', () => resolve(n === size && hash.digest('hex') === createHash('sha256').update(body).digest('hex') ? 'same' : `got ${n} bytes`));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('echo timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 for (const mode of ['worker', 'process'] as const) {
   S(`${mode}: 50 reloads under continuous requests: 0 refused or failed, the port kept, metrics forwarded`, async () => {
     const project = await t.project({ modules: { web: await fixture(mode) }, role: ['web'] });
@@ -49,6 +73,10 @@ for (const mode of ['worker', 'process'] as const) {
     if (mode === 'process') assert.is.not(first.isolate.split(':')[0], String(process.pid), 'answered by a child process');
     else assert.is(first.isolate.split(':')[0], String(process.pid), 'answered by a worker thread of this process');
 
+    const echoed = await echo(port, 8 * 1024 * 1024);
+    assert.is(echoed, 'same', '8 MiB echoed intact (flow control both ways)');
+
+    const fdsBefore = fdCount();
     let ok = 0;
     const failures: string[] = [];
     const isolates = new Set<string>();
@@ -83,6 +111,8 @@ for (const mode of ['worker', 'process'] as const) {
     assert.ok(isolates.size >= 40, `answered by the successive isolates (${isolates.size} distinct)`);
     assert.is(await svc().port!(), port, 'the same port throughout');
     assert.is(inst(th, 'web').reloads, 50);
+    const fdsAfter = await until('descriptors to settle', () => (fdCount() - fdsBefore < 20 ? fdCount() : 0), 5_000).catch(() => fdCount());
+    assert.ok(fdsAfter - fdsBefore < 20, `no descriptors left behind by 50 incarnations (${fdsBefore} -> ${fdsAfter})`);
     const metrics = (await th.host.metrics()).text;
     assert.match(metrics, /cheshire_http_requests_total\{[^}]*module="web"[^}]*\} \d+/, 'ctx.metrics of the isolate reach the node registry');
   });
