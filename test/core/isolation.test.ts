@@ -184,6 +184,42 @@ for (const mode of MODES) {
     assert.ok(logged?.err?.stack?.includes('modules/calc/index.ts'), 'a logged error keeps its source-mapped stack');
   });
 
+  S(`${mode}: dynamic bind/unbind notices reach the isolate; console output of a process reaches the instance log`, async () => {
+    const project = await t.project({
+      modules: {
+        plain: { cheshire: { provides: ['plain'] }, index: `export function start() { return { twice: (n: number) => n * 2 }; }` },
+        watcher: {
+          cheshire: { isolation: mode, provides: ['watcher'], requires: [{ service: 'plain', policy: 'dynamic' }] },
+          index: `export function start(ctx: any) {
+  const seen: string[] = [];
+  ctx.onBind('plain', () => seen.push('bind'));
+  ctx.onUnbind('plain', () => seen.push('unbind'));
+  console.log('watcher says hi on stdout');
+  return { seen: () => seen, available: () => ctx.deps.plain.$available, twice: (n: number) => ctx.deps.plain.twice(n) };
+}`,
+        },
+      },
+      role: ['plain', 'watcher'],
+    });
+    const th = await t.host(project, { watch: false });
+    const w = service(th, 'watcher');
+    assert.is(await w.twice!(4), 8);
+    await th.host.stopInstance('plain');
+    await until('the unbind notice in the isolate', async () => (await w.available!()) === false && (await w.seen!()).includes('unbind'), 5_000);
+    try {
+      await w.twice!(1);
+      assert.unreachable('no provider: the call must fail');
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'CHS_ERR_DEP_UNAVAILABLE');
+    }
+    await th.host.startInstance('plain');
+    await until('the bind notice in the isolate', async () => (await w.available!()) === true, 5_000);
+    assert.equal(await w.seen!(), ['unbind', 'bind']);
+    assert.is(await w.twice!(5), 10);
+    assert.is(inst(th, 'watcher').restarts, 0, 'the isolated dependent kept running');
+    if (mode === 'process') await until('the child\'s stdout line in the instance log', () => th.messages('watcher').includes('watcher says hi on stdout'), 5_000);
+  });
+
   S(`${mode}: a while(true) in start times out at startMs, backs off, then fails; the node and another module keep serving`, async () => {
     const project = await t.project({
       modules: {
