@@ -3,9 +3,11 @@
 // file with `serialization: 'advanced'`, resourceLimits as V8 flags, its stdout/stderr read into
 // the instance's log). Either way the caller gets one shape: post a message, pass a connection,
 // kill it (terminate / SIGKILL) and learn how it ended. Over-limit ends as CHS_ERR_ISOLATION_LIMIT.
+// Whatever either writes to stdout / stderr (console.log) is read line by line into the instance log.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { chsError } from '../errors.ts';
 import type { IsolationLimits } from '../types.ts';
@@ -32,6 +34,12 @@ export interface Isolate {
   readonly ended: Promise<void>;
 }
 
+/** Each line of `input` (a line longer than 16 KiB is cut there). */
+function readLines(input: Readable, fn: (line: string) => void): void {
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  lines.on('line', (line) => fn(line.length > 16_384 ? `${line.slice(0, 16_384)}…` : line));
+}
+
 const remoteOf = (s: Socket) => ({ address: s.remoteAddress, port: s.remotePort, family: s.remoteFamily });
 
 export async function spawnIsolate(boot: Boot, limits: IsolationLimits, on: IsolateEvents): Promise<Isolate> {
@@ -39,7 +47,9 @@ export async function spawnIsolate(boot: Boot, limits: IsolationLimits, on: Isol
 }
 
 async function spawnWorker(boot: Boot, limits: IsolationLimits, on: IsolateEvents): Promise<Isolate> {
-  const worker = new Worker(await workerCode(), { eval: true, workerData: boot, resourceLimits: limits, execArgv: [] });
+  const worker = new Worker(await workerCode(), { eval: true, workerData: boot, resourceLimits: limits, execArgv: [], stdout: true, stderr: true });
+  readLines(worker.stdout, (line) => on.output('stdout', line));
+  readLines(worker.stderr, (line) => on.output('stderr', line));
   let alive = true;
   let limit: Error | null = null;
   const ended = new Promise<void>((resolve) => worker.once('exit', (code) => {
@@ -98,8 +108,7 @@ async function spawnProcess(boot: Boot, limits: IsolationLimits, on: IsolateEven
   let alive = true;
   let tail = '';
   for (const stream of ['stdout', 'stderr'] as const) {
-    const lines = createInterface({ input: child[stream]!, crlfDelay: Infinity });
-    lines.on('line', (line) => {
+    readLines(child[stream]!, (line) => {
       if (stream === 'stderr') tail = (tail + line + '\n').slice(-8192);
       on.output(stream, line);
     });
