@@ -7,13 +7,15 @@
 import type { ModuleContext } from 'cheshire/sdk';
 import { NetDir } from './net-dir.ts';
 import { checkImports } from './tls.ts';
-import { dhtResolver, staticResolver, type ExportResolver, type ImportConfig } from './resolver.ts';
+import { dhtResolver, seedResolver, staticResolver, type ExportResolver, type ImportConfig } from './resolver.ts';
 
 interface Config {
   mountAt: string;
   /** Path prefix names under /net are looked up at in the DHT ("" turns discovery off). */
   discover: string;
   imports: ImportConfig[];
+  /** /net/NAME also finds the node NAME in the seed's directory (through seed-client). */
+  seedNodes: boolean;
   reconnect: { minMs: number; maxMs: number };
 }
 
@@ -22,6 +24,11 @@ export async function start(ctx: ModuleContext<Config>) {
   const imports = staticResolver(ctx.config.imports);
   const name = ctx.config.mountAt.split('/').filter(Boolean).at(-1) ?? 'net';
   const resolvers: ExportResolver[] = [imports];
+  if (ctx.config.seedNodes) {
+    const nodes = seedResolver(ctx.deps.seedClient);
+    ctx.onStop(() => nodes.close());
+    resolvers.push(nodes);
+  }
   if (ctx.config.discover) resolvers.push(dhtResolver(ctx.deps.dht, ctx.config.discover));
   const net = new NetDir(name, resolvers, { reconnect: ctx.config.reconnect, log: ctx.log, credentials: () => ctx.host.identity.tls() });
   ctx.onStop(() => net.close());

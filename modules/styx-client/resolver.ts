@@ -38,6 +38,35 @@ export function staticResolver(imports: ImportConfig[]): ExportResolver & { name
 }
 
 /**
+ * Names of nodes in the seed's directory (through this node's seed-client): /net/NAME is the
+ * whole tree of the node called NAME, at the 9P address it gave the seed, pinned to the key it
+ * proved to the seed (its introduction is signed, and over wss its certificate is that key).
+ */
+type SeedDirectory = { nodes: Array<{ id: string; node: string; ninep: string | null }> };
+export function seedResolver(seedClient: {
+  $available: boolean;
+  directory(): SeedDirectory | null;
+  onDirectory(fn: (d: SeedDirectory) => void): () => void;
+}, firstWaitMs = 2000): ExportResolver & { close(): void } {
+  // The seed pushes its directory to subscribers only: subscribe on first use, wait a little for the first push.
+  let first: Promise<void> | undefined;
+  let unsubscribe: (() => void) | undefined;
+  return {
+    resolve: async (name) => {
+      if (!seedClient.$available) return [];
+      first ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, firstWaitMs);
+        unsubscribe = seedClient.onDirectory(() => { clearTimeout(timer); resolve(); });
+      });
+      if (!seedClient.directory()) await first;
+      const n = seedClient.directory()?.nodes.find((x) => x.node === name && x.ninep);
+      return n ? [{ address: n.ninep!, aname: '', publicKey: n.id }] : [];
+    },
+    close: () => { try { unsubscribe?.(); } catch { /* seed-client already gone */ } },
+  };
+}
+
+/**
  * Names found through the DHT: /net/NAME is the export announced at `${prefix}/NAME` (the default
  * path of `styx-provider#NAME`). Only descriptions signed by trusted keys come back (the dht
  * module's `trust` list); we graft the export itself by attaching with its path as aname.

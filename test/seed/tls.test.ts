@@ -1,7 +1,9 @@
 // The seed's meta port over wss (real TLS on loopback): a node joins pinned to the seed's key; the
 // seed refuses a node whose key it does not trust, an introduction whose key is not the one the
 // TLS certificate proved, and a TLS client without a certificate; a node refuses a seed whose key
-// it was not given (its seed-client says so, naming both keys) and never joins. The meta port's
+// it was not given (its seed-client says so, naming both keys) and never joins. A node's
+// styx-client with seedNodes grafts /net/NAME for a node of the directory, pinned to the key that
+// node joined with (a node whose 9P address is served by another key is refused). The meta port's
 // plaintext rule: the sniffing front of an HTTP server (modules/seed/tls.ts) with `isLocal`
 // narrowed to 127.0.0.1, and clients from a second source address, 127.0.0.2, as "remote".
 import { test } from 'uvu';
@@ -10,6 +12,8 @@ import { createServer, get as httpGet, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { WebSocket } from 'ws';
 import { sniffMetaPort } from '../../modules/seed/tls.ts';
+import { NineServer } from '../../fs/server/server.ts';
+import { memfs, type MemFile } from '../../fs/tree/memfs.ts';
 import { signIntro, type SeedMessage } from '../../modules/seed/protocol.ts';
 import type { Client } from '../../fs/client/client.ts';
 import { freePort } from '../helpers/diod.ts';
@@ -66,9 +70,12 @@ async function wssJoin(tlsAs: TestNode | null, introAs: TestNode): Promise<{ ref
 
 test('a node joins over wss pinned to the seed\'s key', async () => {
   member = await startStyxNode({
-    copy: ['seed', 'seed-client'],
-    role: ['seed-client'],
-    config: { 'seed-client': { seed: `wss://127.0.0.1:${seedPort}`, seedKey: seedKey(), token: TOKEN, backoffMs: 50, backoffMaxMs: 500 } },
+    copy: ['seed', 'seed-client', 'styx-client'],
+    role: ['seed-client', 'styx-client'],
+    config: {
+      'seed-client': { seed: `wss://127.0.0.1:${seedPort}`, seedKey: seedKey(), token: TOKEN, backoffMs: 50, backoffMaxMs: 500 },
+      'styx-client': { seedNodes: true, discover: '', reconnect: { minMs: 50, maxMs: 200 } },
+    },
   });
   const key = member.th.host.identity!.publicKey;
   await waitFor('the member in /seed/nodes', async () => (await text(c, '/seed/nodes')).includes(key.slice(0, 16)) || (await text(c, '/seed/nodes')).includes(key), 8000);
@@ -104,6 +111,41 @@ test('a node refuses a seed whose key it was not given', async () => {
   assert.match(status, /connected no/);
   assert.ok(status.includes(`expected key ${mine}`) && status.includes(`presented key ${seedKey()}`), status);
   assert.not.ok((await text(c, '/seed/nodes')).includes(mine.slice(0, 16)));
+});
+
+/** A node that stays in the directory: joins over wss as `who` (with the join token), names `ninep`, heartbeats. */
+async function stay(who: TestNode, node: string, ninep: string): Promise<void> {
+  const ws = new WebSocket(`wss://127.0.0.1:${seedPort}`, { rejectUnauthorized: false, key: who.creds.key, cert: who.creds.cert });
+  sockets.push(ws);
+  const ping = setInterval(() => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ t: 'ping' })); }, 100);
+  ws.on('close', () => clearInterval(ping));
+  await within(new Promise<void>((resolve, reject) => {
+    ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as SeedMessage;
+      if (m.t === 'challenge') ws.send(JSON.stringify(signIntro(who.identity, { node, role: 'storage', modules: [], http: null, routes: [], ninep, nonce: m.nonce, token: TOKEN })));
+      else if (m.t === 'welcome') resolve();
+      else if (m.t === 'refused') reject(new Error(`${m.code}: ${m.reason}`));
+    });
+  }), 5000, `${node} to join`);
+}
+
+test('/net/NAME through the seed\'s directory: TLS pinned to the key the node joined with', async () => {
+  const honest = await testNode();
+  const fs = memfs();
+  (fs.create({ name: 'hello', dir: false, perm: 0o644, nUid: 0, nGid: 0, uid: 'u' }) as MemFile).writeAt(0, Buffer.from('from the directory\n'));
+  const servers: NineServer[] = [];
+  try {
+    const serve = async (who: TestNode) => { const srv = new NineServer({ attach: () => fs, tls: { credentials: who.creds } }); servers.push(srv); return (await srv.listen(0, '127.0.0.1')).port; };
+    await stay(honest, 'honest', `127.0.0.1:${await serve(honest)}`);
+    await stay(stranger, 'claims', `127.0.0.1:${await serve(honest)}`); // its 9P address is served by another key
+    const m = await member!.connect('9P2000.u');
+    assert.is(await text(m, '/net/honest/hello'), 'from the directory\n');
+    await m.walkPath('/net/claims').catch(() => undefined);
+    const line = await waitFor('the graft to "claims" to be refused', async () => (await text(m, '/net/status')).split('\n').find((l) => l.startsWith('claims ') && l.includes('CHS_ERR_TLS_PEER_KEY')), 5000);
+    assert.ok(line.includes(`expected key ${stranger.key}`) && line.includes(`presented key ${honest.key}`), line);
+  } finally {
+    await Promise.allSettled(servers.map((x) => x.close()));
+  }
 });
 
 test('the meta port: plaintext from an address treated as remote is refused, TLS from it is served', async () => {
