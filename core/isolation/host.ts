@@ -218,9 +218,16 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
 
   function startHeartbeat() {
     if (stallMs <= 0) return;
-    lastPong = Date.now();
+    const period = Math.max(10, Math.min(1_000, Math.floor(stallMs / 4)));
+    let lastTick = Date.now();
+    lastPong = lastTick;
     beat = setInterval(() => {
-      const silent = Date.now() - lastPong;
+      const now = Date.now();
+      // The host's own loop was held up (another module's code, a GC pause): the answers that
+      // came meanwhile are still queued behind this timer, so this tick cannot judge. Start over.
+      if (now - lastTick > period + stallMs / 2) lastPong = now;
+      lastTick = now;
+      const silent = now - lastPong;
       if (silent > stallMs) {
         stopHeartbeat();
         const err = chsError('CHS_ERR_ISOLATION_STALL', `${ctx.id}: its ${kind} did not answer the host's heartbeat for ${silent} ms (stallMs ${stallMs}): its event loop is blocked; it was ended`);
@@ -231,7 +238,7 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
         return;
       }
       iso!.post({ t: 'ping', seq: ++seq });
-    }, Math.max(10, Math.min(1_000, Math.floor(stallMs / 4))));
+    }, period);
     beat.unref();
   }
 

@@ -120,4 +120,30 @@ S('a call that never answers fails at callMs with CHS_ERR_ISOLATION_CALL_TIMEOUT
   assert.is(inst(th, 'hang').restarts, 0);
 });
 
+S('the host\'s own loop held up (by an in-process module) is not taken for a stall of a healthy isolate', async () => {
+  const project = await t.project({
+    modules: {
+      calm: {
+        cheshire: { isolation: 'worker', provides: ['calm'], timeouts: { stallMs: 400 } },
+        index: `export function start() { return { ping: () => 'pong' }; }`,
+      },
+      blocker: {
+        cheshire: { provides: ['blocker'] },
+        index: `export function start() { return { block(ms: number) { const end = Date.now() + ms; while (Date.now() < end) {} return ms; } }; }`,
+      },
+    },
+    role: ['calm', 'blocker'],
+  });
+  const th = await t.host(project, { watch: false });
+  const calm = inst(th, 'calm').run;
+  // Let the heartbeat run a few rounds, then hold the host's loop for 3 stall thresholds.
+  await new Promise((r) => setTimeout(r, 300));
+  (inst(th, 'blocker').run!.service as { block(ms: number): number }).block(1_200);
+  await new Promise((r) => setTimeout(r, 600));
+  assert.is(inst(th, 'calm').run, calm, 'the same incarnation: not ended');
+  assert.is(inst(th, 'calm').restarts, 0);
+  assert.is(await (inst(th, 'calm').run!.service as Svc).ping!(), 'pong');
+  assert.not.ok(th.messages('calm').some((m) => /heartbeat/.test(m)), 'no stall recorded');
+});
+
 S.run();
