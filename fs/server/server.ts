@@ -295,7 +295,8 @@ export class NineServer {
       this.refusals.say('tls', `refused a TLS connection from ${addr}: ${err.message}`);
       t.destroy();
     };
-    t.on('error', (err) => { settled(); if (!t.destroyed) refuse(tlsError('CHS_ERR_TLS_HANDSHAKE', `${addr}: ${err.message}`, err)); });
+    const onError = (err: Error): void => { settled(); if (!t.destroyed) refuse(tlsError('CHS_ERR_TLS_HANDSHAKE', `${addr}: ${err.message}`, err)); };
+    t.on('error', onError);
     t.once('close', () => { settled(); raw.destroy(); });
     t.once('secure', () => {
       settled();
@@ -304,6 +305,7 @@ export class NineServer {
       const why = tls.authorize?.(key, addr);
       if (why !== undefined) { refuse(tlsError('CHS_ERR_TLS_PEER_KEY', `${addr} presented key ${key}: ${why}`)); return; }
       this.serve(t, undefined, key);
+      t.off('error', onError); // errors of a served connection are the session's ('close' follows)
     });
   }
 

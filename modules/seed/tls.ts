@@ -65,12 +65,14 @@ export function sniffMetaPort(server: Server, tls: MetaTls): void {
         return;
       }
       const t = new TLSSocket(socket, { isServer: true, secureContext: context, requestCert: true, rejectUnauthorized: false });
-      t.on('error', (err) => { tls.log.warn(`CHS_ERR_TLS_HANDSHAKE: ${addr}: ${err.message}`); t.destroy(); });
+      const onError = (err: Error): void => { tls.log.warn(`CHS_ERR_TLS_HANDSHAKE: ${addr}: ${err.message}`); t.destroy(); };
+      t.on('error', onError);
       t.once('close', () => socket.destroy());
       t.once('secure', () => {
         clearTimeout(timer);
         if (!peerKey(t)) { tls.log.warn(`CHS_ERR_TLS_PEER_KEY: ${addr} presented no ed25519 certificate`); t.destroy(); return; }
         pass(t);
+        t.off('error', onError); // from here on http's own handlers deal with the connection's errors
       });
     };
     socket.on('data', onFirst);
