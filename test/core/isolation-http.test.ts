@@ -115,6 +115,18 @@ for (const mode of ['worker', 'process'] as const) {
     assert.ok(fdsAfter - fdsBefore < 20, `no descriptors left behind by 50 incarnations (${fdsBefore} -> ${fdsAfter})`);
     const metrics = (await th.host.metrics()).text;
     assert.match(metrics, /cheshire_http_requests_total\{[^}]*module="web"[^}]*\} \d+/, 'ctx.metrics of the isolate reach the node registry');
+
+    // A crash: the listener stays with the instance (kept through the backoff) and the restarted
+    // incarnation answers on the same port.
+    const before = inst(th, 'web').run;
+    assert.is(await svc().crash!(), 'soon');
+    await until('web to crash and come back', () => inst(th, 'web').run !== before && inst(th, 'web').state === 'active', 10_000);
+    assert.match(inst(th, 'web').lastError?.message ?? '', /crashed on purpose/);
+    assert.is((await get(port)).status, 200, 'the same port answers after the restart');
+    // A final stop lets go of the port.
+    await th.host.stopInstance('web');
+    const refused = await get(port).then(() => 'answered', (err: Error & { code?: string }) => err.code);
+    assert.is(refused, 'ECONNREFUSED', 'the port is released at a final stop');
   });
 }
 
