@@ -1,11 +1,11 @@
 // The isolate's own code: worker-main.ts and what it imports (the isolate's SDK included, loaded
 // lazily), bundled once per host process by esbuild into one CommonJS script. A worker thread runs
-// it with `eval`; a child process is forked from a copy written once per host process under the
-// OS temp folder (named by its hash, so hosts of the same code share it). An isolate started from
+// it with `eval`; a child process is forked from a copy written once per host process in a folder
+// of its own under the OS temp folder. An isolate started from
 // the .ts file would need tsx inside it (on Node 20 `--import tsx` in a worker's execArgv does not
 // reach the worker's entry), and would pay tsx's start-up for every incarnation.
-import { createHash } from 'node:crypto';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,14 +33,12 @@ export function runtimeFile(): Promise<string> {
 
 async function write(): Promise<string> {
   const text = await workerCode();
-  const dir = join(tmpdir(), 'cheshire-isolation');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const target = join(dir, `runtime-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.cjs`);
-  const have = await stat(target).catch(() => null);
-  if (have?.size === Buffer.byteLength(text)) return target;
-  const tmp = `${target}.${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, target);
+  // A folder of this host process's own (mkdtemp: new, 0700), never one another user could have
+  // made beforehand in a shared temp folder; removed when the process exits.
+  const dir = await mkdtemp(join(tmpdir(), 'cheshire-isolation-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const target = join(dir, 'runtime.cjs');
+  await writeFile(target, text, { mode: 0o600 });
   return target;
 }
 
