@@ -114,6 +114,8 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
   // Before start succeeds a failure fails the start; after, it is a crash of this incarnation.
   let failed = false;
   const fail = (err: Error) => {
+    // Connections arriving from now on wait in the host for the next incarnation.
+    detachAll();
     if (failed) return;
     failed = true;
     if (!started) settleStart?.reject(err);
@@ -122,6 +124,7 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
 
   // serveHttp's listeners this incarnation attached to (detached first thing at its stop).
   const sinks = new Map<SharedListener, (s: Socket) => void>();
+  const detachAll = () => { for (const [l, sink] of sinks) l.detach(sink); };
   async function listen(key: string, host: string, port: number): Promise<unknown> {
     let l = listeners.get(key);
     listeners.delete(key);
@@ -203,6 +206,7 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
     },
     exit(how, limit) {
       exited = true;
+      detachAll();
       stopHeartbeat();
       rpc.close(limit ?? chsError('CHS_ERR_DEP_UNAVAILABLE', `${ctx.id}: its ${kind} has ended`));
       if (limit) fail(limit);
@@ -247,7 +251,7 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
     stopping = true;
     stopHeartbeat();
     // New connections queue in the host from now on, for the next incarnation.
-    for (const [l, sink] of sinks) l.detach(sink);
+    detachAll();
     if (exited) return;
     if (started) {
       const stopped = new Promise<Extract<WorkerMsg, { t: 'stopped' }> | null>((resolve) => {
