@@ -4,7 +4,8 @@
 // through a graft (a NineServer whose tree is a RemoteTree, as styx-client's /net/NAME) whose
 // link to the remote is TLS pinned to the remote's key, against the same graft over plaintext;
 // and the same two directly against the remote (our client over TLS vs plaintext).
-// Usage: npx tsx bench/remote-tls.ts [BULK_MIB=16] [SMALL=2000]
+// Usage: npx tsx bench/remote-tls.ts [BULK_MIB=16] [SMALL=2000] [ROUNDS=2]
+// (each round measures both sides, in alternating order; each side's best is kept)
 //
 // The remote and the grafts run in processes of their own (bench/remote-tls-server.ts); the
 // remote serves TLS and plaintext on one port, as styx-root does. Modelled on bench/remote.ts.
@@ -18,6 +19,7 @@ import { intArg, REPO, spawnChild, waitReady } from './lib.ts';
 
 const BULK_MIB = intArg(0, 16, 1, 1024);
 const SMALL = intArg(1, 2000, 10, 100_000);
+const ROUNDS = intArg(2, 2, 1, 50);
 const RUNS = 3;
 const INFLIGHT = 16;
 
@@ -88,7 +90,8 @@ async function main(): Promise<void> {
     // each side's best, so neither gains from running second on a warmer process.
     for (const c of [plain, secure]) { await c.readFile('big'); for (let i = 0; i < Math.min(SMALL, 500); i++) await c.statPath(`small/f${i}`); }
     let bp = 0, bt = 0, sp = 0, st = 0;
-    for (const pair of [[plain, secure], [secure, plain]]) {
+    for (let r = 0; r < ROUNDS; r++) {
+      const pair = r % 2 === 0 ? [plain, secure] : [secure, plain];
       for (const c of pair) { const v = await bulk(c); if (c === plain) bp = Math.max(bp, v); else bt = Math.max(bt, v); }
       for (const c of pair) { const v = await statAll(c); if (c === plain) sp = Math.max(sp, v); else st = Math.max(st, v); }
     }
