@@ -99,14 +99,14 @@ async function nodeApi(d: ApiDeps, method: string, nodeName: string, what: strin
   if (!node) throw new HttpError(404, `the seed's directory has no node "${nodeName}"`);
   if (!node.ninep) throw new HttpError(409, `node ${node.node} published no 9P address to the seed`);
   if (method === 'GET' && REMOTE_FILE.test(what)) {
-    return sendText(res, 200, await d.remote.read(node.ninep, `/${what}`, { stream: what.endsWith('/log') }));
+    return sendText(res, 200, await d.remote.read({ address: node.ninep, key: node.id }, `/${what}`, { stream: what.endsWith('/log') }));
   }
   if (method === 'POST' && what === 'ctl') {
     const body = await readJson(req, BODY_MAX.small);
     const path = typeof body.path === 'string' ? body.path.replace(/^\/+/, '') : 'ctl';
     if (!REMOTE_CTL.test(path)) throw new HttpError(400, `"path" must be ctl or modules/M/ctl, not ${JSON.stringify(body.path)}`);
     if (typeof body.command !== 'string' || !body.command.trim() || body.command.length > 4096) throw new HttpError(400, '"command" must be a non-empty string');
-    return sendJson(res, 200, { answer: await d.remote.command(node.ninep, `/${path}`, body.command) });
+    return sendJson(res, 200, { answer: await d.remote.command({ address: node.ninep, key: node.id }, `/${path}`, body.command) });
   }
   throw new HttpError(404, `no ${method} /api/nodes/${nodeName}/${what}`);
 }

@@ -56,7 +56,7 @@ export async function start(ctx: ModuleContext<Config, ClusterDeps>): Promise<Da
     ctx.onBind(as, () => { cluster.sync(); live?.schedule(); });
     ctx.onUnbind(as, () => { cluster.sync(); live?.schedule(); });
   }
-  const remote = new RemoteNodes(c.ninepSecret);
+  const remote = new RemoteNodes(c.ninepSecret, () => ctx.host.identity.tls());
   ctx.onStop(() => remote.close());
 
   const state = new StateTracker(ctx.host, { timeline: c.timeline, cluster: () => cluster.view() });

@@ -2,7 +2,9 @@
 // lists): the same files the CLI reads (/status, /failsafe, /modules/M/{status,log,config,
 // revisions,deps,history}) and the same ctl commands. One connection per node, opened on demand
 // and closed after a minute unused; 9P2000.u, so a refused command comes back with its text.
-import { RemoteTree, parseHostPort, type Handle, type Node } from 'cheshire/sdk';
+// The link is TLS pinned to the key the node joined the seed with (docs/tls.md); plaintext only
+// to a loopback address when no key is known.
+import { RemoteTree, isLoopback, parseHostPort, type Handle, type Node, type RemoteTreeOptions } from 'cheshire/sdk';
 import { dashboardError } from './errors.ts';
 
 const IDLE_MS = 60_000;
@@ -11,6 +13,15 @@ const CONNECT_MS = 3_000;
 const STREAM_QUIET_MS = 250;
 const READ_MAX = 1 << 20;
 const MODE = { read: true, write: false, truncate: false, append: false };
+
+/** A node of the seed's directory: its 9P address and the ed25519 key (hex) it joined with. */
+export interface NodeAddress {
+  address: string;
+  key?: string;
+}
+
+type Credentials = NonNullable<RemoteTreeOptions['tls']>['credentials'];
+const HEX64 = /^[0-9a-f]{64}$/i;
 
 interface Held {
   tree: RemoteTree;
@@ -21,11 +32,12 @@ export class RemoteNodes {
   private readonly held = new Map<string, Held>();
   private readonly sweep: ReturnType<typeof setInterval>;
 
-  constructor(private readonly secret: string | undefined) {
+  constructor(private readonly secret: string | undefined, private readonly credentials: () => Promise<Credentials>) {
     this.sweep = setInterval(() => this.closeIdle(), IDLE_MS / 2);
   }
 
-  private async tree(address: string): Promise<RemoteTree> {
+  private async tree(to: NodeAddress): Promise<RemoteTree> {
+    const { address } = to;
     const h = this.held.get(address);
     if (h && h.tree.state === 'connected') {
       h.used = Date.now();
@@ -41,10 +53,15 @@ export class RemoteNodes {
     } catch (err) {
       throw dashboardError('CHS_ERR_DASHBOARD_REMOTE', `"${address}" is not a 9P HOST:PORT`, err);
     }
+    let tls: RemoteTreeOptions['tls'];
+    if (to.key !== undefined && HEX64.test(to.key)) tls = { credentials: await this.credentials(), expectKey: to.key.toLowerCase() };
+    else if (!isLoopback(hp.host) && hp.host !== 'localhost') {
+      throw dashboardError('CHS_ERR_DASHBOARD_REMOTE', `${address}: no node key to pin, and plaintext 9P to another machine is not sent`);
+    }
     try {
       const tree = await RemoteTree.connect({
         host: hp.host, port: hp.port, version: '9P2000.u', uname: 'dashboard', timeoutMs: CONNECT_MS, reconnect: false,
-        ...(this.secret ? { secret: this.secret } : {}),
+        ...(this.secret ? { secret: this.secret } : {}), ...(tls ? { tls } : {}),
       });
       this.held.set(address, { tree, used: Date.now() });
       return tree;
@@ -53,8 +70,9 @@ export class RemoteNodes {
     }
   }
 
-  private async walk(address: string, path: string): Promise<Node> {
-    let node: Node | undefined = (await this.tree(address)).root;
+  private async walk(to: NodeAddress, path: string): Promise<Node> {
+    const { address } = to;
+    let node: Node | undefined = (await this.tree(to)).root;
     for (const name of path.split('/').filter(Boolean)) {
       node = await node.lookup?.(name);
       if (!node) throw dashboardError('CHS_ERR_DASHBOARD_REMOTE', `${address}: no file ${path}`);
@@ -63,8 +81,9 @@ export class RemoteNodes {
   }
 
   /** A file's text; a stream (log) up to the point where it stops giving bytes. */
-  async read(address: string, path: string, opts: { stream?: boolean } = {}): Promise<string> {
-    const node = await this.walk(address, path);
+  async read(to: NodeAddress, path: string, opts: { stream?: boolean } = {}): Promise<string> {
+    const { address } = to;
+    const node = await this.walk(to, path);
     const handle = await this.open(node, MODE, address, path);
     try {
       return await readAll(handle, !!opts.stream);
@@ -74,8 +93,9 @@ export class RemoteNodes {
   }
 
   /** Writes a command to a ctl file and returns its answer. */
-  async command(address: string, path: string, command: string): Promise<string> {
-    const node = await this.walk(address, path);
+  async command(to: NodeAddress, path: string, command: string): Promise<string> {
+    const { address } = to;
+    const node = await this.walk(to, path);
     const handle = await this.open(node, { ...MODE, write: true }, address, path);
     try {
       const data = Buffer.from(command.endsWith('\n') ? command : `${command}\n`);

@@ -65,6 +65,11 @@ K('the page lists the nodes the seed knows, and shows another node through its 9
   const reloads = beta!.th.host.control.status().instances.find((i) => i.id === 'seed-client')!.reloads;
   await remote.locator('button', { hasText: /^reload$/ }).click();
   await waitFor('beta\'s seed-client to reload', () => beta!.th.host.control.status().instances.find((i) => i.id === 'seed-client')!.reloads > reloads, 10_000);
+  // The dashboard read beta's tree over TLS, pinned to beta's key and proving node test's own.
+  const betaRoot = beta!.th.host.instances.get('styx-root')!.run!.service as { peers(): Array<{ address: string; key?: string }> };
+  const testKey = seedNode.th.host.status().publicKey;
+  assert.ok(testKey, 'node test has a public key');
+  assert.ok(betaRoot.peers().some((p) => p.key === testKey), `beta's 9P server saw node test's key over TLS: ${JSON.stringify(betaRoot.peers())}`);
   assert.equal(pages.errors, []);
 });
 
