@@ -1,6 +1,6 @@
 // RemoteTree: a 9P server (ours over a memfs, or Debian's diod over a temp dir) relayed through a
 // second NineServer, used through our client on the outer one. Also: errors passed through,
-// fids not leaked, reconnect after the inner server goes away, shared-secret auth, and the cost
+// fids bounded, reconnect after the inner server goes away, shared-secret auth, and the cost
 // of the relay for a bulk read (printed, not asserted; bench/remote.ts measures more).
 import { mkdtemp, readFile, rm, stat as fsStat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -158,12 +158,16 @@ test('relay: rename moves the node the session holds; setattr, fsync and statfs 
   await cl.clunk(fid);
   await cl.clunk(dfid);
   // a file replaced behind the relay's back: the old node is stale, not silently the new file
-  const old = await cl.walkPath('hello');
+  // (at once with the attribute cache off; with it on, after attrMs: fs/tree/remote-cache.test.ts)
+  const rtOff = await relay({ port: inner.port, cache: { attrMs: 0 } });
+  const offSrv = await serve(rtOff.root);
+  const clOff = await client(offSrv.port);
+  const old = await clOff.walkPath('hello');
   mem.unlink('hello');
   (mem.create({ name: 'hello', dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from('new'));
-  const e = await expectRemote(cl.getattr(old), 'getattr of a replaced file');
+  const e = await expectRemote(clOff.getattr(old), 'getattr of a replaced file');
   assert.is(e.errno, ESTALE);
-  assert.is((await cl.readFile('hello')).toString(), 'new');
+  assert.is((await clOff.readFile('hello')).toString(), 'new');
 });
 
 test('relay: remote errors pass through with their errno and text', async () => {
@@ -185,10 +189,10 @@ test('relay: remote errors pass through with their errno and text', async () => 
   }
 });
 
-test('relay: fids are per operation, so thousands of walks and stats need only a few remote fids', async () => {
+test('relay: kept fids stay within the remote\'s fid limit (its EMFILE lowers the bound), so thousands of walks and stats work', async () => {
   const mem = memfs();
   for (let i = 0; i < 50; i++) (mem.create({ name: `f${i}`, dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from(String(i)));
-  // The inner server allows 16 fids per session: a leak would soon answer EMFILE.
+  // The inner server allows 16 fids per session: the relay keeps fewer once it answers EMFILE, and a leak would fail.
   const inner = await serve(mem, { maxFids: 16 });
   const rt = await relay({ port: inner.port });
   const outerSrv = await serve(rt.root);

@@ -25,6 +25,8 @@ import { answerChallenge } from '../server/secret-auth.ts';
 import { passThrough } from './remote/convert.ts';
 import { RemoteNode } from './remote/node.ts';
 import type { Link, Relay } from './remote/link.ts';
+import { cacheConfig } from './remote/cache.ts';
+import type { CacheConfig, RemoteCacheOptions } from './remote/cache.ts';
 import type { Node } from './types.ts';
 
 export type RemoteState = 'connecting' | 'connected' | 'disconnected' | 'closed';
@@ -51,6 +53,8 @@ export interface RemoteTreeOptions {
   reconnect?: { minMs?: number; maxMs?: number } | false;
   /** The root node's name (default "/"): give the graft's name to mount it inside another tree. */
   name?: string;
+  /** Kept fids and cached attributes (remote/cache.ts; docs/exports.md "Grafts: kept fids and the attribute cache"). */
+  cache?: RemoteCacheOptions;
 }
 
 export interface RemoteStatus {
@@ -75,6 +79,7 @@ export class RemoteTree implements Relay {
   readonly events = new EventEmitter();
   readonly address: string;
   readonly dialect: Dialect;
+  readonly cache: CacheConfig;
   lastError: Error | undefined;
   current: Link | undefined;
   private st: RemoteState = 'connecting';
@@ -93,6 +98,7 @@ export class RemoteTree implements Relay {
     }
     this.address = `${opts.host ?? '127.0.0.1'}:${opts.port}`;
     this.dialect = opts.version ?? '9P2000.L';
+    this.cache = cacheConfig(opts.cache);
     this.minMs = opts.reconnect === false ? 0 : Math.max(1, opts.reconnect?.minMs ?? 100);
     this.maxMs = opts.reconnect === false ? 0 : Math.max(this.minMs, opts.reconnect?.maxMs ?? 10_000);
     this.rootNode = new RemoteNode(this, undefined, undefined, opts.name ?? '/', { type: QTDIR, version: 0, path: 0n });

@@ -2,7 +2,7 @@
 // 9P2000 stats to Attr, AttrChange to Tsetattr / Twstat, and the errors a relay passes on.
 
 import {
-  DMDIR, EACCES, EEXIST, EINVAL, EIO, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EOPNOTSUPP, EPERM, EXDEV, NONUNAME,
+  DMDIR, EACCES, EBADF, ESTALE, EEXIST, EINVAL, EIO, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EOPNOTSUPP, EPERM, EXDEV, NONUNAME,
   P9_SETATTR_ATIME, P9_SETATTR_ATIME_SET, P9_SETATTR_GID, P9_SETATTR_MODE, P9_SETATTR_MTIME, P9_SETATTR_MTIME_SET,
   P9_SETATTR_SIZE, P9_SETATTR_UID, nullStat,
 } from '../../codec/index.ts';
@@ -71,6 +71,8 @@ export function wstatOf(c: AttrChange, dir: boolean, dialect: Dialect): Stat {
 
 /** Errnos for the Plan 9 error strings a 9P2000 server sends without one (lib9p, ours, Inferno). */
 const CLASSIC: ReadonlyArray<[RegExp, number]> = [
+  [/has been removed|stale/i, ESTALE],
+  [/unknown fid|fid unknown/i, EBADF],
   [/does not exist|not found|no such file/i, ENOENT],
   [/permission denied|access denied/i, EACCES],
   [/already exists|file exists/i, EEXIST],

@@ -1,45 +1,60 @@
 // An open remote file: a fid of its own, opened, until the session closes the handle. Reads
-// bigger than the remote's iounit are split over parallel requests where that is safe; writes go
-// out in order.
+// bigger than a piece are split over parallel requests where that is safe; writes go out in order.
 //
-// Read-ahead: a reader that has read a regular file sequentially twice (each read starting where
-// the last full one ended) gets the next AHEAD reads of the same size sent to the remote before it
-// asks, so the remote's round trip overlaps the reader's. Only where a regular file is known to
-// have data (its size from the last getattr, like the split above): a stream or a synthetic file
-// sees exactly one remote read per read. Writes through the relay to the same file (any handle of
-// the node) drop what was read ahead; what may be seen late, by up to AHEAD reads, is a change
-// made on the remote's side while the file is being streamed (the export's read-ahead has the
-// same rule). A read that is not the next one, or a short one, drops the rest.
+// Pieces: a regular file whose size is known is read in remote requests of at most PIECE bytes
+// whatever msize was negotiated. Replies that small arrive in the client's pooled 128 KiB read
+// buffers (Client.readLent); a 1 MiB Rread is assembled in a fresh 1 MiB buffer instead, and
+// fresh memory costs page faults (about 3 ms per MiB here: most of the relay's CPU on a bulk
+// read). The pieces of one read are copied into a reply buffer the handle reuses once the session
+// has written the reply (Handle.released), and given back to the client at once.
 //
-// Single reads use the client's readLent: the data goes back to the client (recycle) once the
-// session has written the reply (Handle.released), or when a read sent ahead is dropped, so the
-// client reuses its read buffers instead of taking a fresh one per reply.
+// Read-ahead: a reader that reads a regular file from its start, or sequentially twice (each read
+// starting where the last full one ended), gets its next reads of the same size sent to the
+// remote before it asks (about READAHEAD_BYTES, 4 to 16 reads), so the remote stays busy while
+// the reader takes the last answer. Only where a regular file is known to have data (its size from
+// the last getattr, like the split): a stream or a synthetic file sees exactly one remote read per
+// read. Writes through the relay to the same file (any handle of the node) drop what was read
+// ahead; what may be seen late, by up to the read-ahead, is a change made on the remote's side
+// while the file is being streamed (the export's read-ahead has the same rule). A read that is not
+// the next one, or a short one, drops the rest.
 
 import { setMaxListeners } from 'node:events';
-import { nullStat } from '../../codec/index.ts';
+import { IOHDRSZ, nullStat } from '../../codec/index.ts';
 import type { Handle } from '../types.ts';
-import { STALE } from './link.ts';
+import { clunkLater, STALE } from './link.ts';
 import type { Link } from './link.ts';
 import type { RemoteNode } from './node.ts';
 
-/** Reads bigger than the remote's iounit are split into at most this many parallel requests. */
-const MAX_SPLIT = 16;
-/** Reads kept in flight ahead of a sequential reader. */
-const AHEAD = 4;
+/** The most one remote read of a split asks for: its Rread is a 64 KiB frame. */
+const PIECE = 64 * 1024 - IOHDRSZ;
+/** A read is split into at most this many parallel requests (more: a short read). */
+const MAX_SPLIT = 32;
+/** Bytes kept in flight ahead of a sequential reader... */
+const READAHEAD_BYTES = 4 << 20;
+/** ...in at least this many reads of the reader's size, and at most this many. */
+const AHEAD_MIN = 4;
+const AHEAD_MAX = 16;
+/** Reply buffers a handle keeps for reuse beyond those in flight. */
+const SPARE_REPLIES = 4;
 
 /** A read sent ahead: [offset, offset + count), and the node's write count when it was sent. */
 interface Ahead { offset: bigint; count: number; writes: number; data: Promise<Uint8Array | undefined> }
 
 export class RemoteHandle implements Handle {
   private readonly iounit: number;
+  private readonly piece: number;
   /** Where the last full read ended (-1n: none); two sequential reads in a row start the read-ahead. */
   private end = -1n;
   private streak = 0;
   private ahead: Ahead[] = [];
+  /** Reply buffers of split reads, by their memory; `spare` are free for the next one. */
+  private readonly replies = new Map<ArrayBufferLike, Buffer>();
+  private spare: Buffer[] = [];
 
   constructor(private readonly node: RemoteNode, private readonly l: Link, private readonly fid: number, iounit: number) {
     const max = l.client.iounit;
     this.iounit = iounit > 0 && iounit < max ? iounit : max;
+    this.piece = Math.min(this.iounit, PIECE);
   }
 
   private async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -62,18 +77,20 @@ export class RemoteHandle implements Handle {
   }
 
   /**
-   * Data comes from the client's readLent: the session calls this once the reply carrying it
-   * was written (Handle.released), and the client may reuse its bytes.
+   * The session is done with `data` (its reply was written): a reply buffer of ours is reused, a
+   * view from the client's readLent goes back to the client.
    */
   released(data: Uint8Array): void {
-    this.l.client.recycle(data);
+    const own = this.replies.get(data.buffer);
+    if (!own) { this.l.client.recycle(data); return; }
+    if (this.spare.length < SPARE_REPLIES) this.spare.push(own);
+    else this.replies.delete(data.buffer);
   }
 
-  /** Forgets what was read ahead; its data goes back to the client as it arrives. */
+  /** Forgets what was read ahead; its data is given back as it arrives. */
   private dropAhead(): void {
     if (this.ahead.length === 0) return;
-    const c = this.l.client;
-    for (const a of this.ahead) void a.data.then((d) => { if (d) c.recycle(d); });
+    for (const a of this.ahead) void a.data.then((d) => { if (d) this.released(d); });
     this.ahead = [];
   }
 
@@ -82,67 +99,100 @@ export class RemoteHandle implements Handle {
     return this.readRemote(offset, count, signal).then((d) => this.served(offset, count, d));
   }
 
-  /** After answering [offset, offset + count) with `data`: keeps AHEAD reads in flight for a sequential reader. */
+  /** After answering [offset, offset + count) with `data`: keeps reads in flight ahead of a sequential reader. */
   private served(offset: bigint, count: number, data: Uint8Array): Uint8Array {
     this.streak = offset === this.end ? this.streak + 1 : 0;
     this.end = data.length === count ? offset + BigInt(count) : -1n;
     const size = this.node.sizeHint;
-    if (this.end < 0n || this.streak < 1 || size === undefined || count > this.iounit) {
+    if (this.end < 0n || (this.streak < 1 && offset !== 0n) || size === undefined || count === 0 || count > MAX_SPLIT * this.piece) {
       this.dropAhead();
       return data;
     }
+    const depth = Math.min(AHEAD_MAX, Math.max(AHEAD_MIN, Math.ceil(READAHEAD_BYTES / count)));
     let next = this.ahead.length > 0 ? this.ahead[this.ahead.length - 1]!.offset + BigInt(count) : this.end;
-    while (this.ahead.length < AHEAD && next + BigInt(count) <= size) {
+    while (this.ahead.length < depth && next + BigInt(count) <= size) {
       const at = next;
-      const a: Ahead = {
-        offset: at, count, writes: this.node.writeCount,
-        // Not tied to a request: a failure is dropped here and the read that wanted it asks again.
-        data: this.l.client.readLent(this.fid, at, count).then((d) => {
-          if (d.length === count) return d;
-          this.l.client.recycle(d);
-          return undefined;
-        }, () => undefined),
-      };
-      this.ahead.push(a);
+      // Not tied to a request: a failure or a short answer is dropped here and the read that wanted it asks again.
+      const data = this.gather(at, count).then((d) => {
+        if (d.length === count) return d;
+        this.released(d);
+        return undefined;
+      }, () => undefined);
+      this.ahead.push({ offset: at, count, writes: this.node.writeCount, data });
       next += BigInt(count);
     }
     return data;
   }
 
+  /**
+   * Up to `count` bytes at `offset` of a regular file, in parallel pieces; the answer ends at the
+   * first short piece.
+   */
+  private async gather(offset: bigint, count: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const c = this.l.client;
+    const n = this.piece;
+    if (count <= n) return c.readLent(this.fid, offset, count, signal);
+    const parts = Math.min(MAX_SPLIT, Math.ceil(count / n));
+    const got = await Promise.allSettled(Array.from({ length: parts }, (_, i) =>
+      c.readLent(this.fid, offset + BigInt(i * n), Math.min(n, count - i * n), signal)));
+    let total = 0;
+    let failed: unknown;
+    let short = false;
+    for (const g of got) {
+      if (g.status === 'rejected') { failed ??= g.reason; continue; }
+      if (!short && failed === undefined) total += g.value.length;
+      if (g.value.length < n) short = true;
+    }
+    if (failed !== undefined) {
+      for (const g of got) if (g.status === 'fulfilled') c.recycle(g.value);
+      throw failed;
+    }
+    const out = this.replyBuffer(total);
+    let at = 0;
+    for (const g of got) {
+      const v = (g as PromiseFulfilledResult<Uint8Array>).value;
+      const k = Math.min(v.length, total - at);
+      if (k > 0) out.set(k === v.length ? v : v.subarray(0, k), at);
+      at += k;
+      c.recycle(v);
+    }
+    return out.subarray(0, total);
+  }
+
+  /** A buffer of at least `n` bytes for a split read's reply: a spare one, or a new one. */
+  private replyBuffer(n: number): Buffer {
+    const i = this.spare.findIndex((b) => b.length >= n);
+    if (i >= 0) return this.spare.splice(i, 1)[0]!;
+    const b = Buffer.allocUnsafeSlow(n);
+    this.replies.set(b.buffer, b);
+    return b;
+  }
+
   private readRemote(offset: bigint, count: number, signal: AbortSignal): Promise<Uint8Array> {
     return this.run(async () => {
-      const c = this.l.client;
-      const n = this.iounit;
       // Split only where a regular file is known to have data: a stream or a synthetic file must
       // see exactly one read per read (a second one could block, or consume out of order).
       const size = this.node.sizeHint;
       const avail = size === undefined ? 0n : size - offset;
-      if (count <= n || avail <= BigInt(n)) return c.readLent(this.fid, offset, Math.min(count, n), signal);
+      if (count <= this.piece || avail <= BigInt(this.piece)) {
+        return this.l.client.readLent(this.fid, offset, Math.min(count, this.iounit), signal);
+      }
       const want = Number(avail < BigInt(count) ? avail : BigInt(count));
-      const parts = Math.min(MAX_SPLIT, Math.ceil(want / n));
       // One signal of our own for the pieces (each rpc listens on it; the session's gets one listener).
       const ac = new AbortController();
       setMaxListeners(MAX_SPLIT + 1, ac.signal);
       const onAbort = (): void => ac.abort();
       signal.addEventListener('abort', onAbort, { once: true });
-      let got: Uint8Array[];
       try {
-        got = await Promise.all(Array.from({ length: parts }, (_, i) =>
-          c.read(this.fid, offset + BigInt(i * n), Math.min(n, count - i * n), ac.signal)));
+        return await this.gather(offset, want, ac.signal);
       } finally {
         signal.removeEventListener('abort', onAbort);
       }
-      const out: Uint8Array[] = [];
-      for (const g of got) {
-        out.push(g);
-        if (g.length < n) break;
-      }
-      return out.length === 1 ? out[0]! : Buffer.concat(out);
     }, signal);
   }
 
   write(offset: bigint, data: Uint8Array, signal: AbortSignal): Promise<number> {
-    this.node.wrote();
+    this.node.wrote(this.l);
     this.dropAhead();
     const writing = this.run(async () => {
       // In order, one piece after the other: a ctl file takes each write as one command.
@@ -156,7 +206,7 @@ export class RemoteHandle implements Handle {
       return done;
     }, signal);
     // Reads sent ahead while the write was in flight may have seen the old bytes.
-    return writing.finally(() => this.node.wrote());
+    return writing.finally(() => this.node.wrote(this.l));
   }
 
   fsync(): Promise<void> {
@@ -166,10 +216,11 @@ export class RemoteHandle implements Handle {
     });
   }
 
-  async close(): Promise<void> {
+  close(): void {
     this.dropAhead();
-    // A fid of a dead connection died with it.
+    // A fid of a dead connection died with it. The clunk is not waited for: the session's Rclunk
+    // goes out at once (the fid number is reused only after the remote's Rclunk).
     if (this.node.relay.current !== this.l) return;
-    await this.l.client.clunk(this.fid).catch(() => undefined);
+    clunkLater(this.l, this.fid);
   }
 }

@@ -4,6 +4,7 @@
 import { ESTALE } from '../../codec/index.ts';
 import type { Dialect } from '../../codec/index.ts';
 import type { Client } from '../../client/client.ts';
+import type { CacheConfig } from './cache.ts';
 import { NineError } from '../../errors.ts';
 
 export const STALE = new NineError(ESTALE, 'remote connection was reset');
@@ -19,6 +20,8 @@ export interface Link {
 /** What nodes need of their RemoteTree. */
 export interface Relay {
   readonly dialect: Dialect;
+  /** What nodes keep and for how long (remote/cache.ts). */
+  readonly cache: CacheConfig;
   /** The live link, if any. */
   readonly current: Link | undefined;
   /** The live link, waiting for a connection attempt in progress; NineError EIO when there is none. */
@@ -27,7 +30,10 @@ export interface Relay {
   translate(err: unknown, link: Link, signal?: AbortSignal): Promise<unknown>;
 }
 
-/** Clunks without waiting (the fid number is reused only after the Rclunk). */
+/**
+ * Clunks a fid of the relay's own numbering (LinkCache.newFid) without waiting. Sent as a plain
+ * Tclunk: the client's clunk() would put the number on its free list for reuse.
+ */
 export function clunkLater(l: Link, fid: number): void {
-  void l.client.clunk(fid).catch(() => undefined);
+  void l.client.rpc({ type: 'Tclunk', fid }).catch(() => undefined);
 }

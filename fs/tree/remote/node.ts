@@ -1,40 +1,57 @@
-// The Nodes and Handles of a RemoteTree: each node is a path from the remote root plus the qid
-// the remote gave it; each operation walks a fresh fid from the root fid by that path, checks the
-// qid, does its one request and clunks (without waiting). An open Handle owns its own fid until
-// close. So the remote holds fids only for requests in flight and for open files, never for the
-// nodes the session keeps in its fid paths — no fid leaks whatever the session holds on to.
-// Cost: one more round trip per metadata operation (walk, then the request); lookup is one
-// walk; reads and writes on a Handle cost nothing extra. bench/remote.ts (2 CPUs, servers and
-// relay in their own processes, noisy): stat of 2000 files through the relay runs at 0.2-0.45x
-// of direct; a 16 MiB bulk read at 0.55-0.9x (store-and-forward of each read). A cache of
-// walked fids would win back the stat figure at the price of fid lifetimes tied to eviction.
+// The Nodes of a RemoteTree: each node is a name under its parent (so a path from the remote
+// root) plus the qid the remote gave it.
+//
+// Fids: a node keeps its own remote fid once walked (remote/cache.ts: a bounded LRU per
+// connection), and metadata requests (getattr, setattr, statfs, readlink, and the directory
+// requests mkdir, symlink, link, unlinkat, renameat) go straight to it: one round trip, no walk.
+// A missing fid is walked from the nearest ancestor that has one (else from the root) and checked
+// against our qid. A kept fid the remote calls stale (ESTALE, EBADF; ENOENT for a request on the
+// file itself) is dropped and the node walked again by its path once: if that path now leads to
+// another qid.path, or nowhere, the node was removed or replaced behind our back, is marked
+// removed, and the session answers ESTALE. An open turns the node's kept fid into the handle's
+// (no clone round trip). An evicted kept fid is clunked once no request uses it, so the remote
+// holds at most `cache.fids` fids for nodes plus those of requests in flight and open files.
+//
+// Lookups send Twalk and Tgetattr (Tstat) of the new fid together, without waiting in between;
+// a remote that runs the getattr before the walk answers it with an error, and the attributes are
+// then asked for when needed. Attributes and looked-up names are trusted for `cache.attrMs`
+// (remote/cache.ts); changes made through the relay drop what they affect at once. docs/exports.md
+// ("Grafts: kept fids and the attribute cache") says what a client may see.
 //
 // Identity: a directory remembers the children it handed out (weakly), so a rename through us
 // moves the very node the session holds (its name and parent change, and everything under it
-// follows since paths are computed from the parent chain). A node whose path now walks to a
-// different qid.path, or to nothing, was removed or replaced behind our back: it is marked
-// removed and the session answers ESTALE. Nodes and handles of an earlier connection answer
-// ESTALE "remote connection was reset" (their fids died with it); the root alone lives on.
+// follows since paths are computed from the parent chain). Nodes and handles of an earlier
+// connection answer ESTALE "remote connection was reset" (their fids died with it); the root
+// alone lives on, and a new connection's cache starts empty: kept fids are walked again on it.
 
 import {
-  AT_REMOVEDIR, DMDIR, DMSYMLINK, EISDIR, ENOENT, ENOTDIR, EOPNOTSUPP, L_O_APPEND, L_O_RDONLY, L_O_RDWR, L_O_TRUNC,
-  L_O_WRONLY, OAPPEND, OREAD, ORDWR, OTRUNC, OWRITE, P9_GETATTR_BASIC, QTDIR, decodeDirents, decodeStats, nullStat,
+  AT_REMOVEDIR, DMDIR, DMSYMLINK, EBADF, EISDIR, ENOENT, ENOTDIR, EOPNOTSUPP, ESTALE, L_O_APPEND, L_O_RDONLY,
+  L_O_RDWR, L_O_TRUNC, L_O_WRONLY, MAXWELEM, OAPPEND, OREAD, ORDWR, OTRUNC, OWRITE, P9_GETATTR_BASIC, QTDIR,
+  decodeDirents, decodeStats, nullStat,
 } from '../../codec/index.ts';
 import type { Qid } from '../../codec/index.ts';
-import { E } from '../../errors.ts';
+import { E, RemoteError } from '../../errors.ts';
 import type { Attr, AttrChange, CreateRequest, Handle, Node, OpenMode, StatFs } from '../types.ts';
+import { cacheOf, tooManyFids } from './cache.ts';
+import type { Kept, LinkCache } from './cache.ts';
 import { attrFromGetattr, attrFromStat, remoteErrno, setattrOf, wstatOf } from './convert.ts';
 import { RemoteHandle } from './handle.ts';
 import { clunkLater, STALE } from './link.ts';
 import type { Link, Relay } from './link.ts';
 
-/** Attributes that arrived with a 9P2000 directory listing serve one getattr within this time. */
-const LISTED_TTL_MS = 1000;
 /** A create's open fid waits this long for the open() the session makes right after. */
 const CREATED_TTL_MS = 2000;
 
 const isDirQid = (q: Qid): boolean => (q.type & QTDIR) !== 0;
+type Cache = LinkCache<RemoteNode>;
 
+/** What to do with an error of a request on a kept fid: 'self' requests also take ENOENT as a stale fid. */
+type Target = 'self' | 'dir';
+
+function staleFid(err: unknown, target: Target): boolean {
+  const e = remoteErrno(err);
+  return e === ESTALE || e === EBADF || (target === 'self' && e === ENOENT);
+}
 
 export class RemoteNode implements Node {
   name: string;
@@ -43,15 +60,13 @@ export class RemoteNode implements Node {
   private isRemoved = false;
   private readonly kids = new Map<string, WeakRef<RemoteNode>>();
   private sweepAt = 64;
-  private listed: { attr: Attr; at: number } | undefined;
+  /** When the remote last confirmed this name leads to this qid (lookup, listing, create). */
+  private seenAt = 0;
   private created: { link: Link; fid: number; iounit: number; rw: boolean; timer: NodeJS.Timeout } | undefined;
   /** The size the remote last reported, for splitting big reads (undefined: never split). */
   sizeHint: bigint | undefined;
   /** Writes through the relay to this node begun or ended so far: read-ahead is only valid for the same count. */
   writeCount = 0;
-
-  /** A write through the relay starts or ends (RemoteHandle): what was read ahead is stale. */
-  wrote(): void { this.writeCount++; }
 
   /** `linkId` undefined makes the root: it follows whatever link is current. */
   constructor(readonly relay: Relay, readonly linkId: number | undefined, parent: RemoteNode | undefined, name: string, qid: Qid) {
@@ -70,12 +85,27 @@ export class RemoteNode implements Node {
     return names.reverse();
   }
 
-  private gone(): void {
+  /** A write through the relay starts or ends (RemoteHandle): what was read ahead and the cached attributes are stale. */
+  wrote(l: Link): void {
+    this.writeCount++;
+    this.cache(l).invalidate(this.qid.path);
+  }
+
+  private gone(c?: Cache): void {
     this.isRemoved = true;
+    c?.forget(this);
     this.releaseCreated();
   }
 
   // ---- plumbing ----
+
+  private cache(l: Link): Cache { return cacheOf<RemoteNode>(l, this.relay.cache); }
+
+  /** The current link when this node belongs to it (no wait): for answers from the cache. */
+  private liveLink(): Link | undefined {
+    const cur = this.relay.current;
+    return cur && (this.isRoot || cur.id === this.linkId) ? cur : undefined;
+  }
 
   private async getLink(): Promise<Link> {
     if (this.isRoot) return this.relay.link();
@@ -94,36 +124,100 @@ export class RemoteNode implements Node {
     }
   }
 
-  /** A new fid on this node, walked from the root and checked against our qid. The caller clunks it. */
-  private async walkFid(l: Link, signal?: AbortSignal): Promise<number> {
-    const names = this.path();
-    let w;
-    try {
-      w = await l.client.walk(l.rootFid, names, signal);
-    } catch (err) {
-      if (names.length > 0 && remoteErrno(err) === ENOENT) { this.gone(); throw E.removed; }
-      throw err;
-    }
-    if (names.length > 0) {
-      const q = w.qids[w.qids.length - 1]!;
-      if (q.path !== this.qid.path || (q.type & QTDIR) !== (this.qid.type & QTDIR)) {
-        clunkLater(l, w.fid);
-        this.gone();
-        throw E.removed;
-      }
-    }
-    return w.fid;
+  /** This node's kept fid, pinned (the caller releases it), walked when there is none. */
+  private pin(l: Link, c: Cache, signal?: AbortSignal): Kept | Promise<Kept> {
+    if (this.isRoot) return c.root();
+    return c.pin(this) ?? this.walkKept(l, c, signal);
   }
 
-  /** `fn` on a fid for this node: the root fid itself when `fn` leaves it as it is, else a walked one. */
-  private async withFid<T>(l: Link, fn: (fid: number) => Promise<T>, opts: { signal?: AbortSignal; mutates?: boolean } = {}): Promise<T> {
-    if (this.isRoot && !opts.mutates) return fn(l.rootFid);
-    const fid = await this.walkFid(l, opts.signal);
-    try {
-      return await fn(fid);
-    } finally {
-      clunkLater(l, fid);
+  /** A fid walked for this node, kept. */
+  private async walkKept(l: Link, c: Cache, signal?: AbortSignal): Promise<Kept> {
+    return c.keep(this, await this.walkNew(l, c, signal));
+  }
+
+  /**
+   * A new fid for this node, walked from its nearest ancestor with a kept fid (a failure there is
+   * retried from the root) and checked against our qid. The caller keeps or clunks it.
+   */
+  private async walkNew(l: Link, c: Cache, signal?: AbortSignal): Promise<number> {
+    for (let fromRoot = false; ; fromRoot = true) {
+      const names: string[] = [];
+      let base: RemoteNode = this;
+      while (!base.isRoot && (fromRoot || !c.has(base))) { names.push(base.name); base = base.parent!; }
+      names.reverse();
+      const b = base.isRoot ? c.root() : c.pin(base)!;
+      let w;
+      try {
+        w = await walkFrom(l, c, b.fid, names, signal);
+      } catch (err) {
+        if (!base.isRoot && err instanceof RemoteError) { c.forget(base, b); continue; }
+        if (names.length > 0 && remoteErrno(err) === ENOENT) { this.gone(c); throw E.removed; }
+        throw err;
+      } finally {
+        c.release(b);
+      }
+      if (names.length > 0) {
+        const q = w.qids[w.qids.length - 1]!;
+        if (q.path !== this.qid.path || (q.type & QTDIR) !== (this.qid.type & QTDIR)) {
+          clunkLater(l, w.fid);
+          this.gone(c);
+          throw E.removed;
+        }
+      }
+      return w.fid;
     }
+  }
+
+  /**
+   * `fn` on this node's kept fid (which it must leave as it is). A fid the remote calls stale is
+   * dropped and walked again once.
+   */
+  private async withKept<T>(l: Link, fn: (fid: number, k: Kept) => Promise<T>, target: Target, signal?: AbortSignal): Promise<T> {
+    const c = this.cache(l);
+    for (let attempt = 0; ; attempt++) {
+      const k = await this.pin(l, c, signal);
+      try {
+        return await fn(k.fid, k);
+      } catch (err) {
+        if (attempt === 0 && !this.isRoot && k.own && staleFid(err, target)) { c.forget(this, k); continue; }
+        throw err;
+      } finally {
+        c.release(k);
+      }
+    }
+  }
+
+  /**
+   * A new fid on this node for a request that changes it (open, create, a listing): a clone of
+   * its kept fid, or walked (and not kept) when it has none. The caller clunks it.
+   */
+  private freshFid(l: Link, signal?: AbortSignal): Promise<number> {
+    const c = this.cache(l);
+    if (!this.isRoot && !c.has(this)) return this.walkNew(l, c, signal);
+    return this.withKept(l, async (fid) => (await walkFrom(l, c, fid, [], signal)).fid, 'self', signal);
+  }
+
+  /** Attributes of `fid` (this node's file, or a child's for a lookup). */
+  private async attrOf(l: Link, fid: number, signal?: AbortSignal): Promise<{ attr: Attr; qid: Qid }> {
+    if (this.classic) {
+      const st = (await l.client.rpc({ type: 'Tstat', fid }, signal)).stat;
+      return { attr: attrFromStat(st), qid: st.qid };
+    }
+    const r = await l.client.rpc({ type: 'Tgetattr', fid, requestMask: BigInt(P9_GETATTR_BASIC) }, signal);
+    return { attr: attrFromGetattr(r), qid: r.qid };
+  }
+
+  /** The remote confirmed this name at `at`: a lookup within attrMs answers with this node (held alive till then). */
+  private seen(c: Cache, at: number): void {
+    this.seenAt = at;
+    c.hold(this);
+  }
+
+  /** Takes in attributes the remote answered for this node (fetched from generation `gen` at `at`). */
+  private learn(c: Cache, a: { attr: Attr; qid: Qid }, gen: number, at: number): void {
+    this.qid.version = a.qid.version;
+    this.sizeHint = isDirQid(this.qid) ? undefined : a.attr.size;
+    c.putAttr(this.qid.path, a.attr, a.qid.version, gen, at);
   }
 
   /** The node for child `name` with `qid`: the one handed out before if it is still the same file. */
@@ -133,7 +227,7 @@ export class RemoteNode implements Node {
       old.qid.version = qid.version;
       return old;
     }
-    if (old && old.linkId === l.id && old.parent === this && old.qid.path !== qid.path) old.gone();
+    if (old && old.linkId === l.id && old.parent === this && old.qid.path !== qid.path) old.gone(this.cache(l));
     const n = new RemoteNode(this.relay, l.id, this, name, qid);
     this.remember(name, n);
     return n;
@@ -152,48 +246,61 @@ export class RemoteNode implements Node {
     return n && n.parent === this ? n : undefined;
   }
 
+  /** True when `n` is this node or below it. */
+  private holds(n: RemoteNode): boolean {
+    for (let p: RemoteNode | undefined = n; p; p = p.parent) if (p === this) return true;
+    return false;
+  }
+
   private get classic(): boolean { return this.relay.dialect !== '9P2000.L'; }
 
   // ---- Node ----
 
-  getattr(): Promise<Attr> {
-    const listed = this.listed;
-    if (listed) {
-      this.listed = undefined;
-      if (Date.now() - listed.at < LISTED_TTL_MS && !this.isRoot) return Promise.resolve(listed.attr);
-    }
-    return this.op((l) => this.withFid(l, async (fid) => {
-      let a: Attr;
-      if (this.classic) {
-        const st = (await l.client.rpc({ type: 'Tstat', fid })).stat;
-        this.qid.version = st.qid.version;
-        a = attrFromStat(st);
-      } else {
-        const r = await l.client.rpc({ type: 'Tgetattr', fid, requestMask: BigInt(P9_GETATTR_BASIC) });
-        this.qid.version = r.qid.version;
-        a = attrFromGetattr(r);
+  getattr(): Attr | Promise<Attr> {
+    const cur = this.liveLink();
+    if (cur) {
+      const hit = this.cache(cur).attr(this.qid.path);
+      if (hit) {
+        this.qid.version = hit.version;
+        this.sizeHint = isDirQid(this.qid) ? undefined : hit.attr.size;
+        return { ...hit.attr };
       }
-      this.sizeHint = isDirQid(this.qid) ? undefined : a.size;
-      return a;
-    }));
+    }
+    return this.op((l) => this.withKept(l, async (fid) => {
+      const c = this.cache(l);
+      const gen = c.gen;
+      const at = Date.now();
+      const a = await this.attrOf(l, fid);
+      if (!this.isRoot && (a.qid.path !== this.qid.path || (a.qid.type & QTDIR) !== (this.qid.type & QTDIR))) {
+        // A path-keeping remote (diod) whose file was replaced: not ours any more.
+        this.gone(c);
+        throw E.removed;
+      }
+      this.learn(c, a, gen, at);
+      return { ...a.attr };
+    }, 'self'));
   }
 
   setattr(change: AttrChange): Promise<void> {
-    return this.op((l) => this.withFid(l, async (fid) => {
-      if (this.classic) {
-        await l.client.rpc({ type: 'Twstat', fid, stat: wstatOf(change, isDirQid(this.qid), this.relay.dialect) });
-      } else {
-        await l.client.rpc(setattrOf(fid, change));
+    return this.op((l) => this.withKept(l, async (fid) => {
+      try {
+        if (this.classic) {
+          await l.client.rpc({ type: 'Twstat', fid, stat: wstatOf(change, isDirQid(this.qid), this.relay.dialect) });
+        } else {
+          await l.client.rpc(setattrOf(fid, change));
+        }
+      } finally {
+        this.cache(l).invalidate(this.qid.path);
       }
-    }));
+    }, 'self'));
   }
 
   statfs(): Promise<StatFs> {
     if (this.classic) return Promise.resolve({ bsize: 4096, blocks: 0n, bfree: 0n, files: 0n, ffree: 0n, namelen: 255 });
-    return this.op((l) => this.withFid(l, async (fid) => {
+    return this.op((l) => this.withKept(l, async (fid) => {
       const r = await l.client.rpc({ type: 'Tstatfs', fid });
       return { bsize: r.bsize, blocks: r.blocks, bfree: r.bavail, files: r.files, ffree: r.ffree, namelen: r.namelen };
-    }));
+    }, 'self'));
   }
 
   async open(mode: OpenMode): Promise<Handle> {
@@ -202,36 +309,42 @@ export class RemoteNode implements Node {
     const claimed = this.claimCreated(mode);
     if (claimed) return claimed;
     return this.op(async (l) => {
-      const fid = await this.walkFid(l);
-      // The size, sent along with the open (no extra round trip), lets big reads be split.
-      void this.sizeOf(l, fid);
-      try {
-        let iounit: number;
-        if (this.classic) {
-          let m = mode.read && mode.write ? ORDWR : mode.write ? OWRITE : OREAD;
-          if (mode.truncate) m |= OTRUNC;
-          if (mode.append && this.relay.dialect === '9P2000.u') m |= OAPPEND;
-          iounit = (await l.client.rpc({ type: 'Topen', fid, mode: m })).iounit;
-        } else {
-          let f = mode.read && mode.write ? L_O_RDWR : mode.write ? L_O_WRONLY : L_O_RDONLY;
-          if (mode.truncate) f |= L_O_TRUNC;
-          if (mode.append) f |= L_O_APPEND;
-          iounit = (await l.client.rpc({ type: 'Tlopen', fid, flags: f })).iounit;
+      const c = this.cache(l);
+      for (let attempt = 0; ; attempt++) {
+        // The kept fid becomes the handle's when nothing else uses it; else a clone of it.
+        const taken = c.take(this);
+        const fid = taken ?? await this.freshFid(l);
+        // The size, asked along with the open (no extra round trip), lets big reads be split and read ahead.
+        const gen = c.gen;
+        const at = Date.now();
+        if (!mode.truncate && !c.attr(this.qid.path)) {
+          void this.attrOf(l, fid).then((a) => { if (a.qid.path === this.qid.path) this.learn(c, a, gen, at); }, () => undefined);
         }
+        let iounit: number;
+        try {
+          if (this.classic) {
+            let m = mode.read && mode.write ? ORDWR : mode.write ? OWRITE : OREAD;
+            if (mode.truncate) m |= OTRUNC;
+            if (mode.append && this.relay.dialect === '9P2000.u') m |= OAPPEND;
+            iounit = (await l.client.rpc({ type: 'Topen', fid, mode: m })).iounit;
+          } else {
+            let f = mode.read && mode.write ? L_O_RDWR : mode.write ? L_O_WRONLY : L_O_RDONLY;
+            if (mode.truncate) f |= L_O_TRUNC;
+            if (mode.append) f |= L_O_APPEND;
+            iounit = (await l.client.rpc({ type: 'Tlopen', fid, flags: f })).iounit;
+          }
+        } catch (err) {
+          clunkLater(l, fid);
+          // A kept fid gone stale (the file removed or replaced on the remote): walk again once.
+          if (attempt === 0 && taken !== undefined && staleFid(err, 'self')) continue;
+          throw err;
+        } finally {
+          if (mode.truncate) c.invalidate(this.qid.path);
+        }
+        if (mode.truncate) this.sizeHint = 0n;
         return new RemoteHandle(this, l, fid, iounit);
-      } catch (err) {
-        clunkLater(l, fid);
-        throw err;
       }
     });
-  }
-
-  private async sizeOf(l: Link, fid: number): Promise<void> {
-    try {
-      this.sizeHint = this.classic
-        ? (await l.client.rpc({ type: 'Tstat', fid })).stat.length
-        : (await l.client.rpc({ type: 'Tgetattr', fid, requestMask: BigInt(P9_GETATTR_BASIC) })).size;
-    } catch { /* only a hint */ }
   }
 
   /** The fid a create left open, when the open that follows can use it. */
@@ -255,31 +368,50 @@ export class RemoteNode implements Node {
   }
 
   readlink(): Promise<string> {
-    return this.op((l) => this.withFid(l, async (fid) => {
+    return this.op((l) => this.withKept(l, async (fid) => {
       if (this.relay.dialect === '9P2000.L') return (await l.client.rpc({ type: 'Treadlink', fid })).target;
       const st = (await l.client.rpc({ type: 'Tstat', fid })).stat;
       if (!st.dotu) throw E.notSupported.withText('symlinks need 9P2000.u or 9P2000.L');
       return st.dotu.extension;
-    }));
+    }, 'self'));
   }
 
   // ---- directories ----
 
+  /** A change of this directory's entries through the relay (and of `more` files): their attributes are stale. */
+  private changed(l: Link, ...more: Array<RemoteNode | undefined>): void {
+    const paths = [this.qid.path];
+    for (const n of more) if (n) paths.push(n.qid.path);
+    this.cache(l).invalidate(...paths);
+  }
+
   symlink(name: string, target: string, owner: { nUid: number; nGid: number }): Promise<Node> {
     return this.op(async (l) => {
       if (this.relay.dialect === '9P2000.L') {
-        const r = await this.withFid(l, (fid) => l.client.rpc({ type: 'Tsymlink', fid, name, symtgt: target, gid: owner.nGid }));
-        return this.adopt(l, name, r.qid, true);
+        try {
+          const r = await this.withKept(l, (fid) => l.client.rpc({ type: 'Tsymlink', fid, name, symtgt: target, gid: owner.nGid }), 'dir');
+          return this.fresh(l, name, r.qid);
+        } finally {
+          this.changed(l);
+        }
       }
       if (this.relay.dialect !== '9P2000.u') throw E.notSupported.withText('symlinks need 9P2000.u or 9P2000.L');
-      const fid = await this.walkFid(l);
+      const fid = await this.freshFid(l);
       try {
         const r = await l.client.rpc({ type: 'Tcreate', fid, name, perm: (DMSYMLINK | 0o777) >>> 0, mode: OREAD, extension: target });
-        return this.adopt(l, name, r.qid, true);
+        return this.fresh(l, name, r.qid);
       } finally {
         clunkLater(l, fid);
+        this.changed(l);
       }
     });
+  }
+
+  /** A child made just now through the relay. */
+  private fresh(l: Link, name: string, qid: Qid): RemoteNode {
+    const n = this.adopt(l, name, qid, true);
+    n.seen(this.cache(l), Date.now());
+    return n;
   }
 
   link(name: string, target: Node): Promise<void> {
@@ -287,47 +419,92 @@ export class RemoteNode implements Node {
       if (!(target instanceof RemoteNode) || target.relay !== this.relay) throw E.crossDevice;
       if (!target.isRoot && target.linkId !== l.id) throw STALE;
       if (this.relay.dialect !== '9P2000.L') throw E.notSupported.withText('hard links need 9P2000.L');
-      await this.withFid(l, (dfid) => target.withFid(l, async (fid) => {
-        await l.client.rpc({ type: 'Tlink', dfid, fid, name });
-      }));
+      try {
+        await this.withKept(l, (dfid) => target.withKept(l, async (fid) => {
+          await l.client.rpc({ type: 'Tlink', dfid, fid, name });
+        }, 'dir'), 'dir');
+      } finally {
+        this.changed(l, target);
+      }
     });
   }
 
-
-  lookup(name: string): Promise<Node | undefined> {
+  lookup(name: string): Node | undefined | Promise<Node | undefined> {
+    const cur = this.liveLink();
+    if (cur) {
+      const k = this.kid(name);
+      if (k && k.linkId === cur.id && !k.isRemoved && this.cache(cur).fresh(k.seenAt)) return k;
+    }
     return this.op(async (l) => {
-      const names = [...this.path(), name];
-      let w;
       try {
-        w = await l.client.walk(l.rootFid, names);
+        return await this.withKept(l, (dirfid, dk) => this.walkChild(l, dirfid, dk, name), 'dir');
       } catch (err) {
         if (remoteErrno(err) === ENOENT) return undefined;
         throw err;
       }
-      clunkLater(l, w.fid);
-      if (!this.isRoot && w.qids[w.qids.length - 2]!.path !== this.qid.path) { this.gone(); throw E.removed; }
-      return this.adopt(l, name, w.qids[w.qids.length - 1]!);
     });
+  }
+
+  /**
+   * Walks `name` from this directory's fid, with the child's getattr sent along (when attributes
+   * are cached). ENOENT from a kept fid older than attrMs is thrown as a stale fid (a path-keeping
+   * remote whose directory moved), so withKept walks this directory again and asks once more.
+   */
+  private async walkChild(l: Link, dirfid: number, dk: Kept, name: string): Promise<RemoteNode> {
+    const c = this.cache(l);
+    for (;;) {
+      const newfid = c.newFid();
+      const gen = c.gen;
+      const at = Date.now();
+      const walking = l.client.rpc({ type: 'Twalk', fid: dirfid, newfid, wnames: [name] });
+      const attrs = c.cfg.attrMs > 0 ? this.attrOf(l, newfid).catch(() => undefined) : undefined;
+      let w;
+      try {
+        w = await walking;
+      } catch (err) {
+        // An error answer leaves newfid unbound (the number is not used again); an aborted walk may have bound it.
+        if (!(err instanceof RemoteError)) clunkLater(l, newfid);
+        if (tooManyFids(err) && await c.shrink()) continue;
+        if (remoteErrno(err) === ENOENT && dk.own && !c.fresh(dk.at)) throw new RemoteError('Twalk', 'stale directory fid', ESTALE);
+        throw err;
+      }
+      if (w.wqids.length < 1) {
+        clunkLater(l, newfid);
+        throw new RemoteError('Twalk', `file does not exist: ${name}`, ENOENT);
+      }
+      const qid = w.wqids[0]!;
+      const node = this.adopt(l, name, qid);
+      node.seen(c, at);
+      const k = c.keep(node, newfid);
+      try {
+        const a = await attrs;
+        if (a && a.qid.path === qid.path) node.learn(c, a, gen, at);
+      } finally {
+        c.release(k);
+      }
+      return node;
+    }
   }
 
   list(): Promise<readonly Node[]> {
     return this.op(async (l) => {
-      const fid = await this.walkFid(l);
+      const c = this.cache(l);
+      const fid = await this.freshFid(l);
       try {
         const out: RemoteNode[] = [];
         const count = l.client.iounit;
+        const gen = c.gen;
+        const at = Date.now();
         if (this.classic) {
           await l.client.rpc({ type: 'Topen', fid, mode: OREAD });
-          const at = Date.now();
           for (let offset = 0n; ;) {
             const r = await l.client.rpc({ type: 'Tread', fid, offset, count });
             if (r.data.length === 0) break;
             for (const st of decodeStats(r.data, this.relay.dialect)) {
               if (st.name === '.' || st.name === '..') continue;
               const n = this.adopt(l, st.name, st.qid);
-              const attr = attrFromStat(st);
-              n.listed = { attr, at };
-              n.sizeHint = isDirQid(st.qid) ? undefined : attr.size;
+              n.seen(c, at);
+              n.learn(c, { attr: attrFromStat(st), qid: st.qid }, gen, at);
               out.push(n);
             }
             offset += BigInt(r.data.length);
@@ -338,7 +515,12 @@ export class RemoteNode implements Node {
             const r = await l.client.rpc({ type: 'Treaddir', fid, offset, count });
             if (r.data.length === 0) break;
             const ds = decodeDirents(r.data);
-            for (const d of ds) if (d.name !== '.' && d.name !== '..') out.push(this.adopt(l, d.name, d.qid));
+            for (const d of ds) {
+              if (d.name === '.' || d.name === '..') continue;
+              const n = this.adopt(l, d.name, d.qid);
+              n.seen(c, at);
+              out.push(n);
+            }
             offset = ds[ds.length - 1]!.offset;
           }
         }
@@ -352,13 +534,17 @@ export class RemoteNode implements Node {
   create(req: CreateRequest): Promise<Node> {
     return this.op(async (l) => {
       if (req.dir && !this.classic) {
-        const r = await this.withFid(l, (fid) => l.client.rpc({ type: 'Tmkdir', dfid: fid, name: req.name, mode: req.perm, gid: req.nGid }));
-        return this.adopt(l, req.name, r.qid, true);
+        try {
+          const r = await this.withKept(l, (fid) => l.client.rpc({ type: 'Tmkdir', dfid: fid, name: req.name, mode: req.perm, gid: req.nGid }), 'dir');
+          return this.fresh(l, req.name, r.qid);
+        } finally {
+          this.changed(l);
+        }
       }
       // The dir fid becomes the new file, opened: keep it for the open() the session makes next.
       // Read-write unless the owner may not write (our own servers refuse that open).
       const rw = (req.perm & 0o200) !== 0;
-      const fid = await this.walkFid(l);
+      const fid = await this.freshFid(l);
       let r;
       try {
         r = this.classic
@@ -370,8 +556,10 @@ export class RemoteNode implements Node {
       } catch (err) {
         clunkLater(l, fid);
         throw err;
+      } finally {
+        this.changed(l);
       }
-      const node = this.adopt(l, req.name, r.qid, true);
+      const node = this.fresh(l, req.name, r.qid);
       if (req.dir) {
         clunkLater(l, fid);
       } else {
@@ -384,36 +572,46 @@ export class RemoteNode implements Node {
     });
   }
 
+  /** Tremove of child `name` (9P2000, or a .L remote without unlinkat): its kept fid when free, else a walked one. */
+  private async removeChild(l: Link, name: string, known: RemoteNode | undefined): Promise<void> {
+    const c = this.cache(l);
+    const fid = (known && c.take(known)) ?? await this.withKept(l, async (dfid) => (await walkFrom(l, c, dfid, [name])).fid, 'dir');
+    await l.client.rpc({ type: 'Tremove', fid });
+  }
+
   unlink(name: string): Promise<void> {
     return this.op(async (l) => {
       const known = this.kid(name);
-      if (this.classic) {
-        const w = await l.client.walk(l.rootFid, [...this.path(), name]);
-        await l.client.remove(w.fid);
-      } else {
-        await this.withFid(l, async (dirfid) => {
-          let flags = known && isDirQid(known.qid) ? AT_REMOVEDIR : 0;
-          for (let attempt = 0; ; attempt++) {
-            try {
-              await l.client.rpc({ type: 'Tunlinkat', dirfid, name, flags });
-              return;
-            } catch (err) {
-              const errno = remoteErrno(err);
-              // What we knew of the child's kind was wrong (or we knew nothing): the other one.
-              if (attempt === 0 && ((errno === EISDIR && flags === 0) || (errno === ENOTDIR && flags !== 0))) {
-                flags ^= AT_REMOVEDIR;
-                continue;
+      try {
+        if (this.classic) {
+          await this.removeChild(l, name, known);
+        } else {
+          await this.withKept(l, async (dirfid) => {
+            let flags = known && isDirQid(known.qid) ? AT_REMOVEDIR : 0;
+            for (let attempt = 0; ; attempt++) {
+              try {
+                await l.client.rpc({ type: 'Tunlinkat', dirfid, name, flags });
+                return;
+              } catch (err) {
+                const errno = remoteErrno(err);
+                // What we knew of the child's kind was wrong (or we knew nothing): the other one.
+                if (attempt === 0 && ((errno === EISDIR && flags === 0) || (errno === ENOTDIR && flags !== 0))) {
+                  flags ^= AT_REMOVEDIR;
+                  continue;
+                }
+                if (errno !== EOPNOTSUPP) throw err;
+                await this.removeChild(l, name, known);
+                return;
               }
-              if (errno !== EOPNOTSUPP) throw err;
-              const w = await l.client.walk(l.rootFid, [...this.path(), name]);
-              await l.client.remove(w.fid);
-              return;
             }
-          }
-        });
+          }, 'dir');
+        }
+      } finally {
+        // Whatever happened, the names and link counts here may have changed.
+        this.changed(l, known);
       }
       this.kids.delete(name);
-      known?.gone();
+      known?.gone(this.cache(l));
     });
   }
 
@@ -422,36 +620,45 @@ export class RemoteNode implements Node {
       if (!(newDir instanceof RemoteNode) || newDir.relay !== this.relay || !isDirQid(newDir.qid)) throw E.crossDevice;
       if (!newDir.isRoot && newDir.linkId !== l.id) throw STALE;
       if (oldName === newName && newDir.qid.path === this.qid.path) return;
-      if (this.classic) {
-        // 9P2000 renames only within a directory (wstat of the name).
-        if (newDir.qid.path !== this.qid.path) throw E.crossDevice;
-        const w = await l.client.walk(l.rootFid, [...this.path(), oldName]);
-        try {
-          const st = nullStat(this.relay.dialect);
-          st.name = newName;
-          await l.client.rpc({ type: 'Twstat', fid: w.fid, stat: st });
-        } finally {
-          clunkLater(l, w.fid);
-        }
-      } else {
-        await this.withFid(l, (olddirfid) => newDir.withFid(l, async (newdirfid) => {
-          try {
-            await l.client.rpc({ type: 'Trenameat', olddirfid, oldname: oldName, newdirfid, newname: newName });
-          } catch (err) {
-            if (remoteErrno(err) !== EOPNOTSUPP) throw err;
-            const w = await l.client.walk(l.rootFid, [...this.path(), oldName]);
+      const c = this.cache(l);
+      const moved = this.kid(oldName);
+      const replaced = newDir.kid(newName);
+      try {
+        if (this.classic) {
+          // 9P2000 renames only within a directory (wstat of the name).
+          if (newDir.qid.path !== this.qid.path) throw E.crossDevice;
+          await this.withKept(l, async (dfid) => {
+            const w = await walkFrom(l, c, dfid, [oldName]);
             try {
-              await l.client.rpc({ type: 'Trename', fid: w.fid, dfid: newdirfid, name: newName });
+              const st = nullStat(this.relay.dialect);
+              st.name = newName;
+              await l.client.rpc({ type: 'Twstat', fid: w.fid, stat: st });
             } finally {
               clunkLater(l, w.fid);
             }
-          }
-        }));
+          }, 'dir');
+        } else {
+          await this.withKept(l, (olddirfid) => newDir.withKept(l, async (newdirfid) => {
+            try {
+              await l.client.rpc({ type: 'Trenameat', olddirfid, oldname: oldName, newdirfid, newname: newName });
+            } catch (err) {
+              if (remoteErrno(err) !== EOPNOTSUPP) throw err;
+              const w = await walkFrom(l, c, olddirfid, [oldName]);
+              try {
+                await l.client.rpc({ type: 'Trename', fid: w.fid, dfid: newdirfid, name: newName });
+              } finally {
+                clunkLater(l, w.fid);
+              }
+            }
+          }, 'dir'), 'dir');
+        }
+      } finally {
+        this.changed(l, newDir, moved, replaced);
+        // A remote that keeps paths in its fids (diod) has the moved ones at the old path: walk them again.
+        if (moved) c.forgetWhere((n) => moved.holds(n));
       }
-      const moved = this.kid(oldName);
       this.kids.delete(oldName);
-      const replaced = newDir.kid(newName);
-      if (replaced && replaced !== moved) replaced.gone();
+      if (replaced && replaced !== moved) replaced.gone(c);
       if (moved) {
         moved.name = newName;
         moved.parent = newDir;
@@ -459,4 +666,42 @@ export class RemoteNode implements Node {
       }
     });
   }
+}
+
+/**
+ * Walks `names` from `from` to a new fid of our numbering (16 names per Twalk, the fids between
+ * clunked). EMFILE from the remote gives back kept fids and tries again. A partial walk rejects
+ * with ENOENT (a newfid diod binds anyway is clunked).
+ */
+async function walkFrom(l: Link, c: Cache, from: number, names: readonly string[], signal?: AbortSignal): Promise<{ fid: number; qids: Qid[] }> {
+  const qids: Qid[] = [];
+  let at = from;
+  let done = 0;
+  do {
+    const part = names.slice(done, done + MAXWELEM);
+    let r;
+    let newfid: number;
+    for (;;) {
+      newfid = c.newFid();
+      try {
+        r = await l.client.rpc({ type: 'Twalk', fid: at, newfid, wnames: part }, signal);
+        break;
+      } catch (err) {
+        // An error answer leaves newfid unbound; an aborted walk may have bound it: clunk that.
+        if (!(err instanceof RemoteError)) clunkLater(l, newfid);
+        if (tooManyFids(err) && await c.shrink()) continue;
+        if (at !== from) clunkLater(l, at);
+        throw err;
+      }
+    }
+    if (at !== from) clunkLater(l, at);
+    if (r.wqids.length < part.length) {
+      clunkLater(l, newfid);
+      throw new RemoteError('Twalk', `file does not exist: ${names.slice(0, done + r.wqids.length + 1).join('/')}`, ENOENT);
+    }
+    qids.push(...r.wqids);
+    at = newfid;
+    done += MAXWELEM;
+  } while (done < names.length);
+  return { fid: at, qids };
 }
