@@ -1,6 +1,8 @@
 // Isolated modules over many incarnations (issue 11), one test per isolation mode:
 // - 200 crash/restart cycles (60 in process mode, see CYCLES) of a module holding sockets, a
-//   file and a timer leave no descriptor, thread, child process or handle behind in the host;
+//   file, a timer and serveHttp's listener (kept by the host, answering each new incarnation on a
+//   new connection) leave no descriptor, thread, child process or handle behind in the host, and
+//   its port is free once it is stopped;
 // - a dynamic dependency on an isolated provider: calls work; a call in flight when the provider
 //   crashes fails with CHS_ERR_DEP_UNAVAILABLE; a call made while it is in backoff waits for the
 //   next incarnation (so does $ready); a call while it stays away past dependencies.waitMs fails
@@ -10,10 +12,13 @@
 // Fixtures: test/fixtures/isolation-cycles/ (copied into a temp project with the mode set).
 // A mode the host refuses as "not available yet" (process, until it lands) is reported and skipped.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { freePort } from '../../base/free-port.ts';
 import { readDescriptor } from '../../core/descriptor.ts';
 import { fdCount } from '../helpers/fds.ts';
 import { inst, scope, until } from '../helpers/extra.ts';
@@ -87,6 +92,30 @@ function growth(base: Counts, now: Counts, slack: number): string {
   return over.join(', ');
 }
 
+/** GET on a connection of its own (no keep-alive): the body, or throws (3 s deadline). */
+function fetchOnce(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: 3_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => resolve(body));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer in 3000 ms`)));
+    req.on('error', reject);
+  });
+}
+
+/** Whether this process can listen on 127.0.0.1:port (then closes it again). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
 const errCode = async (p: Promise<unknown>): Promise<string> => {
   try {
     return `resolved ${JSON.stringify(await p)}`;
@@ -97,7 +126,8 @@ const errCode = async (p: Promise<unknown>): Promise<string> => {
 
 function cyclesTest(mode: Mode): void {
   S(`${mode}: no fd, thread, child process or handle growth over ${CYCLES[mode]} crash/restart cycles`, async () => {
-    const project = await t.project({ modules: { crasher: fixture('crasher', mode) }, role: ['crasher'], config: { supervisor } });
+    const httpPort = await freePort();
+    const project = await t.project({ modules: { crasher: fixture('crasher', mode) }, role: ['crasher'], config: { supervisor, modules: { crasher: { httpPort } } } });
     const th = await t.host(project, { watch: false });
     /** One crash of the given kind, then waits for the next incarnation to be active and answer. */
     const cycle = async (i: number) => {
@@ -109,6 +139,8 @@ function cyclesTest(mode: Mode): void {
         return c.state === 'active' && c.run !== before && c.run;
       }, 10_000);
       assert.ok((await service(th, 'crasher').port!()) > 0, 'the new incarnation answers');
+      // serveHttp's listener (kept by the host) reaches the new incarnation, on a new connection.
+      assert.is(await fetchOnce(`http://127.0.0.1:${httpPort}/`), await service(th, 'crasher').tag!(), `crash ${i}: GET / after the restart`);
       const err = inst(th, 'crasher').lastError;
       if (kind === 'exit') assert.match(err?.message ?? '', /\b3\b/, `crash ${i}: the exit code is recorded (${err?.code} ${err?.message})`);
       else assert.match(err?.message ?? '', kind === 'throw' ? /thrown in a timer/ : /rejected/, `crash ${i}: ${err?.message}`);
@@ -127,6 +159,7 @@ function cyclesTest(mode: Mode): void {
     assert.is(th.host.failsafe, null, 'the node is unharmed');
     await th.host.stopInstance('crasher');
     assert.is(inst(th, 'crasher').state, 'stopped');
+    assert.ok(await portFree(httpPort), `the stopped instance let go of its port ${httpPort}`);
   });
 }
 
