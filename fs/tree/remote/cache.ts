@@ -42,6 +42,8 @@ const MAX_ATTRS = 8192;
  */
 const FID_BASE = 1 << 24;
 const FID_MAX = 0xfffffffe; // NOFID is 0xffffffff
+/** Pipelined getattrs that may fail in a row before a connection stops sending them. */
+const PIPELINE_TRIES = 16;
 
 export function cacheConfig(o: RemoteCacheOptions | undefined): CacheConfig {
   const attrMs = o?.attrMs ?? DEFAULT_ATTR_MS;
@@ -66,6 +68,9 @@ export class LinkCache<K extends object> {
    */
   private readonly recent = new Set<K>();
   private nextFid = FID_BASE;
+  /** Pipelined getattrs (sent with their walk) answered, and failed since the last answer. */
+  private pipelinedOk = 0;
+  private pipelinedFailed = 0;
   private cap: number;
   /** Bumped by every invalidation: a fetch that started before one is not stored. */
   gen = 0;
@@ -171,6 +176,19 @@ export class LinkCache<K extends object> {
       this.kept.delete(key);
       this.drop(k);
     }
+  }
+
+  /**
+   * Whether a lookup should send the new fid's getattr along with its walk. A remote that looks
+   * fids up as requests arrive (diod) answers every such getattr "invalid fid": after
+   * PIPELINE_TRIES of those in a row, and none ever answered, stop asking that way.
+   */
+  get pipelining(): boolean {
+    return this.cfg.attrMs > 0 && (this.pipelinedOk > 0 || this.pipelinedFailed < PIPELINE_TRIES);
+  }
+
+  pipelined(ok: boolean): void {
+    if (ok) { this.pipelinedOk++; this.pipelinedFailed = 0; } else this.pipelinedFailed++;
   }
 
   // ---- attributes ----

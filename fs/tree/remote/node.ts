@@ -14,8 +14,10 @@
 //
 // Lookups send Twalk and Tgetattr (Tstat) of the new fid together, without waiting in between;
 // a remote that runs the getattr before the walk answers it with an error, and the attributes are
-// then asked for when needed. Attributes and looked-up names are trusted for `cache.attrMs`
-// (remote/cache.ts); changes made through the relay drop what they affect at once. docs/exports.md
+// then asked for when needed (a remote that always does, like diod, which looks fids up as
+// requests arrive, is sent no more of them after 16 such answers in a row). Attributes and
+// looked-up names are trusted for `cache.attrMs` (remote/cache.ts); changes made through the
+// relay drop what they affect at once. docs/exports.md
 // ("Grafts: kept fids and the attribute cache") says what a client may see.
 //
 // Identity: a directory remembers the children it handed out (weakly), so a rename through us
@@ -447,7 +449,7 @@ export class RemoteNode implements Node {
 
   /**
    * Walks `name` from this directory's fid, with the child's getattr sent along (when attributes
-   * are cached). ENOENT from a kept fid older than attrMs is thrown as a stale fid (a path-keeping
+   * are cached and the remote answers such getattrs: LinkCache.pipelining). ENOENT from a kept fid older than attrMs is thrown as a stale fid (a path-keeping
    * remote whose directory moved), so withKept walks this directory again and asks once more.
    */
   private async walkChild(l: Link, dirfid: number, dk: Kept, name: string): Promise<RemoteNode> {
@@ -457,7 +459,7 @@ export class RemoteNode implements Node {
       const gen = c.gen;
       const at = Date.now();
       const walking = l.client.rpc({ type: 'Twalk', fid: dirfid, newfid, wnames: [name] });
-      const attrs = c.cfg.attrMs > 0 ? this.attrOf(l, newfid).catch(() => undefined) : undefined;
+      const attrs = c.pipelining ? this.attrOf(l, newfid).catch(() => undefined) : undefined;
       let w;
       try {
         w = await walking;
@@ -478,6 +480,7 @@ export class RemoteNode implements Node {
       const k = c.keep(node, newfid);
       try {
         const a = await attrs;
+        if (attrs) c.pipelined(a !== undefined);
         if (a && a.qid.path === qid.path) node.learn(c, a, gen, at);
       } finally {
         c.release(k);
