@@ -561,7 +561,7 @@ try {
     const rss = (f.rss - b.rss) / INSTANCES;
     const heap = (f.heap - b.heap) / INSTANCES;
     // An in-process idle instance costs less than the RSS's own noise between two nodes (~1 MB).
-    const vs = rss >= NOISE ? `a process per module uses ${x(perPlain / rss)} that RSS` : `below the noise (< ${mb(NOISE)}): a process per module uses > ${x(perPlain / NOISE)} that`;
+    const vs = rss >= NOISE ? `a process per module uses ${x(perPlain / rss)} that RSS` : `below the noise (< ${NOISE / MB} MB): a process per module uses > ${x(perPlain / NOISE)} that`;
     console.log(`${mode.padEnd(8)} RSS ${mb(rss).padStart(9)} per instance (node tree ${mb(b.rss)} -> ${mb(f.rss)}); host heap ${kb(heap).padStart(8)} per instance; ${vs}`);
   }
   if (plain.ok) console.log(`process per module (PM2-like, ${INSTANCES} plain node processes): RSS ${mb(perPlain)} per process`);
