@@ -14,7 +14,7 @@ import { runScope, type RunScope } from '../timers.ts';
 import type { Descriptor, ModuleContext, ModuleExports } from '../types.ts';
 import { errorData, reviveError, type Boot, type CallMsg, type DepInfo, type MetricMsg, type WorkerMsg } from './protocol.ts';
 import { Rpc } from './rpc.ts';
-import { SharedListener } from './listener.ts';
+import { ListenerSlot, SharedListener } from './listener.ts';
 import { spawnIsolate, type Isolate } from './spawn.ts';
 
 /** A value an isolated incarnation handed over: a plain-data copy, refreshed when it stops cleanly. */
@@ -71,12 +71,19 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
   const stallMs = desc.timeouts.stallMs ?? DEFAULT_STALL_MS;
   const previous: Record<string, unknown> = {};
   const boxes = new Map<string, IsolatedValue>();
-  const listeners = new Map<string, SharedListener>();
+  // serveHttp's listeners by key: those handed over (handed on at once) and those opened here.
+  const slots = new Map<string, ListenerSlot>();
+  const claimed = new Set<string>();
   for (const [key, value] of scope.previousHanded()) {
     // Only what an isolated version handed over is plain data; anything else (an in-process
     // version's server) stays with the host and is disposed as usual.
     if (value instanceof IsolatedValue) previous[key] = ctx.takeOver<IsolatedValue>(key)!.value;
-    else if (value instanceof SharedListener && key.startsWith(LISTEN)) listeners.set(key.slice(LISTEN.length), ctx.takeOver<SharedListener>(key)!);
+    else if (value instanceof ListenerSlot && key.startsWith(LISTEN)) {
+      const slot = ctx.takeOver<ListenerSlot>(key)!;
+      if (!slot.listener) continue;
+      ctx.handOver(key, slot, (x) => x.close());
+      slots.set(key.slice(LISTEN.length), slot);
+    }
   }
   const filename = join(desc.dir, desc.entry);
   const boot: Boot = {
@@ -126,14 +133,17 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
   const sinks = new Map<SharedListener, (s: Socket) => void>();
   const detachAll = () => { for (const [l, sink] of sinks) l.detach(sink); };
   async function listen(key: string, host: string, port: number): Promise<unknown> {
-    let l = listeners.get(key);
-    listeners.delete(key);
-    if (l && !l.matches(host, port)) {
-      await l.close(); // the address changed: let go of the old socket
-      l = undefined;
+    if (claimed.has(key)) throw new Error(`${ctx.id}: serveHttp listener "${key}" asked for twice`);
+    claimed.add(key);
+    let slot = slots.get(key);
+    if (!slot) {
+      slot = new ListenerSlot(null);
+      slots.set(key, slot);
+      ctx.handOver(`${LISTEN}${key}`, slot, (x) => x.close());
     }
-    l ??= await SharedListener.open(host, port);
-    ctx.handOver(`${LISTEN}${key}`, l, (x) => x.close());
+    if (slot.listener && !slot.listener.matches(host, port)) await slot.close(); // the address changed: let go of the old socket
+    slot.listener ??= await SharedListener.open(host, port);
+    const l = slot.listener;
     const sink = (s: Socket) => iso!.pass(key, s);
     sinks.set(l, sink);
     if (!stopping) l.attach(sink);
@@ -298,8 +308,7 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
   const ready = await startedMsg;
   started = true;
   // Listeners a previous version had that this one did not ask for: let go of them.
-  for (const l of listeners.values()) await l.close();
-  listeners.clear();
+  for (const [key, slot] of slots) if (!claimed.has(key)) await slot.close();
   startHeartbeat();
   healthOf.set(ctx, () => rpc.call('health', `${ctx.name}.health`, 'health', []));
   if (ready.kind === 'none') return undefined;

@@ -77,3 +77,19 @@ export class SharedListener {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/**
+ * What an incarnation hands over for one serveHttp key: the listener, while it has one. The next
+ * incarnation hands the slot on as soon as it takes it, so a start that fails before it asks for
+ * its listener gives the socket back to the version restored after it (the port is never let go).
+ */
+export class ListenerSlot {
+  constructor(public listener: SharedListener | null) {}
+
+  /** Lets go of the listener (the port is free when this resolves); the slot stays, empty. */
+  close(): Promise<void> {
+    const l = this.listener;
+    this.listener = null;
+    return l ? l.close() : Promise.resolve();
+  }
+}

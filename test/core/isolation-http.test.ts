@@ -130,6 +130,30 @@ for (const mode of ['worker', 'process'] as const) {
   });
 }
 
+for (const mode of ['worker', 'process'] as const) {
+  S(`${mode}: a reload whose new version fails before serveHttp keeps the port; the restored version answers on it`, async () => {
+    const spec = await fixture(mode);
+    const project = await t.project({ modules: { web: spec }, role: ['web'] });
+    const th = await t.host(project, { watch: false });
+    const port = await (inst(th, 'web').run!.service as Svc).port!();
+    assert.is((await get(port)).status, 200);
+    // The new version throws before it asks for its listener (the listener it was handed is the
+    // host's, kept for the version restored after the failure).
+    await project.writeAtomic('modules/web/index.ts', spec.index.replace('const http = httpRequests(ctx);', "throw new Error('v2 is broken'); const http = httpRequests(ctx);"));
+    const err = await th.host.reload('web').then(() => null, (e: Error) => e);
+    assert.ok(err, 'the reload failed');
+    assert.match(err!.message, /v2 is broken/);
+    await until('the previous version to be active again', () => inst(th, 'web').state === 'active', 10_000);
+    const r = await get(port);
+    assert.equal([r.status, r.body], [200, 'v1 /x\n'], 'the restored version answers on the same port');
+    assert.is(await (inst(th, 'web').run!.service as Svc).port!(), port);
+    // Fixed, the next reload takes the port over as usual.
+    await project.writeAtomic('modules/web/index.ts', spec.index.replace("res.end(`${ctx.config.tag}", "res.end(`v2 ${ctx.config.tag}"));
+    await th.host.reload('web');
+    assert.equal((await get(port)).body, 'v2 v1 /x\n');
+  });
+}
+
 S('a cheshire/sdk member the isolate lacks fails the start, naming it (CHS_ERR_ISOLATION_UNSUPPORTED)', async () => {
   const project = await t.project({
     modules: {
