@@ -240,10 +240,9 @@ async function waitActive(child: Child, probeUrl: string, count: number, agent: 
 
 /**
  * Saves as an editor's atomic save does: the whole text to a temp file (outside any watched
- * folder), renamed over `file`. An in-place write can be seen half-written (an empty file, a
- * failed reload); with an isolated serveHttp module such a failed reload currently leaks its
- * listener and the module then fails on EADDRINUSE (reported with issue 11's tests), which would
- * end the measurement rather than time a reload.
+ * folder), renamed over `file`. An in-place write can be seen half-written (an empty file: a
+ * failed reload and a restore, timed as part of the edit). Before 8f7b233 such a failed reload
+ * also leaked an isolated serveHttp module's listener (EADDRINUSE until given up on).
  */
 let saves = 0;
 async function saveAtomic(p: BenchProject, file: string, text: string): Promise<void> {
