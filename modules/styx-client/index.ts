@@ -17,6 +17,8 @@ interface Config {
   /** /net/NAME also finds the node NAME in the seed's directory (through seed-client). */
   seedNodes: boolean;
   reconnect: { minMs: number; maxMs: number };
+  /** Kept fids and the attribute cache of every graft (docs/exports.md; default attrMs 1000, fids 256). */
+  cache?: { attrMs?: number; fids?: number };
 }
 
 export async function start(ctx: ModuleContext<Config>) {
@@ -30,7 +32,7 @@ export async function start(ctx: ModuleContext<Config>) {
     resolvers.push(nodes);
   }
   if (ctx.config.discover) resolvers.push(dhtResolver(ctx.deps.dht, ctx.config.discover));
-  const net = new NetDir(name, resolvers, { reconnect: ctx.config.reconnect, log: ctx.log, credentials: () => ctx.host.identity.tls() });
+  const net = new NetDir(name, resolvers, { reconnect: ctx.config.reconnect, cache: ctx.config.cache, log: ctx.log, credentials: () => ctx.host.identity.tls() });
   ctx.onStop(() => net.close());
   for (const n of imports.names()) await net.graft(n);
   ctx.mount(ctx.config.mountAt, net);

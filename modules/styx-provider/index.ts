@@ -23,6 +23,8 @@ interface Config {
   publicKey?: string;
   /** `proxy`: plaintext to a server on another machine (without publicKey). */
   plaintext?: boolean;
+  /** `proxy`: kept fids and the attribute cache of the graft (docs/exports.md; default attrMs 1000, fids 256). */
+  cache?: { attrMs?: number; fids?: number };
   module?: string;
   file?: string;
   announce: boolean;
@@ -53,7 +55,7 @@ export async function start(ctx: ModuleContext<Config, Deps>) {
         throw new CheshireError('CHS_ERR_TLS_PLAINTEXT', `${ctx.id}: ${c.address} is on another machine: give its node's "publicKey" (TLS) or set "plaintext": true`);
       }
       const tls = c.publicKey ? { credentials: await ctx.host.identity.tls(), expectKey: c.publicKey.toLowerCase() } : undefined;
-      const remote = new RemoteTree({ host, port, version: c.version, aname: c.aname, secret: c.secret, name, ...(tls ? { tls } : {}) });
+      const remote = new RemoteTree({ host, port, version: c.version, aname: c.aname, secret: c.secret, name, ...(tls ? { tls } : {}), ...(c.cache ? { cache: c.cache } : {}) });
       remote.events.on('state', (state, err) => ctx.log.info(`${c.address} ${state}${err && state !== 'connected' ? `: ${err.message}` : ''}`));
       remote.events.on('error', () => { /* reported through 'state' */ });
       ctx.onStop(() => remote.close());
