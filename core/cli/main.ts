@@ -64,7 +64,10 @@ any 9P server (ours, diod, plan9port):
 options:
   --config FILE   cheshire.json (default ./cheshire.json)
   --node ADDR     the node's 9P address (default 127.0.0.1:6666, or CHESHIRE_NODE)
-  --secret S      shared secret for a node that requires it (or CHESHIRE_SECRET)`;
+  --secret S      shared secret for a node that requires it (or CHESHIRE_SECRET)
+  --key HEX       reach the node (or 9p server) over TLS 1.3; it must prove this ed25519 key (64 hex
+                  digits, its status' publicKey; or CHESHIRE_NODE_KEY). This folder's node key is
+                  presented when a node ran here, else a one-off key (docs/tls.md)`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -77,6 +80,7 @@ const { positionals, values } = parseArgs({
     local: { type: 'boolean', default: false },
     node: { type: 'string', default: process.env.CHESHIRE_NODE ?? '127.0.0.1:6666' },
     secret: { type: 'string', default: process.env.CHESHIRE_SECRET },
+    key: { type: 'string', default: process.env.CHESHIRE_NODE_KEY },
     follow: { type: 'boolean', short: 'f', default: false },
     since: { type: 'string' },
     level: { type: 'string' },
@@ -99,6 +103,14 @@ const fail = (msg: string): never => {
 async function start(): Promise<void> {
   if (!existsSync(configFile)) fail(`no config file at ${configFile} (use --config FILE)`);
   await startNode(configFile, values.role);
+}
+
+/** This folder's node key (`<stateDir>/node.key`), when a node has run with cheshire.json here. */
+async function identityFile(file: string): Promise<string | undefined> {
+  if (!values.key || !existsSync(file)) return undefined;
+  const config = await loadNodeConfig(file).catch(() => null);
+  const key = config ? join(resolve(dirname(file), config.stateDir), 'node.key') : undefined;
+  return key && existsSync(key) ? key : undefined;
 }
 
 async function lsLocal(): Promise<void> {
@@ -147,7 +159,7 @@ if (values.help || !cmd) {
   process.exit(cmd || values.help ? 0 : 1);
 }
 const remote = {
-  node: values.node, secret: values.secret, follow: values.follow, version: values.version as Dialect | undefined, aname: values.aname,
+  node: values.node, secret: values.secret, key: values.key, identityFile: await identityFile(configFile), follow: values.follow, version: values.version as Dialect | undefined, aname: values.aname,
   logs: { since: values.since, level: values.level, lines: values.lines, json: values.json },
 };
 try {

@@ -1,6 +1,7 @@
 // The CLI's connection to a 9P server: a node's tree (default 127.0.0.1:6666) or any server.
 // Attaches with the shared secret when one is given (CHESHIRE_SECRET or --secret), and turns
 // "nothing listens there" into one clear sentence.
+import type { TlsDial } from '../../base/tls/dial.ts';
 import { Client } from '../../fs/client/client.ts';
 import { RemoteError } from '../../fs/errors.ts';
 import { answerChallenge } from '../../fs/server/secret-auth.ts';
@@ -21,15 +22,16 @@ export function parseAddress(addr: string, defaultPort = 6666): NodeAddress {
 
 export async function connectNode(
   addr: string,
-  opts: { secret?: string; version?: Dialect; aname?: string; what?: string } = {},
+  opts: { secret?: string; version?: Dialect; aname?: string; what?: string; tls?: TlsDial } = {},
 ): Promise<Client> {
   const { host, port } = parseAddress(addr);
   let client: Client;
   try {
     // 9P2000.u by default: its Rerror carries the server's text (a refused config says why);
     // .L's Rlerror carries only an errno.
-    client = await Client.connect({ host, port, version: opts.version ?? '9P2000.u', timeoutMs: 3000 });
+    client = await Client.connect({ host, port, version: opts.version ?? '9P2000.u', timeoutMs: 3000, ...(opts.tls ? { tls: opts.tls } : {}) });
   } catch (err) {
+    if (/^CHS_ERR_TLS_/.test((err as { code?: string }).code ?? '')) throw err;
     const what = opts.what ?? 'Cheshire node';
     const refused = /ECONNREFUSED/.test((err as Error).message);
     throw chsError('CHS_ERR_NODE_UNREACHABLE', refused

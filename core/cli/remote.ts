@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { Client, Entry } from '../../fs/client/client.ts';
 import type { Dialect } from '../../fs/codec/index.ts';
 import { connectNode, ctlCommand, remoteText } from './node-client.ts';
+import { cliTls } from './tls.ts';
 import { logsQuery, printLogs, type LogsOptions } from './logs.ts';
 
 export interface RemoteOptions {
@@ -17,6 +18,10 @@ export interface RemoteOptions {
   instanceConfig?: string;
   /** `enable M#I --from DIR`: the (absolute) folder the instance runs from. */
   from?: string;
+  /** `--key HEX`: TLS 1.3 to the node, which must prove this ed25519 key (docs/tls.md). */
+  key?: string;
+  /** The identity presented with --key: this folder's node key when a node ran here (cheshire.json's stateDir). */
+  identityFile?: string;
   /** `logs M --since T --level L --lines N --json`. */
   logs?: Omit<LogsOptions, 'follow'>;
 }
@@ -26,7 +31,8 @@ const out = (text: string): void => {
 };
 
 async function withNode<T>(opts: RemoteOptions, body: (c: Client) => Promise<T>, what?: string): Promise<T> {
-  const client = await connectNode(opts.node, { secret: opts.secret, version: opts.version, aname: opts.aname, what });
+  const tls = opts.key === undefined ? undefined : await cliTls(opts.key, opts.identityFile);
+  const client = await connectNode(opts.node, { secret: opts.secret, version: opts.version, aname: opts.aname, what, ...(tls ? { tls } : {}) });
   try {
     return await body(client);
   } catch (err) {

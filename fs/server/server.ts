@@ -303,7 +303,12 @@ export class NineServer {
       const key = peerPublicKey(t);
       if (key === undefined) { refuse(tlsError('CHS_ERR_TLS_PEER_KEY', `${addr} presented no ed25519 certificate`)); return; }
       const why = tls.authorize?.(key, addr);
-      if (why !== undefined) { refuse(tlsError('CHS_ERR_TLS_PEER_KEY', `${addr} presented key ${key}: ${why}`)); return; }
+      if (why !== undefined) {
+        // The handshake is done, so the client can be told why: its Tversion is answered with the
+        // refusal (as a plaintext refusal is), then the connection closes.
+        this.refuse(t, 'tls', `${addr} presented key ${key}: ${why}`, 'CHS_ERR_TLS_PEER_KEY');
+        return;
+      }
       this.serve(t, undefined, key);
       t.off('error', onError); // errors of a served connection are the session's ('close' follows)
     });
@@ -530,13 +535,15 @@ export class NineServer {
   }
 
   /**
-   * Refuses a connection: when it sends a Tversion soon (and few refused ones are waiting), it is
-   * answered with the reason (Rerror text; Rlerror carries ECONNREFUSED only); otherwise closed.
+   * Refuses a connection (plaintext, or TLS after its handshake): when it sends a Tversion soon
+   * (and few refused ones are waiting), it is answered with the reason (Rerror text; Rlerror
+   * carries ECONNREFUSED only); otherwise closed.
    */
-  private refuse(socket: Socket, reason: string, text: string): void {
-    this.refused++;
-    const line = `CHS_ERR_9P_REFUSED: ${text}`;
-    this.refusals.say(reason, `refused a 9P connection: ${line}`);
+  private refuse(socket: Socket, reason: string, text: string, code: 'CHS_ERR_9P_REFUSED' | 'CHS_ERR_TLS_PEER_KEY' = 'CHS_ERR_9P_REFUSED'): void {
+    if (code === 'CHS_ERR_9P_REFUSED') this.refused++;
+    else this.tlsRefused++;
+    const line = `${code}: ${text}`;
+    this.refusals.say(reason, `refused a ${code === 'CHS_ERR_9P_REFUSED' ? '9P' : 'TLS'} connection: ${line}`);
     if (this.telling.size >= MAX_TELLING) { socket.destroy(); return; }
     this.telling.add(socket);
     const splitter = new FrameSplitter(8192);

@@ -12,6 +12,7 @@ export function runNode(args: string[], cwd: string, timeoutMs = 60_000, stdin?:
     const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
     delete env.CHESHIRE_NODE;
     delete env.CHESHIRE_SECRET;
+    delete env.CHESHIRE_NODE_KEY;
     const child = spawn(process.execPath, args, { cwd, env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     if (stdin !== undefined) child.stdin!.end(stdin);
     let stdout = '';
