@@ -15,7 +15,8 @@ import type { Descriptor, ModuleContext, ModuleExports } from '../types.ts';
 import { errorData, reviveError, type Boot, type CallMsg, type DepInfo, type MetricMsg, type WorkerMsg } from './protocol.ts';
 import { Rpc } from './rpc.ts';
 import { ListenerSlot, SharedListener } from './listener.ts';
-import { spawnIsolate, type Isolate } from './spawn.ts';
+import { spawnIsolate, type Isolate, type IsolateEvents } from './spawn.ts';
+import { hold, sparesOff } from './spares.ts';
 
 /** A value an isolated incarnation handed over: a plain-data copy, refreshed when it stops cleanly. */
 export class IsolatedValue {
@@ -208,7 +209,7 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
     if (beat) clearInterval(beat);
     beat = null;
   }
-  iso = await spawnIsolate(boot, desc.resourceLimits ?? {}, {
+  const events: IsolateEvents = {
     message: (m) => (iso ? onMessage(m) : pending.push(m)),
     output: (stream, line) => {
       if (stream === 'stderr') ctx.log.warn({ stream }, line);
@@ -222,11 +223,23 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
       if (limit) fail(limit);
       else if (!stopping) fail(chsError('CHS_ERR_ISOLATION_WORKER', `${ctx.id}: ${how} on its own`));
     },
-  });
+  };
+  // A warm spare of this shape when there is one (./spares.ts), else a new isolate.
+  const limits = desc.resourceLimits ?? {};
+  const lease = hold(ctx.id, kind, limits, ctx.log, !sparesOff.has(desc));
+  try {
+    const spare = await lease.take(events);
+    if (spare) (iso = spare).boot(boot);
+    else iso = await spawnIsolate(boot, limits, events);
+  } catch (err) {
+    await lease.release(true);
+    throw err;
+  }
   for (const m of pending.splice(0)) onMessage(m);
   if (ctx.signal.aborted) {
     // The start's deadline passed while the isolate was being made.
     await iso.kill();
+    await lease.release(true);
     throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error(String(ctx.signal.reason));
   }
 
@@ -258,6 +271,13 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
 
   // Registered first, so it runs last: after the handed values were kept (or dropped).
   ctx.onStop(async function endIsolate() {
+    try {
+      await endIncarnation();
+    } finally {
+      await lease.release(scope!.handingOver);
+    }
+  });
+  async function endIncarnation(): Promise<void> {
     stopping = true;
     stopHeartbeat();
     // New connections queue in the host from now on, for the next incarnation.
@@ -271,7 +291,7 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
       // The isolate gets most of the budget for its own steps (what overruns there it reports);
       // one that does not answer by 90 % (a synchronous loop) is ended all the same.
       const stopMs = desc.timeouts.stopMs;
-      iso!.post({ t: 'stop', handover: scope.handingOver, budgetMs: Math.max(1, Math.floor(stopMs * 0.8)) });
+      iso!.post({ t: 'stop', handover: scope!.handingOver, budgetMs: Math.max(1, Math.floor(stopMs * 0.8)) });
       let timer: NodeJS.Timeout | undefined;
       const m = await Promise.race([stopped, new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), Math.max(1, Math.floor(stopMs * 0.9))); })]);
       clearTimeout(timer);
@@ -289,7 +309,7 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
       }
     }
     await iso!.kill();
-  });
+  }
   // A start that never settles (a synchronous loop in the isolate): the deadline aborts ctx.signal.
   ctx.signal.addEventListener('abort', () => {
     if (!started) {
@@ -310,6 +330,7 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
   // Listeners a previous version had that this one did not ask for: let go of them.
   for (const [key, slot] of slots) if (!claimed.has(key)) await slot.close();
   startHeartbeat();
+  lease.replenish();
   healthOf.set(ctx, () => rpc.call('health', `${ctx.name}.health`, 'health', []));
   if (ready.kind === 'none') return undefined;
   const svc: Record<string, (...args: unknown[]) => Promise<unknown>> = {};

@@ -3,7 +3,8 @@
 // Imports nothing: node-config.ts reads it without loading the isolation runtime.
 import type { Isolation, IsolationLimits } from '../types.ts';
 
-export type IsolationOverride = Isolation | { mode: Isolation; resourceLimits?: IsolationLimits; stallMs?: number; callMs?: number };
+/** `spares: false`: its isolates are always spawned, never taken from a warm spare (core/isolation/spares.ts). */
+export type IsolationOverride = Isolation | { mode: Isolation; resourceLimits?: IsolationLimits; stallMs?: number; callMs?: number; spares?: boolean };
 
 const mb = { type: 'number', exclusiveMinimum: 0 } as const;
 const mode = { enum: ['none', 'worker', 'process'] } as const;
@@ -26,6 +27,7 @@ export const isolationOverrideSchema = {
           },
           stallMs: { type: 'integer', minimum: 0 },
           callMs: { type: 'integer', minimum: 0 },
+          spares: { type: 'boolean' },
         },
       },
     ],

@@ -7,6 +7,7 @@ import type { LoadedCode } from '../loader.ts';
 import { evaluateModule } from '../loader.ts';
 import type { Descriptor, ModuleExports } from '../types.ts';
 import type { IsolationOverride } from './override-schema.ts';
+import { sparesOff } from './spares.ts';
 
 const made = new WeakMap<Code, Map<string, ModuleExports>>();
 
@@ -16,7 +17,7 @@ export function overriddenDescriptor(desc: Descriptor, o: IsolationOverride | un
   const x = typeof o === 'string' ? { mode: o } : o;
   const { resourceLimits: _drop, ...rest } = desc;
   const limits = x.mode === 'none' ? undefined : x.resourceLimits ?? desc.resourceLimits;
-  return {
+  const out: Descriptor = {
     ...rest,
     isolation: x.mode,
     ...(limits ? { resourceLimits: limits } : {}),
@@ -26,6 +27,8 @@ export function overriddenDescriptor(desc: Descriptor, o: IsolationOverride | un
       ...(x.callMs !== undefined ? { callMs: x.callMs } : {}),
     },
   };
+  if (x.spares === false) sparesOff.add(out);
+  return out;
 }
 
 /** The exports an instance starts with: the code's own, or those of its override. */

@@ -26,6 +26,12 @@ export interface IsolateEvents {
 export interface Isolate {
   readonly kind: 'worker' | 'process';
   readonly pid: number | null;
+  /** The worker's threadId (null for a process). */
+  readonly threadId: number | null;
+  /** Hands its boot data to an isolate started without any (a spare, ./spares.ts): it starts the module now. */
+  boot(b: Boot): void;
+  /** Whether it keeps the host's process alive (an idle spare does not). */
+  ref(on: boolean): void;
   post(m: HostMsg): void;
   /** Passes an accepted connection of the listener `key` (the socket, or a relay of its bytes). */
   pass(key: string, socket: Socket): void;
@@ -43,13 +49,23 @@ function readLines(input: Readable, fn: (line: string) => void): void {
 const remoteOf = (s: Socket) => ({ address: s.remoteAddress, port: s.remotePort, family: s.remoteFamily });
 
 export async function spawnIsolate(boot: Boot, limits: IsolationLimits, on: IsolateEvents): Promise<Isolate> {
-  return boot.kind === 'process' ? spawnProcess(boot, limits, on) : spawnWorker(boot, limits, on);
+  return startIsolate(boot.kind, limits, on, boot);
 }
 
-async function spawnWorker(boot: Boot, limits: IsolationLimits, on: IsolateEvents): Promise<Isolate> {
-  const worker = new Worker(await workerCode(), { eval: true, workerData: boot, resourceLimits: limits, execArgv: [], stdout: true, stderr: true });
-  readLines(worker.stdout, (line) => on.output('stdout', line));
-  readLines(worker.stderr, (line) => on.output('stderr', line));
+/** An isolate of `kind`; without `boot` it loads the runtime and waits, idle, for Isolate.boot (a spare). */
+export async function startIsolate(kind: 'worker' | 'process', limits: IsolationLimits, on: IsolateEvents, boot: Boot | null): Promise<Isolate> {
+  return kind === 'process' ? spawnProcess(boot, limits, on) : spawnWorker(boot, limits, on);
+}
+
+async function spawnWorker(first: Boot | null, limits: IsolationLimits, on: IsolateEvents): Promise<Isolate> {
+  let boot = first ?? { id: 'a spare worker' } as Boot;
+  const worker = new Worker(await workerCode(), { eval: true, workerData: first, resourceLimits: limits, execArgv: [], stdout: true, stderr: true });
+  // Reading a worker's stdio holds the host's event loop, so a spare's is read once it is taken.
+  const readStdio = () => {
+    readLines(worker.stdout, (line) => on.output('stdout', line));
+    readLines(worker.stderr, (line) => on.output('stderr', line));
+  };
+  if (first) readStdio();
   let alive = true;
   let limit: Error | null = null;
   const ended = new Promise<void>((resolve) => worker.once('exit', (code) => {
@@ -69,6 +85,16 @@ async function spawnWorker(boot: Boot, limits: IsolationLimits, on: IsolateEvent
   return {
     kind: 'worker',
     pid: null,
+    threadId: worker.threadId,
+    boot(b) {
+      boot = b;
+      readStdio();
+      if (alive) worker.postMessage({ t: 'boot', boot: b } satisfies HostMsg);
+    },
+    ref(on) {
+      if (on) worker.ref();
+      else worker.unref();
+    },
     post: (m) => { if (alive) worker.postMessage(m); },
     pass(key, socket) {
       if (!alive) return void socket.destroy();
@@ -95,7 +121,8 @@ export function limitFlags(limits: IsolationLimits): string[] {
 
 const OOM = /heap out of memory|Reached heap limit|Allocation failed/;
 
-async function spawnProcess(boot: Boot, limits: IsolationLimits, on: IsolateEvents): Promise<Isolate> {
+async function spawnProcess(first: Boot | null, limits: IsolationLimits, on: IsolateEvents): Promise<Isolate> {
+  let boot = first ?? { id: 'a spare process' } as Boot;
   const env = { ...process.env };
   // The child runs the bundled runtime with its own flags only, not the host's loaders.
   delete env.NODE_OPTIONS;
@@ -135,10 +162,23 @@ async function spawnProcess(boot: Boot, limits: IsolationLimits, on: IsolateEven
     child.send(m, handle as never, (err) => { if (err && handle) handle.destroy(); });
     return true;
   };
-  send({ t: 'boot', boot });
+  if (first) send({ t: 'boot', boot: first });
+  // The handles an idle spare must not hold the host's event loop by: the child, its IPC channel, its pipes.
+  const handles = () => [child, child.channel, child.stdout, child.stderr] as Array<{ ref?(): void; unref?(): void } | null | undefined>;
   return {
     kind: 'process',
     pid: child.pid ?? null,
+    threadId: null,
+    boot(b) {
+      boot = b;
+      send({ t: 'boot', boot: b });
+    },
+    ref(on) {
+      for (const h of handles()) {
+        if (on) h?.ref?.();
+        else h?.unref?.();
+      }
+    },
     post: (m) => { send(m); },
     pass(key, socket) {
       if (!send({ t: 'conn', key, remote: remoteOf(socket) }, socket)) socket.destroy();

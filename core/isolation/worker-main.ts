@@ -21,8 +21,17 @@ import { setRuntime, type Runtime } from './runtime.ts';
 import { workerLogger } from './worker-log.ts';
 import { asEsModule } from '../loader/es-module.ts';
 
-if (parentPort) main(portChannel(parentPort), workerData as Boot);
-else if (process.send) {
+if (parentPort && workerData) main(portChannel(parentPort), workerData as Boot);
+else if (parentPort) {
+  // A spare (./spares.ts): loaded and idle until the host hands it an incarnation's boot data.
+  const port = parentPort;
+  const onBoot = (m: HostMsg) => {
+    if (m.t !== 'boot') return;
+    port.off('message', onBoot);
+    main(portChannel(port), m.boot);
+  };
+  port.on('message', onBoot);
+} else if (process.send) {
   // A child process: ends with its host (the IPC pipe closes when the host dies or lets go).
   process.on('disconnect', () => process.exit(0));
   const onBoot = (m: HostMsg) => {

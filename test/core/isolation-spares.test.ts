@@ -1,0 +1,168 @@
+// Warm spares of isolated modules (core/isolation/spares.ts), in worker and process mode, with
+// real threads and processes:
+// - once an isolated instance has started, one idle isolate of its shape waits; the next
+//   incarnation (a reload) runs in that very thread / process (its threadId / pid, observed by
+//   the module, is the idle spare's), gets the handed-over values, and a new spare follows;
+// - a spare is never taken by another shape (other resourceLimits): the limits the module sees
+//   are its own and the other shape's spare stays idle;
+// - a spare killed while idle is replaced; closing the host ends every spare, leaving no thread
+//   or child process behind;
+// - `"spares": false` in the node's isolation override: no spare is ever made;
+// - an idle spare does not keep its host's process alive, and a process spare ends with its host
+//   (a stand-in host, test/fixtures/isolation-spares/lone-host.ts, run as its own process).
+// Fixture: test/fixtures/isolation-spares/where (reports pid, threadId, heap limit, a counter).
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseNodeConfig } from '../../core/config/node-config.ts';
+import { shapeKey, spares, type SpareInfo } from '../../core/isolation/spares.ts';
+import { runtimeFile } from '../../core/isolation/worker-code.ts';
+import { inst, scope, until } from '../helpers/extra.ts';
+import { REPO, type TestHost } from '../helpers/project.ts';
+
+const S = suite('isolation-spares');
+const t = scope();
+S.after.each(() => t.cleanup());
+
+type Mode = 'worker' | 'process';
+const MODES: Mode[] = ['worker', 'process'];
+const WHERE = readFileSync(join(REPO, 'test/fixtures/isolation-spares/where/index.ts'), 'utf8');
+interface Where { pid: number; thread: number; n: number; heapLimitMb: number }
+const where = (th: TestHost, id: string) => (inst(th, id).run!.service as { where(): Promise<Where> }).where();
+const LIMITED = { maxOldGenerationSizeMb: 96 };
+
+/** This process's threads and direct child processes (Linux /proc). */
+function threads(): number {
+  return readdirSync('/proc/self/task').length;
+}
+function children(): number {
+  let n = 0;
+  for (const task of readdirSync('/proc/self/task')) {
+    try {
+      n += readFileSync(`/proc/self/task/${task}/children`, 'utf8').split(' ').filter(Boolean).length;
+    } catch { /* task ended meanwhile */ }
+  }
+  return n;
+}
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The ready spare of `shape`, waited for (it starts in the background). */
+const readySpare = (shape: string, not?: SpareInfo) =>
+  until(`a ready spare of ${shape}`, () => spares().find((s) => s.shape === shape && s.ready && (!not || s.pid !== not.pid || s.threadId !== not.threadId)), 15_000);
+
+const idOf = (mode: Mode, x: { pid: number | null; threadId?: number | null; thread?: number }) =>
+  mode === 'process' ? x.pid : (x.threadId ?? x.thread);
+
+function project(mode: Mode, override?: Record<string, unknown>) {
+  return t.project({
+    modules: { where: { cheshire: { isolation: mode }, index: WHERE } },
+    role: ['where', 'where#limited'],
+    // where#limited: the same code, another shape (a heap limit fixed when its isolate is spawned).
+    config: { isolation: { 'where#limited': { mode, resourceLimits: LIMITED }, ...override } },
+  });
+}
+
+for (const mode of MODES) {
+  S(`${mode}: the next incarnation runs in the idle spare, gets the handed values, and a new spare follows; another shape's spare is not taken`, async () => {
+    assert.equal(spares(), [], 'no spare before any host');
+    const th = await t.host(await project(mode), { watch: false });
+    const plain = shapeKey(mode, {});
+    const limited = shapeKey(mode, LIMITED);
+    assert.is.not(plain, limited);
+    const spareA = await readySpare(plain);
+    const spareB = await readySpare(limited);
+    const first = await where(th, 'where');
+    assert.is.not(idOf(mode, first), idOf(mode, spareA), 'the first incarnation was spawned (no spare yet)');
+    assert.is(first.n, 1);
+
+    await th.host.reload('where');
+    const second = await where(th, 'where');
+    assert.is(idOf(mode, second), idOf(mode, spareA), `the reloaded incarnation runs in the spare that was idle (${mode} ${idOf(mode, spareA)})`);
+    if (mode === 'worker') assert.is(second.pid, process.pid);
+    assert.is(second.n, 2, 'the handed value reached the incarnation in the spare');
+    const next = await readySpare(plain, spareA);
+    assert.is.not(idOf(mode, next), idOf(mode, spareA), 'a new spare follows');
+    assert.ok(spares().some((s) => s.shape === limited && idOf(mode, s) === idOf(mode, spareB)), 'the other shape\'s spare is still idle: not taken');
+
+    // The limited instance takes its own shape's spare, whose limits are its own.
+    const limitedBefore = await where(th, 'where#limited');
+    await th.host.reload('where#limited');
+    const limitedAfter = await where(th, 'where#limited');
+    assert.is(idOf(mode, limitedAfter), idOf(mode, spareB), 'where#limited runs in its own shape\'s spare');
+    assert.is(limitedAfter.heapLimitMb, limitedBefore.heapLimitMb, 'with the same heap limit as when spawned');
+    assert.ok(limitedAfter.heapLimitMb < (await where(th, 'where')).heapLimitMb, `the limit applies (${limitedAfter.heapLimitMb} MB vs ${(await where(th, 'where')).heapLimitMb} MB)`);
+    assert.ok(spares().some((s) => s.shape === plain && idOf(mode, s) === idOf(mode, next)), 'and the plain shape\'s spare stays idle');
+  });
+
+  S(`${mode}: a spare killed while idle is replaced; closing the host ends every spare (no thread or child process left)`, async () => {
+    await runtimeFile(); // the bundler's service process runs before the baseline is taken
+    const base = { threads: threads(), children: children() };
+    const th = await t.host(await project(mode), { watch: false });
+    const plain = shapeKey(mode, {});
+    const spare = await readySpare(plain);
+    await spare.kill();
+    const replaced = await readySpare(plain, spare);
+    assert.is.not(idOf(mode, replaced), idOf(mode, spare), 'a new spare replaced the killed one');
+    assert.ok(th.logs.some((r) => r.level <= 20 && /idle spare .* ended: .*starting another/.test(r.msg)), 'the death of an idle spare is logged at debug');
+    await th.host.reload('where');
+    assert.is(idOf(mode, await where(th, 'where')), idOf(mode, replaced), 'the replacement is taken at the next reload');
+    const all = await Promise.all([readySpare(plain, replaced), readySpare(shapeKey(mode, LIMITED))]);
+    assert.ok(threads() > base.threads || children() > base.children, 'isolates and spares run');
+
+    await th.close();
+    assert.equal(spares(), [], 'no spare after the host closed');
+    if (mode === 'process') for (const s of all) assert.not.ok(alive(s.pid!), `spare process ${s.pid} ended with the host's close`);
+    await until('no thread or child process left', () => threads() <= base.threads && children() <= base.children, 10_000)
+      .catch(() => assert.unreachable(`threads ${base.threads} -> ${threads()}, child processes ${base.children} -> ${children()}`));
+  });
+
+  S(`${mode}: "spares": false in the node's isolation override means no spare is made`, async () => {
+    const th = await t.host(await project(mode, { where: { mode, spares: false } }), { watch: false });
+    // where#limited (spares on) gets one once started: spares are made right after a start.
+    await readySpare(shapeKey(mode, LIMITED));
+    assert.not.ok(spares().some((s) => s.shape === shapeKey(mode, {})), 'none for where');
+    const first = await where(th, 'where');
+    await th.host.reload('where');
+    const second = await where(th, 'where');
+    assert.is(second.n, 2);
+    assert.is.not(idOf(mode, second), idOf(mode, first));
+    assert.not.ok(spares().some((s) => s.shape === shapeKey(mode, {})), 'still none after a reload');
+  });
+}
+
+for (const mode of MODES) {
+  S(`${mode}: an idle spare does not keep its host's process alive${mode === 'process' ? ', and ends with it' : ''}`, async () => {
+    const host = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test/fixtures/isolation-spares/lone-host.ts'), mode], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    host.stdout!.on('data', (b: Buffer) => { out += String(b); });
+    const code = new Promise<number | null>((resolve) => host.once('exit', (c) => resolve(c)));
+    const seen: { spare?: { pid: number | null; threadId: number | null; ready: boolean } } = {};
+    try {
+      const exited = await until('the stand-in host to end on its own', () => Promise.race([code.then((c) => ({ c })), new Promise<null>((r) => setTimeout(() => r(null), 100))]), 20_000);
+      assert.is(exited.c, 0);
+      const spare = (seen.spare = JSON.parse(out.trim()) as NonNullable<typeof seen.spare>);
+      assert.ok(spare.ready && (mode === 'process' ? spare.pid! > 0 : spare.threadId! > 0), `it had a ready spare: ${out}`);
+      if (mode === 'process') await until(`spare process ${spare.pid} to end with its host`, () => !alive(spare.pid!), 10_000);
+    } finally {
+      host.kill('SIGKILL');
+      const pid = seen.spare?.pid;
+      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+}
+
+S('config: "spares" is a boolean of an isolation override', () => {
+  assert.equal(parseNodeConfig({ isolation: { m: { mode: 'worker', spares: false } } }, 'x.json').isolation, { m: { mode: 'worker', spares: false } });
+  assert.throws(() => parseNodeConfig({ isolation: { m: { mode: 'worker', spares: 'no' } } }, 'x.json'), (e: Error & { code?: string }) => e.code === 'CHS_ERR_CONFIG_INVALID' && /isolation/.test(e.message));
+});
+
+S.run();
