@@ -18,6 +18,8 @@ import { NodeFigures } from './memory.ts';
 export const RECORD_FILE = 'watchdog-last.json';
 const BEAT_MS = 100;
 const SAMPLE_WAIT_MS = 1_000;
+/** How long close() waits for the probe to finish a sample in flight before terminating it. */
+const STOP_WAIT_MS = 2_000;
 
 export interface WatchdogHost {
   log: Logger;
@@ -58,6 +60,8 @@ export class Watchdog {
   private lastSampleMs: number | null = null;
   private stateDir: string | null = null;
   private closed = false;
+  /** Settles close()'s wait for the probe's 'stopped'. */
+  private probeStopped: (() => void) | null = null;
 
   constructor(private readonly host: WatchdogHost) {
     this.figures = new NodeFigures(host.log);
@@ -73,7 +77,8 @@ export class Watchdog {
       stderr: false,
     });
     this.worker.unref();
-    this.worker.on('message', (m: Sample) => {
+    this.worker.on('message', (m: Sample | { kind: 'stopped' }) => {
+      if (m?.kind === 'stopped') { this.probeStopped?.(); return; }
       if (m?.kind !== 'sample') return;
       this.lastSampleMs = m.sampleMs;
       const waiting = this.waiting.get(m.beat);
@@ -187,14 +192,26 @@ export class Watchdog {
     };
   }
 
-  /** Stops the heartbeat, the figures and the worker. Idempotent. */
+  /**
+   * Stops the heartbeat, the figures and the worker. Idempotent. The probe is asked to stop first
+   * and terminated once it says no sample is in flight (or after STOP_WAIT_MS): terminated between
+   * its Debugger.pause and its resume, it could leave this thread paused for good.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    Atomics.store(this.shared, 3, 0);
     clearInterval(this.beat);
     for (const settle of [...this.waiting.values()]) settle(undefined);
     this.figures.close();
     this.unhook();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, STOP_WAIT_MS);
+      this.probeStopped = () => { clearTimeout(timer); resolve(); };
+      this.worker.once('exit', () => this.probeStopped?.());
+      this.worker.postMessage({ kind: 'stop' });
+    });
+    this.probeStopped = null;
     await this.worker.terminate();
   }
 }

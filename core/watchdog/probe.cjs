@@ -32,8 +32,17 @@ let killed = false;
 /** The last sample of the current stall (for the crash record). */
 let lastSample = null;
 
+/** A sample is between its pause and its resume (the main thread may be paused by us). */
+let inFlight = false;
+/** The main thread asked us to stop: no new sample; 'stopped' once none is in flight. */
+let stopping = false;
+
 parentPort.on('message', (m) => {
   if (m && m.kind === 'record-file') recordFile = m.file;
+  if (m && m.kind === 'stop') {
+    stopping = true;
+    if (!inFlight) parentPort.postMessage({ kind: 'stopped' });
+  }
 });
 
 setInterval(() => {
@@ -44,7 +53,7 @@ setInterval(() => {
     lastSample = null;
     return;
   }
-  if (!Atomics.load(shared, 3)) return;
+  if (stopping || !Atomics.load(shared, 3)) return;
   const stuck = Date.now() - (workerData.base + Atomics.load(shared, 4));
   const blockedMs = Atomics.load(shared, 1);
   const killAfterMs = Atomics.load(shared, 2);
@@ -61,9 +70,12 @@ setInterval(() => {
 /** Pauses the main thread once, reads where it is, resumes it; posts { kind: 'sample', ... }. */
 function sample(beat, stuck) {
   const t0 = performance.now();
+  inFlight = true;
   const post = (extra) => {
+    inFlight = false;
     lastSample = { kind: 'sample', beat, stuckMs: stuck, sampleMs: Math.round((performance.now() - t0) * 10) / 10, ...extra };
     parentPort.postMessage(lastSample);
+    if (stopping) parentPort.postMessage({ kind: 'stopped' });
   };
   if (!inspector) return post({ top: null, frames: [], error: canPause ? 'inspector unavailable' : 'a debugger is attached (--inspect): not sampling' });
   let session;
