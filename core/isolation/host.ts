@@ -273,6 +273,8 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
   ctx.onStop(async function endIsolate() {
     try {
       await endIncarnation();
+      // A final stop completes once every isolate of the instance has ended.
+      if (!scope!.handingOver) await settled(ctx.id);
     } finally {
       await lease.release(scope!.handingOver);
     }
@@ -299,16 +301,25 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
         await iso!.kill();
         throw chsError('CHS_ERR_STOP_TIMEOUT', `${ctx.id}: the ${kind} did not finish its teardown within ${stopMs} ms and was ${kind === 'process' ? 'killed' : 'terminated'}`);
       }
-      if (m) {
-        for (const [key, value] of Object.entries(m.handed)) {
-          const box = boxes.get(key);
-          if (box) box.value = value;
-        }
-        for (const e of m.errors) ctx.log.warn({ err: reviveError(e) }, `teardown step in the ${kind} threw: ${e.message}`);
-        if (m.overran) ctx.log.warn(`${ctx.id}: teardown step ${m.overran} in the ${kind} did not settle in time; it is ended`);
+      if (m && scope!.handingOver && !m.errors.length && !m.overran) {
+        // Its teardown is done and a next incarnation is waiting: end it beside that one's start
+        // (a worker's terminate, a process's exit, take a few ms); a final stop still waits for it.
+        keep(m);
+        dying(ctx.id, iso!.kill());
+        return;
       }
+      if (m) keep(m);
     }
     await iso!.kill();
+  }
+  /** What the isolate reported at its stop: the handed values' last state, its teardown's errors. */
+  function keep(m: Extract<WorkerMsg, { t: 'stopped' }>): void {
+    for (const [key, value] of Object.entries(m.handed)) {
+      const box = boxes.get(key);
+      if (box) box.value = value;
+    }
+    for (const e of m.errors) ctx.log.warn({ err: reviveError(e) }, `teardown step in the ${kind} threw: ${e.message}`);
+    if (m.overran) ctx.log.warn(`${ctx.id}: teardown step ${m.overran} in the ${kind} did not settle in time; it is ended`);
   }
   // A start that never settles (a synchronous loop in the isolate): the deadline aborts ctx.signal.
   ctx.signal.addEventListener('abort', () => {
@@ -336,6 +347,26 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
   const svc: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   for (const member of ready.methods) svc[member] = (...args) => rpc.call('service', `${ctx.name}.${member}`, member, args);
   return Object.freeze(svc);
+}
+
+/** Instance id -> the kills, still under way, of its isolates that stopped handing over to a next one. */
+const ending = new Map<string, Set<Promise<void>>>();
+
+function dying(id: string, kill: Promise<void>): void {
+  let set = ending.get(id);
+  if (!set) ending.set(id, (set = new Set()));
+  const s = set;
+  s.add(kill);
+  void kill.finally(() => {
+    s.delete(kill);
+    if (!s.size && ending.get(id) === s) ending.delete(id);
+  });
+}
+
+/** Resolves once every earlier isolate of `id` has ended. */
+async function settled(id: string): Promise<void> {
+  const set = ending.get(id);
+  if (set) await Promise.all([...set]);
 }
 
 /** A dependency's method, $ready, or a read-only ctx.host member, called for the isolate. */

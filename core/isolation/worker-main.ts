@@ -21,9 +21,14 @@ import { setRuntime, type Runtime } from './runtime.ts';
 import { workerLogger } from './worker-log.ts';
 import { asEsModule } from '../loader/es-module.ts';
 
+/** The isolate's SDK, loaded once (ahead of time in a spare, which has nothing else to do). */
+let sdk: Promise<typeof import('./sdk.ts')> | null = null;
+const loadSdk = () => (sdk ??= import('./sdk.ts'));
+
 if (parentPort && workerData) main(portChannel(parentPort), workerData as Boot);
 else if (parentPort) {
   // A spare (./spares.ts): loaded and idle until the host hands it an incarnation's boot data.
+  void loadSdk();
   const port = parentPort;
   const onBoot = (m: HostMsg) => {
     if (m.t !== 'boot') return;
@@ -34,6 +39,8 @@ else if (parentPort) {
 } else if (process.send) {
   // A child process: ends with its host (the IPC pipe closes when the host dies or lets go).
   process.on('disconnect', () => process.exit(0));
+  // A spare waits for its boot data; one forked for an incarnation gets it at once.
+  void loadSdk();
   const onBoot = (m: HostMsg) => {
     if (m.t !== 'boot') return;
     process.off('message', onBoot);
@@ -167,7 +174,7 @@ function main(ch: RuntimeChannel, boot: Boot): void {
     const externals = new Map<string, unknown>();
     for (const spec of boot.externals) {
       if (spec === boot.sdkUrl) {
-        externals.set(spec, sdkFacade(await import('./sdk.ts'), unsupported));
+        externals.set(spec, sdkFacade(await loadSdk(), unsupported));
         continue;
       }
       // Other TypeScript the host resolves is run by the host's tsx, which an isolate does not have.
