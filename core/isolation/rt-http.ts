@@ -18,12 +18,28 @@ export async function serveHttp(ctx: ModuleContext<any>, host: string, port: num
   if (rt.listeners.has(key)) throw new Error(`${ctx.id}: serveHttp("${key}") called twice`);
   const server = http.createServer(options);
   const open = new Set<Duplex>();
+  // Connections with a request under way (a server that never listens does not track its
+  // connections, so its closeIdleConnections() does not see them: idle ones are found here).
+  const busy = new Map<Duplex, number>();
+  /** Connections that were answered at least once (a new one is not idle: its request is coming). */
+  const served = new WeakSet<Duplex>();
   let stopping = false;
+  const closeIdle = () => {
+    for (const s of open) if (served.has(s) && !busy.has(s)) s.destroy();
+  };
   server.on('connection', (s: Duplex) => {
     open.add(s);
     s.once('close', () => open.delete(s));
   });
   server.on('request', (req, res) => {
+    const s = req.socket as Duplex;
+    busy.set(s, (busy.get(s) ?? 0) + 1);
+    res.once('close', () => {
+      served.add(s);
+      const n = (busy.get(s) ?? 1) - 1;
+      if (n > 0) busy.set(s, n);
+      else busy.delete(s);
+    });
     // A request on a connection that outlives this incarnation would be cut: close it after.
     if (stopping) res.shouldKeepAlive = false;
     Promise.resolve(handler(req, res)).catch((err: unknown) => {
@@ -46,12 +62,12 @@ export async function serveHttp(ctx: ModuleContext<any>, host: string, port: num
   ctx.onStop(function closeHttp() {
     stopping = true;
     rt.listeners.delete(key);
-    server.closeIdleConnections();
+    closeIdle();
     if (open.size === 0) return;
     // The requests under way are answered (with Connection: close); each connection then ends.
     return new Promise<void>((resolve) => {
       const check = setInterval(() => {
-        server.closeIdleConnections();
+        closeIdle();
         if (open.size === 0) { clearInterval(check); resolve(); }
       }, 10);
     });
