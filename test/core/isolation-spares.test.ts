@@ -9,13 +9,17 @@
 //   or child process behind;
 // - `"spares": false` in the node's isolation override: no spare is ever made;
 // - an idle spare does not keep its host's process alive, and a process spare ends with its host
-//   (a stand-in host, test/fixtures/isolation-spares/lone-host.ts, run as its own process).
+//   (a stand-in host, test/fixtures/isolation-spares/lone-host.ts, run as its own process);
+// - on the same reload path: an idle keep-alive connection to an isolated serveHttp does not hold
+//   up its stop (fixture keepalive/).
 // Fixture: test/fixtures/isolation-spares/where (reports pid, threadId, heap limit, a counter).
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { freePort } from '../../base/free-port.ts';
 import { parseNodeConfig } from '../../core/config/node-config.ts';
 import { shapeKey, spares, type SpareInfo } from '../../core/isolation/spares.ts';
 import { runtimeFile } from '../../core/isolation/worker-code.ts';
@@ -156,6 +160,40 @@ for (const mode of MODES) {
       host.kill('SIGKILL');
       const pid = seen.spare?.pid;
       if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+}
+
+for (const mode of MODES) {
+  S(`${mode}: an idle keep-alive connection does not hold up a reload (its stop closes it; no teardown step overruns)`, async () => {
+    const port = await freePort();
+    const project = await t.project({
+      // A long stopMs: a stop that waited out its budget would pass the deadline below.
+      modules: { ka: { cheshire: { isolation: mode, timeouts: { stopMs: 30_000 } }, index: readFileSync(join(REPO, 'test/fixtures/isolation-spares/keepalive/index.ts'), 'utf8') } },
+      role: ['ka'],
+      config: { modules: { ka: { port } } },
+    });
+    const th = await t.host(project, { watch: false });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () => new Promise<string>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/', agent, timeout: 3_000 }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => { body += String(d); });
+        res.on('end', () => resolve(body));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('GET /: no answer in 3000 ms')));
+      req.on('error', reject);
+    });
+    try {
+      const before = await get();
+      const reloaded = th.host.reload('ka');
+      await until('the reload to finish', () => Promise.race([reloaded.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 100))]), 10_000);
+      const after = await until('GET / from the new incarnation', async () => { const b = await get().catch(() => ''); return b && b !== before ? b : ''; }, 10_000);
+      assert.is.not(after, before);
+      assert.not.ok(th.messages('ka').some((m) => /did not settle/.test(m)), `no teardown step overran: ${th.messages('ka').filter((m) => /settle/.test(m)).join('; ')}`);
+    } finally {
+      agent.destroy();
     }
   });
 }
