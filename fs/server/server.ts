@@ -154,7 +154,8 @@ export class NineServer {
   private tls: ServerTls | undefined;
   private secureContext: SecureContext | undefined;
   /** Connections whose first byte or TLS handshake has not come yet. */
-  private readonly sniffing = new Set<Socket>();
+  /** Connections whose first byte (TLS or 9P) has not come yet, oldest first: not booked yet. */
+  private readonly sniffing = new Map<Socket, { addr: string; operator: boolean }>();
   /** Connections refused by the TLS rules (plaintext from afar, a client key not admitted, a failed handshake). */
   tlsRefused = 0;
 
@@ -228,13 +229,14 @@ export class NineServer {
    */
   private sniff(socket: Socket): void {
     if (this.closing) { socket.destroy(); return; }
-    if (this.sniffing.size >= this.maxConnections) {
+    const addr = normalizeAddress(socket.remoteAddress);
+    const operator = this.isOperator(addr);
+    if (!this.makeSniffRoom(addr, operator)) {
       this.refused++;
       this.refusals.say('full', `CHS_ERR_9P_REFUSED: too many connections still handshaking (limit ${this.maxConnections})`);
       socket.destroy();
       return;
     }
-    const addr = normalizeAddress(socket.remoteAddress);
     let decided = false;
     // The socket from here on: the adopted one (reads into a reused buffer) or, failing that, the accepted one.
     let s = socket;
@@ -274,7 +276,7 @@ export class NineServer {
     }
     // A deadline for the first byte and the TLS handshake: until then the connection is not booked
     // (admission counts it once it is served), so this is what bounds a silent one.
-    this.sniffing.add(s);
+    this.sniffing.set(s, { addr, operator });
     const timer = setTimeout(() => {
       this.timedOut++;
       this.refusals.say('handshake', `CHS_ERR_TLS_HANDSHAKE: closed ${addr}'s connection: no ${decided ? 'TLS handshake' : 'first byte'} within ${this.handshakeMs} ms`);
@@ -465,6 +467,36 @@ export class NineServer {
   }
 
   /** Admits a newcomer (evicting to make room when it may) or says why not. */
+  /**
+   * Room for one more connection that has not sent its first byte, by admission's rules (the
+   * newcomer evicts the oldest silent one, so silent hoarders only push each other out): one
+   * address holds at most maxPerAddress, strangers at most maxConnections minus the operator's
+   * reserve, everyone at most maxConnections; the operator evicts a stranger first. False: refuse.
+   */
+  private makeSniffRoom(addr: string, operator: boolean): boolean {
+    const oldest = (which: (v: { addr: string; operator: boolean }) => boolean): boolean => {
+      for (const [sock, v] of this.sniffing) {
+        if (!which(v)) continue;
+        this.evicted++;
+        this.refusals.say('evicted', `CHS_ERR_9P_REFUSED: closed ${v.addr}'s connection that had sent nothing yet to make room for a newcomer`);
+        this.sniffing.delete(sock);
+        sock.destroy();
+        return true;
+      }
+      return false;
+    };
+    let fromAddr = 0;
+    let strangers = 0;
+    for (const v of this.sniffing.values()) {
+      if (v.addr === addr) fromAddr++;
+      if (!v.operator) strangers++;
+    }
+    if (fromAddr >= this.maxPerAddress && !oldest((v) => v.addr === addr)) return false;
+    if (!operator && strangers >= this.maxConnections - this.reserve && !oldest((v) => !v.operator)) return false;
+    if (this.sniffing.size >= this.maxConnections && !oldest((v) => !v.operator) && !(operator && oldest(() => true))) return false;
+    return true;
+  }
+
   private admit(addr: string, operator: boolean): { reason: string; text: string } | undefined {
     if ((this.perAddress.get(addr) ?? 0) >= this.maxPerAddress && !this.evict((c) => c.addr === addr)) {
       return { reason: 'per-address', text: `too many connections from ${addr} (limit ${this.maxPerAddress})` };
@@ -568,7 +600,7 @@ export class NineServer {
     this.closing ??= (async () => {
       if (this.sweeper) { clearInterval(this.sweeper); this.sweeper = undefined; }
       for (const s of this.telling) s.destroy();
-      for (const s of this.sniffing) s.destroy();
+      for (const s of this.sniffing.keys()) s.destroy();
       const listening = new Promise<void>((resolve) => this.server.close(() => resolve()));
       const timeout = this.opts.closeTimeoutMs ?? 2000;
       await Promise.allSettled([...this.conns].map(async (c) => {
