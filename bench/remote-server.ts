@@ -4,10 +4,8 @@
 //   node --import tsx bench/remote-server.ts relay PORT REMOTE_PORT [ANAME]
 //     our NineServer whose tree is a RemoteTree relaying to 127.0.0.1:REMOTE_PORT
 // Prints "READY <port>" once listening; exits on SIGTERM/SIGINT after closing.
-import { memfs } from '../fs/tree/memfs.ts';
-import type { MemDir, MemFile } from '../fs/tree/memfs.ts';
 import type { RemoteTree } from '../fs/tree/remote.ts';
-import { relayTo, serveUntilSignal } from './tree-server.ts';
+import { benchMemTree, relayTo, serveUntilSignal } from './tree-server.ts';
 import type { Node } from '../fs/tree/types.ts';
 
 const [kind, portArg, a, b] = process.argv.slice(2);
@@ -17,14 +15,7 @@ let relay: RemoteTree | undefined;
 if (kind === 'inner') {
   const bulkMiB = Number(a ?? 16);
   const files = Number(b ?? 1000);
-  const owner = { nUid: 0, nGid: 0, uid: 'bench' };
-  const mem = memfs({ maxBytes: (bulkMiB + 8) << 20 });
-  const big = mem.create({ name: 'big', dir: false, perm: 0o644, ...owner }) as MemFile;
-  const chunk = Buffer.alloc(1 << 20);
-  for (let i = 0; i < bulkMiB; i++) { chunk.fill(i & 0xff); big.writeAt(i << 20, chunk); }
-  const small = mem.create({ name: 'small', dir: true, perm: 0o755, ...owner }) as MemDir;
-  for (let i = 0; i < files; i++) (small.create({ name: `f${i}`, dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from(`${i}\n`));
-  tree = mem;
+  tree = benchMemTree(bulkMiB, files);
 } else if (kind === 'relay') {
   relay = await relayTo(a, b);
   tree = relay.root;

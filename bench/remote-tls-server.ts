@@ -10,9 +10,9 @@ import { readFile } from 'node:fs/promises';
 import { createPrivateKey } from 'node:crypto';
 import { identityFromKey } from '../core/identity.ts';
 import { NineServer } from '../fs/server/server.ts';
-import { memfs, type MemDir, type MemFile } from '../fs/tree/memfs.ts';
 import { RemoteTree } from '../fs/tree/remote.ts';
 import type { Node } from '../fs/tree/types.ts';
+import { benchMemTree } from './tree-server.ts';
 
 const [kind, portArg, a, b, c] = process.argv.slice(2);
 const port = Number(portArg ?? 0);
@@ -23,14 +23,7 @@ if (kind === 'inner') {
   const identity = identityFromKey(createPrivateKey(await readFile(c!, 'utf8')));
   const bulkMiB = Number(a ?? 16);
   const files = Number(b ?? 1000);
-  const owner = { nUid: 0, nGid: 0, uid: 'bench' };
-  const mem = memfs({ maxBytes: (bulkMiB + 8) << 20 });
-  const big = mem.create({ name: 'big', dir: false, perm: 0o644, ...owner }) as MemFile;
-  const chunk = Buffer.alloc(1 << 20);
-  for (let i = 0; i < bulkMiB; i++) { chunk.fill(i & 0xff); big.writeAt(i << 20, chunk); }
-  const small = mem.create({ name: 'small', dir: true, perm: 0o755, ...owner }) as MemDir;
-  for (let i = 0; i < files; i++) (small.create({ name: `f${i}`, dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from(`${i}\n`));
-  tree = mem;
+  tree = benchMemTree(bulkMiB, files);
   server = new NineServer({ attach: () => tree, onError: (e) => console.error(e), tls: { credentials: await identity.tls() } });
 } else if (kind === 'relay') {
   const identity = identityFromKey(createPrivateKey(await readFile(b!, 'utf8')));

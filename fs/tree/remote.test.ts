@@ -23,23 +23,12 @@ import { RemoteTree } from './remote.ts';
 import type { RemoteTreeOptions } from './remote.ts';
 import { file, root, stream } from './synthetic.ts';
 import type { Node } from './types.ts';
+import { closers, within } from '../../test/helpers/deadline.ts';
 
 // ---- helpers: everything made is closed in reverse order by cleanup() ----
 
-const closers: Array<() => Promise<unknown>> = [];
-const later = (fn: () => Promise<unknown>): void => { closers.push(fn); };
-async function cleanup(): Promise<void> {
-  for (const fn of closers.splice(0).reverse()) await fn().catch(() => undefined);
-}
+const { later, cleanup } = closers();
 test.after.each(cleanup);
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
   const end = Date.now() + ms;

@@ -11,14 +11,7 @@ export async function testNode(): Promise<TestNode> {
   return { identity, key: identity.publicKey, creds: await identity.tls() };
 }
 
-/** Runs `p` with a deadline naming what it waited for. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
+export { within } from './deadline.ts';
 
 /** The error `p` rejects with (fails the test when it resolves). */
 export async function rejection(p: Promise<unknown>, what: string): Promise<Error & { code?: string }> {
