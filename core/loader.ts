@@ -19,22 +19,13 @@ import { errorLocation, installStackMapping, registerBundle, type BundleMap } fr
 import './loader/sdk-register.ts';
 import { isolatedExports } from './isolation/host.ts';
 import { asEsModule } from './loader/es-module.ts';
+import type { LoadedCode } from './loader/loaded-code.ts';
+
+export type { LoadedCode };
 
 export { moduleStack, errorLocation } from './loader/stacks.ts';
 
 installStackMapping();
-
-export interface LoadedCode {
-  /** sha256 of the bundled code, short: identifies a version of the module's files. */
-  hash: string;
-  code: string;
-  /** The bundle's source map (JSON), registered when the code is evaluated. */
-  map: string;
-  /** Natively loaded namespaces of the imports that leave the module's folder. */
-  externals: Map<string, unknown>;
-  /** Absolute paths of the module's own files that went into the bundle. */
-  files: string[];
-}
 
 /** What the loader needs to know of a unit of code: a module, or a single tree file (styx-provider). */
 export type CodeUnit = Pick<Descriptor, 'name' | 'dir' | 'entry'>;

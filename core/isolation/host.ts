@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { chsError } from '../errors.ts';
-import type { LoadedCode } from '../loader.ts';
+import type { LoadedCode } from '../loader/loaded-code.ts';
 import { runScope, type RunScope } from '../timers.ts';
 import type { Descriptor, ModuleContext, ModuleExports } from '../types.ts';
 import { errorData, reviveError, type Boot, type CallMsg, type DepInfo, type MetricMsg, type WorkerMsg } from './protocol.ts';

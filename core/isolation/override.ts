@@ -3,7 +3,7 @@
 // "process" }`) without editing the module. The override makes a descriptor of its own for that
 // instance and the exports that go with it, once per loaded code and override.
 import type { Code } from '../instance.ts';
-import type { LoadedCode } from '../loader.ts';
+import type { LoadedCode } from '../loader/loaded-code.ts';
 import { evaluateModule } from '../loader.ts';
 import type { Descriptor, ModuleExports } from '../types.ts';
 import type { IsolationOverride } from './override-schema.ts';
