@@ -54,6 +54,9 @@ export function relaySocket(socket: Socket): MessagePort {
     if (!closed) port1.postMessage({ t: 'destroy' });
     close();
   });
+  // As http.Server does for its own sockets (noDelay: true): the worker's response reaches here as
+  // separate writes (head, body), and Nagle would hold the second until the client's delayed ACK.
+  socket.setNoDelay(true);
   socket.resume();
   return port2;
 }
