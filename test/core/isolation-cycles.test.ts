@@ -11,7 +11,7 @@
 //   calls made meanwhile. The same for an in-process caller and one isolated in the mode.
 // Fixtures: test/fixtures/isolation-cycles/ (copied into a temp project with the mode set).
 // A mode the host refuses as "not available yet" (process, until it lands) is reported and skipped.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort } from '../../base/free-port.ts';
 import { readDescriptor } from '../../core/descriptor.ts';
-import { fdCount } from '../helpers/fds.ts';
+import { childCount, fdCount, threadCount } from '../helpers/fds.ts';
 import { inst, scope, until } from '../helpers/extra.ts';
 import { REPO, type ModuleSpec, type TestHost } from '../helpers/project.ts';
 
@@ -67,22 +67,9 @@ function fixture(name: string, mode: Mode): ModuleSpec {
 
 const supervisor = JSON.parse(readFileSync(join(FIXTURES, 'supervisor.json'), 'utf8')) as Record<string, number>;
 
-/** This process's threads and direct child processes (Linux /proc). */
-function threads(): number {
-  return readdirSync('/proc/self/task').length;
-}
-function children(): number {
-  let n = 0;
-  for (const task of readdirSync('/proc/self/task')) {
-    try {
-      n += readFileSync(`/proc/self/task/${task}/children`, 'utf8').split(' ').filter(Boolean).length;
-    } catch { /* task ended meanwhile */ }
-  }
-  return n;
-}
 
 interface Counts { fds: number; threads: number; children: number; handles: number }
-const counts = (): Counts => ({ fds: fdCount(), threads: threads(), children: children(), handles: process.getActiveResourcesInfo().length });
+const counts = (): Counts => ({ fds: fdCount(), threads: threadCount(), children: childCount(), handles: process.getActiveResourcesInfo().length });
 /** What grew past `base` by more than `slack` (fds, handles) or at all (threads, children); '' when nothing did. */
 function growth(base: Counts, now: Counts, slack: number): string {
   const over: string[] = [];

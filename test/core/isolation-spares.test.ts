@@ -14,7 +14,8 @@
 //   up its stop (fixture keepalive/).
 // Fixture: test/fixtures/isolation-spares/where (reports pid, threadId, heap limit, a counter).
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { childCount, threadCount } from '../helpers/fds.ts';
 import http from 'node:http';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -37,19 +38,6 @@ interface Where { pid: number; thread: number; n: number; heapLimitMb: number }
 const where = (th: TestHost, id: string) => (inst(th, id).run!.service as { where(): Promise<Where> }).where();
 const LIMITED = { maxOldGenerationSizeMb: 96 };
 
-/** This process's threads and direct child processes (Linux /proc). */
-function threads(): number {
-  return readdirSync('/proc/self/task').length;
-}
-function children(): number {
-  let n = 0;
-  for (const task of readdirSync('/proc/self/task')) {
-    try {
-      n += readFileSync(`/proc/self/task/${task}/children`, 'utf8').split(' ').filter(Boolean).length;
-    } catch { /* task ended meanwhile */ }
-  }
-  return n;
-}
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -109,7 +97,7 @@ for (const mode of MODES) {
 
   S(`${mode}: a spare killed while idle is replaced; closing the host ends every spare (no thread or child process left)`, async () => {
     await runtimeFile(); // the bundler's service process runs before the baseline is taken
-    const base = { threads: threads(), children: children() };
+    const base = { threads: threadCount(), children: childCount() };
     const th = await t.host(await project(mode), { watch: false });
     const plain = shapeKey(mode, {});
     const spare = await readySpare(plain);
@@ -120,13 +108,13 @@ for (const mode of MODES) {
     await th.host.reload('where');
     assert.is(idOf(mode, await where(th, 'where')), idOf(mode, replaced), 'the replacement is taken at the next reload');
     const all = await Promise.all([readySpare(plain, replaced), readySpare(shapeKey(mode, LIMITED))]);
-    assert.ok(threads() > base.threads || children() > base.children, 'isolates and spares run');
+    assert.ok(threadCount() > base.threads || childCount() > base.children, 'isolates and spares run');
 
     await th.close();
     assert.equal(spares(), [], 'no spare after the host closed');
     if (mode === 'process') for (const s of all) assert.not.ok(alive(s.pid!), `spare process ${s.pid} ended with the host's close`);
-    await until('no thread or child process left', () => threads() <= base.threads && children() <= base.children, 10_000)
-      .catch(() => assert.unreachable(`threads ${base.threads} -> ${threads()}, child processes ${base.children} -> ${children()}`));
+    await until('no thread or child process left', () => threadCount() <= base.threads && childCount() <= base.children, 10_000)
+      .catch(() => assert.unreachable(`threads ${base.threads} -> ${threadCount()}, child processes ${base.children} -> ${childCount()}`));
   });
 
   S(`${mode}: "spares": false in the node's isolation override means no spare is made`, async () => {
