@@ -33,7 +33,7 @@ import { Worker } from 'node:worker_threads';
 import { readDescriptor } from '../core/descriptor.ts';
 import {
   REPO, freePort, get, intArg, makeProjectCopy, pollUntil, progress, progressDone, sleep, spawnChild, stats, statsLine, uniqueGreeting,
-  waitReady, waitServing, withGreeting, type BenchProject, type Child, type Stats,
+  underTsxWatch, waitReady, waitServing, withGreeting, type BenchProject, type Child, type Stats,
 } from './lib.ts';
 
 const EDITS = intArg(0, 15, 1, 200);
@@ -397,23 +397,9 @@ async function plainProcesses(p: BenchProject, n: number): Promise<number> {
   }
 }
 
-async function tsxWatch(p: BenchProject): Promise<number[]> {
-  const dir = join(p.dir, 'tsx-watch');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'server.ts');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/`;
-  await writeFile(file, tsxWatchSource('Hello from tsx watch', port));
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  let child: Child | null = null;
-  try {
-    child = spawnChild(join(REPO, 'node_modules/.bin/tsx'), ['watch', '--clear-screen=false', file], { cwd: dir });
-    await waitServing(child, url, 'Hello from tsx watch\n', agent);
-    return await measureEdits('tsx watch', url, (g) => saveAtomic(p, file, tsxWatchSource(g, port)), agent, WATCH_EDIT_TIMEOUT_MS);
-  } finally {
-    agent.destroy();
-    await child?.stop();
-  }
+function tsxWatch(p: BenchProject): Promise<number[]> {
+  return underTsxWatch(p.dir, tsxWatchSource, (w) =>
+    measureEdits('tsx watch', w.url, (g) => saveAtomic(p, w.file, tsxWatchSource(g, w.port)), w.agent, WATCH_EDIT_TIMEOUT_MS));
 }
 
 /**

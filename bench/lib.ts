@@ -2,7 +2,7 @@
 // own modules/ are never edited), free loopback ports, a Cheshire node as a child process,
 // keep-alive HTTP GETs, rewriting hello's GREETING literal, and small statistics.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -216,6 +216,40 @@ export async function waitServing(child: Child, url: string, want: string, agent
     }
     if (performance.now() - t0 > timeoutMs) throw new Error(`${url} not serving ${JSON.stringify(want)} after ${timeoutMs} ms:\n${child.output()}`);
     await sleep(20);
+  }
+}
+
+/** A standalone server under `tsx watch`, serving; what the benchmarks compare a reload with. */
+export interface TsxWatched {
+  file: string;
+  port: number;
+  url: string;
+  agent: http.Agent;
+  /** ms from spawning `tsx watch` to the first right answer. */
+  bootMs: number;
+}
+
+/**
+ * Writes `source('Hello from tsx watch', port)` to `<dir>/tsx-watch/server.ts`, runs it under
+ * `tsx watch` until it serves, hands it to `body` (which edits the file and measures), and stops
+ * it afterwards.
+ */
+export async function underTsxWatch<T>(dir: string, source: (greeting: string, port: number) => string, body: (w: TsxWatched) => Promise<T>): Promise<T> {
+  const folder = join(dir, 'tsx-watch');
+  await mkdir(folder, { recursive: true });
+  const file = join(folder, 'server.ts');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/`;
+  await writeFile(file, source('Hello from tsx watch', port));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  let child: Child | null = null;
+  try {
+    child = spawnChild(join(REPO, 'node_modules/.bin/tsx'), ['watch', '--clear-screen=false', file], { cwd: folder });
+    const bootMs = await waitServing(child, url, 'Hello from tsx watch\n', agent);
+    return await body({ file, port, url, agent, bootMs });
+  } finally {
+    agent.destroy();
+    await child?.stop();
   }
 }
 

@@ -6,12 +6,11 @@
 //
 // Each edit writes the file in place, then polls GET / over one keep-alive connection (1 ms
 // between answers) until the new text comes back. The clock starts just before the write.
-import { writeFile, mkdir } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { join } from 'node:path';
 import {
-  REPO, freePort, intArg, makeProjectCopy, pollUntil, primeWatcher, progress, progressDone, sleep, spawnChild, startNode, stats, statsLine,
-  uniqueGreeting, waitServing, withGreeting, type BenchProject, type Child, type Stats,
+  intArg, makeProjectCopy, pollUntil, primeWatcher, progress, progressDone, sleep, startNode, stats, statsLine,
+  underTsxWatch, uniqueGreeting, waitServing, withGreeting, type BenchProject, type Child, type Stats,
 } from './lib.ts';
 
 const EDITS = intArg(0, 20, 1, 500);
@@ -75,24 +74,11 @@ const server = http.createServer((_req, res) => {
 server.listen(${port}, '127.0.0.1');
 `;
 
-async function benchTsxWatch(project: BenchProject): Promise<{ run: Run; bootMs: number }> {
-  const dir = join(project.dir, 'tsx-watch');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'server.ts');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/`;
-  await writeFile(file, serverSource('Hello from tsx watch', port));
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  let child: Child | null = null;
-  try {
-    child = spawnChild(join(REPO, 'node_modules/.bin/tsx'), ['watch', '--clear-screen=false', file], { cwd: dir });
-    const bootMs = await waitServing(child, url, 'Hello from tsx watch\n', agent);
-    const run = await measure('tsx watch', url, (g) => writeFile(file, serverSource(g, port)), agent, WATCH_EDIT_TIMEOUT_MS);
-    return { run, bootMs };
-  } finally {
-    agent.destroy();
-    await child?.stop();
-  }
+function benchTsxWatch(project: BenchProject): Promise<{ run: Run; bootMs: number }> {
+  return underTsxWatch(project.dir, serverSource, async (w) => ({
+    run: await measure('tsx watch', w.url, (g) => writeFile(w.file, serverSource(g, w.port)), w.agent, WATCH_EDIT_TIMEOUT_MS),
+    bootMs: w.bootMs,
+  }));
 }
 
 function show(label: string, s: Stats): void {
