@@ -5,7 +5,8 @@ import { EventEmitter } from 'node:events';
 import { dirname, join, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { bundleModule, type LoadedCode } from './loader.ts';
-import { codeExports, exportsFor } from './isolation/override.ts';
+import { codeExports, exportsFor, overriddenDescriptor } from './isolation/override.ts';
+import { preloadIsolated } from './isolation/host.ts';
 import type { IsolationOverride } from './isolation/override-schema.ts';
 import { discoverModules } from './discover.ts';
 import { chsError, errorText } from './errors.ts';
@@ -307,7 +308,11 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   /** A folder's code evaluated, except where every instance of it is isolated by override (core/isolation/override.ts). */
   private evaluate(desc: Descriptor, loaded: LoadedCode): ModuleExports {
     const ids = [...this.engine.instances.values()].filter((i) => i.desc.dir === desc.dir).map((i) => i.id);
-    return codeExports(desc, loaded, ids.map((id) => this.isolationOf(id)));
+    const overrides = ids.map((id) => this.isolationOf(id));
+    // Isolated instances: a warm spare of their shape evaluates the new code now, as the host does
+    // for in-process ones, while the current versions still serve.
+    for (const o of overrides) preloadIsolated(overriddenDescriptor(desc, o), loaded);
+    return codeExports(desc, loaded, overrides);
   }
 
   private isolationOf(id: string): IsolationOverride | undefined {

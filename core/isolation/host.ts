@@ -12,11 +12,11 @@ import { chsError } from '../errors.ts';
 import type { LoadedCode } from '../loader/loaded-code.ts';
 import { runScope, type RunScope } from '../timers.ts';
 import type { Descriptor, ModuleContext, ModuleExports } from '../types.ts';
-import { errorData, reviveError, type Boot, type CallMsg, type DepInfo, type MetricMsg, type WorkerMsg } from './protocol.ts';
+import { errorData, reviveError, type Boot, type Bundle, type CallMsg, type DepInfo, type MetricMsg, type WorkerMsg } from './protocol.ts';
 import { Rpc } from './rpc.ts';
 import { ListenerSlot, SharedListener } from './listener.ts';
 import { spawnIsolate, type Isolate, type IsolateEvents } from './spawn.ts';
-import { hold, sparesOff } from './spares.ts';
+import { hold, preload, sparesOff } from './spares.ts';
 
 /** A value an isolated incarnation handed over: a plain-data copy, refreshed when it stops cleanly. */
 export class IsolatedValue {
@@ -40,6 +40,33 @@ const SDK_URL = new URL('../sdk/index.ts', import.meta.url).href;
 
 /** How to ask a started isolate for its health, by the ctx its start got (what health(ctx) receives). */
 const healthOf = new WeakMap<ModuleContext, () => Promise<unknown>>();
+
+/** What an isolate evaluates of a module: its bundle, named for stack traces as in-process. */
+function bundleOf(desc: Descriptor, loaded: LoadedCode): Bundle {
+  const filename = join(desc.dir, desc.entry);
+  return {
+    name: desc.name,
+    dir: desc.dir,
+    filename,
+    vmName: `${filename}#${loaded.hash}`,
+    code: loaded.code,
+    map: loaded.map,
+    externals: [...loaded.externals.keys()],
+    kind: desc.isolation === 'process' ? 'process' : 'worker',
+    sdkUrl: SDK_URL,
+  };
+}
+
+/**
+ * A reload's new code, for an instance that runs isolated under `desc`: the idle spare of its
+ * shape evaluates it now, while the current incarnation still serves, so the start that follows
+ * the stop only runs start(ctx) (./spares.ts preload). Returns whether a spare took it.
+ */
+export function preloadIsolated(desc: Descriptor, loaded: LoadedCode): boolean {
+  if (desc.isolation !== 'worker' && desc.isolation !== 'process') return false;
+  if (sparesOff.has(desc)) return false;
+  return preload(desc.isolation, desc.resourceLimits ?? {}, bundleOf(desc, loaded));
+}
 
 export function isolatedExports(desc: Descriptor, loaded: LoadedCode): ModuleExports {
   return {
@@ -86,17 +113,10 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
       slots.set(key.slice(LISTEN.length), slot);
     }
   }
-  const filename = join(desc.dir, desc.entry);
   const boot: Boot = {
+    ...bundleOf(desc, loaded),
     id: ctx.id,
-    name: ctx.name,
     version: ctx.version,
-    dir: desc.dir,
-    filename,
-    vmName: `${filename}#${loaded.hash}`,
-    code: loaded.code,
-    map: loaded.map,
-    externals: [...loaded.externals.keys()],
     config: structuredClone(ctx.config) as Record<string, unknown>,
     stateDir: ctx.stateDir,
     stopMs: desc.timeouts.stopMs,
@@ -104,8 +124,6 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
     previous,
     node: ctx.host.node,
     role: ctx.host.role,
-    kind,
-    sdkUrl: SDK_URL,
     callMs: desc.timeouts.callMs ?? DEFAULT_CALL_MS,
   };
   let started = false;
@@ -228,7 +246,7 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
   const limits = desc.resourceLimits ?? {};
   const lease = hold(ctx.id, kind, limits, ctx.log, !sparesOff.has(desc));
   try {
-    const spare = await lease.take(events);
+    const spare = await lease.take(events, boot.vmName);
     if (spare) (iso = spare).boot(boot);
     else iso = await spawnIsolate(boot, limits, events);
   } catch (err) {

@@ -27,11 +27,9 @@ export interface DepInfo {
   count: number;
 }
 
-/** What the worker is started with (workerData). */
-export interface Boot {
-  id: string;
+/** A module's bundle as an isolate evaluates it (at its boot, or ahead of it in a spare: `load`). */
+export interface Bundle {
   name: string;
-  version: string;
   dir: string;
   filename: string;
   /** V8's name for the bundle, `<entry>#<hash>`, as in-process (stack traces map through it). */
@@ -40,6 +38,16 @@ export interface Boot {
   map: string;
   /** Specifiers the bundle requires, loaded natively in the worker. */
   externals: string[];
+  /** Where the isolate runs: a worker thread or a child process (messages and errors say which). */
+  kind: 'worker' | 'process';
+  /** The URL the host's loader gives `cheshire/sdk`: the isolate serves it from its own SDK. */
+  sdkUrl: string;
+}
+
+/** What the worker is started with (workerData). */
+export interface Boot extends Bundle {
+  id: string;
+  version: string;
   config: Record<string, unknown>;
   stateDir: string;
   stopMs: number;
@@ -48,10 +56,6 @@ export interface Boot {
   previous: Record<string, unknown>;
   node: string;
   role: string;
-  /** Where the isolate runs: a worker thread or a child process (messages and errors say which). */
-  kind: 'worker' | 'process';
-  /** The URL the host's loader gives `cheshire/sdk`: the isolate serves it from its own SDK. */
-  sdkUrl: string;
   /** Deadline of one call across the boundary (ms; 0: none). */
   callMs: number;
 }
@@ -107,6 +111,8 @@ export type HostMsg =
   | CallMsg
   | ReplyMsg
   | { t: 'boot'; boot: Boot }
+  /** To an idle spare: evaluate this bundle now; the incarnation that boots with its vmName starts from it. */
+  | { t: 'load'; bundle: Bundle }
   | { t: 'stop'; handover: boolean; budgetMs: number }
   | { t: 'bind' | 'unbind'; as: string }
   | { t: 'ping'; seq: number }

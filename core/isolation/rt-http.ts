@@ -24,12 +24,24 @@ export async function serveHttp(ctx: ModuleContext<any>, host: string, port: num
   /** Connections that were answered at least once (a new one is not idle: its request is coming). */
   const served = new WeakSet<Duplex>();
   let stopping = false;
+  /** Resolves the stop once no connection is left (set while stopping). */
+  let drained: (() => void) | null = null;
   const closeIdle = () => {
-    for (const s of open) if (served.has(s) && !busy.has(s)) s.destroy();
+    // What is still buffered for the client is flushed first (an idle socket has nothing left).
+    for (const s of open) if (served.has(s) && !busy.has(s)) s.writableLength ? s.end() : s.destroy();
+  };
+  /** While stopping: lets go of what became idle; the stop completes with the last connection. */
+  const settle = () => {
+    if (!stopping) return;
+    closeIdle();
+    if (open.size === 0) drained?.();
   };
   server.on('connection', (s: Duplex) => {
     open.add(s);
-    s.once('close', () => open.delete(s));
+    s.once('close', () => {
+      open.delete(s);
+      settle();
+    });
   });
   server.on('request', (req, res) => {
     const s = req.socket as Duplex;
@@ -39,6 +51,7 @@ export async function serveHttp(ctx: ModuleContext<any>, host: string, port: num
       const n = (busy.get(s) ?? 1) - 1;
       if (n > 0) busy.set(s, n);
       else busy.delete(s);
+      settle();
     });
     // A request on a connection that outlives this incarnation would be cut: close it after.
     if (stopping) res.shouldKeepAlive = false;
@@ -64,12 +77,11 @@ export async function serveHttp(ctx: ModuleContext<any>, host: string, port: num
     rt.listeners.delete(key);
     closeIdle();
     if (open.size === 0) return;
-    // The requests under way are answered (with Connection: close); each connection then ends.
+    // The requests under way are answered (with Connection: close); each connection then ends,
+    // and the last one to close completes the stop (the teardown's budget bounds the wait).
     return new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        closeIdle();
-        if (open.size === 0) { clearInterval(check); resolve(); }
-      }, 10);
+      drained = resolve;
+      settle();
     });
   });
   return server;

@@ -11,12 +11,15 @@
 // debug), up to MAX_IDLE_DEATHS times in a row.
 import type { Logger } from 'pino';
 import type { Descriptor, IsolationLimits } from '../types.ts';
+import type { Bundle } from './protocol.ts';
 import { limitFlags, startIsolate, type Isolate, type IsolateEvents } from './spawn.ts';
 
 export const MAX_SHAPES = 4;
 /** After a stop that hands over, how long its shape still counts as in use (the next start comes). */
 export const HANDOVER_GRACE_MS = 5_000;
 const MAX_IDLE_DEATHS = 3;
+/** How long after an incarnation of its shape has started a new spare is started. */
+export const REPLENISH_DELAY_MS = 100;
 
 type Kind = 'worker' | 'process';
 
@@ -43,6 +46,8 @@ interface Spare {
   iso: Isolate | null;
   board: Switchboard | null;
   dead: boolean;
+  /** The vmName of the bundle it was given to evaluate ahead (preload()): only that code's incarnation may take it. */
+  loaded: string | null;
 }
 
 interface Shape {
@@ -54,6 +59,8 @@ interface Shape {
   /** Instance id -> the grace timer of its incarnation that stopped handing over (its next one takes the hold on). */
   pending: Map<string, NodeJS.Timeout>;
   spare: Spare | null;
+  /** A spare to be started shortly (replenish()). */
+  refill: NodeJS.Timeout | null;
   idleDeaths: number;
   log: Logger | null;
 }
@@ -69,8 +76,12 @@ export function shapeKey(kind: Kind, limits: IsolationLimits): string {
 
 /** What an isolated incarnation holds of its shape while it runs; release() once at its end. */
 export interface Lease {
-  /** The spare of this shape, booted and idle, now the caller's (its events go to `on`), or null. */
-  take(on: IsolateEvents): Promise<Isolate | null>;
+  /**
+   * The spare of this shape, booted and idle, now the caller's (its events go to `on`), or null.
+   * A spare that evaluated another bundle ahead (preload()) is ended instead: its module-level
+   * state is that code's.
+   */
+  take(on: IsolateEvents, vmName: string): Promise<Isolate | null>;
   /** Starts a spare of this shape in the background unless one is there (after the holder has started). */
   replenish(): void;
   /** The incarnation ended; `handingOver`: a next one is coming. Resolves once an unused spare is ended. */
@@ -86,7 +97,7 @@ export function hold(id: string, kind: Kind, limits: IsolationLimits, log: Logge
   let shape = shapes.get(key);
   if (!shape) {
     if (shapes.size >= MAX_SHAPES) return NO_LEASE;
-    shape = { key, kind, limits: { ...limits }, holders: 0, pending: new Map(), spare: null, idleDeaths: 0, log };
+    shape = { key, kind, limits: { ...limits }, holders: 0, pending: new Map(), spare: null, refill: null, idleDeaths: 0, log };
     shapes.set(key, shape);
   }
   const s = shape;
@@ -99,10 +110,14 @@ export function hold(id: string, kind: Kind, limits: IsolationLimits, log: Logge
   s.log = log;
   let released = false;
   return {
-    async take(on) {
+    async take(on, vmName) {
       const spare = s.spare;
       if (!spare || spare.dead) return null;
       s.spare = null;
+      if (spare.loaded !== null && spare.loaded !== vmName) {
+        void endSpare(spare);
+        return null;
+      }
       // One still starting is nearer to ready than a new one would be.
       const made = await spare.made;
       if (!made || spare.dead) return null;
@@ -112,7 +127,15 @@ export function hold(id: string, kind: Kind, limits: IsolationLimits, log: Logge
       return made.iso;
     },
     replenish() {
-      if (!released && !s.spare && shapes.get(key) === s) s.spare = makeSpare(s);
+      // Starting an isolate holds the host's event loop for a few ms (a Worker's or a child's
+      // creation is synchronous): done a moment later, off the path of the reload that just
+      // completed and of the first requests its new version answers.
+      if (released || s.spare || s.refill) return;
+      s.refill = setTimeout(() => {
+        s.refill = null;
+        if (!s.spare && s.holders > 0 && shapes.get(key) === s) s.spare = makeSpare(s);
+      }, REPLENISH_DELAY_MS);
+      s.refill.unref();
     },
     async release(handingOver) {
       if (released) return;
@@ -128,10 +151,27 @@ export function hold(id: string, kind: Kind, limits: IsolationLimits, log: Logge
   };
 }
 
+/**
+ * Hands the idle spare of (`kind`, `limits`) the next version of a module to evaluate now, while
+ * the current incarnation still serves (the reload's evaluate step, core/host.ts): the incarnation
+ * that then takes the spare with that bundle starts from the evaluated module. No spare, one being
+ * started or one already given a bundle: nothing happens (that start evaluates as usual).
+ */
+export function preload(kind: Kind, limits: IsolationLimits, bundle: Bundle): boolean {
+  const s = shapes.get(shapeKey(kind, limits));
+  const spare = s?.spare;
+  if (!spare?.iso || spare.dead || spare.loaded !== null) return false;
+  spare.loaded = bundle.vmName;
+  spare.iso.post({ t: 'load', bundle });
+  return true;
+}
+
 /** One holder less; the last one out ends the shape's spare. */
 async function drop(s: Shape): Promise<void> {
   s.holders--;
   if (s.holders > 0) return;
+  if (s.refill) clearTimeout(s.refill);
+  s.refill = null;
   if (shapes.get(s.key) === s) shapes.delete(s.key);
   const spare = s.spare;
   s.spare = null;
@@ -145,7 +185,7 @@ async function endSpare(spare: Spare): Promise<void> {
 }
 
 function makeSpare(s: Shape): Spare {
-  const spare: Spare = { made: Promise.resolve(null), iso: null, board: null, dead: false };
+  const spare: Spare = { made: Promise.resolve(null), iso: null, board: null, dead: false, loaded: null };
   const board = new Switchboard({
     output: (stream, line) => s.log?.debug({ stream }, `spare ${s.kind} (${s.key}): ${line}`),
     exit(how) {
@@ -199,7 +239,13 @@ export function spares(): SpareInfo[] {
   return out;
 }
 
-/** Resolves once every spare being started has finished starting (for tests). */
+/** Starts the spares due shortly at once, and resolves once every spare being started has finished starting (for tests). */
 export async function sparesSettled(): Promise<void> {
+  for (const s of shapes.values()) {
+    if (!s.refill) continue;
+    clearTimeout(s.refill);
+    s.refill = null;
+    if (!s.spare && s.holders > 0) s.spare = makeSpare(s);
+  }
   await Promise.all([...shapes.values()].map((s) => s.spare?.made));
 }

@@ -14,47 +14,103 @@ import { installStackMapping, registerBundle } from '../loader/stacks.ts';
 import { forceRelease, releaseResource, runTeardown, trackConnections, type TeardownStep } from '../teardown.ts';
 import type { ModuleContext, ModuleExports } from '../types.ts';
 import { portChannel, processChannel, type RuntimeChannel } from './channel.ts';
-import { assertCloneable, errorData, type Boot, type CallMsg, type DepInfo, type HostMsg, type MetricMsg } from './protocol.ts';
+import { assertCloneable, errorData, type Boot, type Bundle, type CallMsg, type DepInfo, type HostMsg, type MetricMsg } from './protocol.ts';
 import { RelayedSocket } from './relay.ts';
 import { Rpc } from './rpc.ts';
 import { setRuntime, type Runtime } from './runtime.ts';
 import { workerLogger } from './worker-log.ts';
 import { asEsModule } from '../loader/es-module.ts';
+import { warmHttp } from './warm.ts';
 
 /** The isolate's SDK, loaded once (ahead of time in a spare, which has nothing else to do). */
 let sdk: Promise<typeof import('./sdk.ts')> | null = null;
 const loadSdk = () => (sdk ??= import('./sdk.ts'));
 
+/** Source maps of the bundles this isolate evaluated, kept alive while it runs (stack traces map through them). */
+const maps: object[] = [];
+
+/** The bundle a spare was given to evaluate ahead of its boot (`load`), and what that gave. */
+let preloaded: { vmName: string; exports: Promise<ModuleExports> } | null = null;
+
+/**
+ * A spare's messages until its boot: `load` evaluates the next version's bundle while the host's
+ * current incarnation still serves (as an in-process reload evaluates before it stops the old
+ * version); `boot` starts the incarnation.
+ */
+function spareMessages(ch: RuntimeChannel, on: (fn: (m: HostMsg) => void) => () => void): void {
+  void loadSdk().then(() => warmHttp()).catch(() => {});
+  const off = on((m) => {
+    if (m.t === 'load') {
+      const exports = loadBundle(m.bundle, m.bundle.name);
+      // A failure is the incarnation's to report, at its start.
+      exports.catch(() => {});
+      preloaded = { vmName: m.bundle.vmName, exports };
+    } else if (m.t === 'boot') {
+      off();
+      main(ch, m.boot);
+    }
+  });
+}
+
 if (parentPort && workerData) main(portChannel(parentPort), workerData as Boot);
 else if (parentPort) {
   // A spare (./spares.ts): loaded and idle until the host hands it an incarnation's boot data.
-  void loadSdk();
   const port = parentPort;
-  const onBoot = (m: HostMsg) => {
-    if (m.t !== 'boot') return;
-    port.off('message', onBoot);
-    main(portChannel(port), m.boot);
-  };
-  port.on('message', onBoot);
+  spareMessages(portChannel(port), (fn) => {
+    port.on('message', fn);
+    return () => port.off('message', fn);
+  });
 } else if (process.send) {
   // A child process: ends with its host (the IPC pipe closes when the host dies or lets go).
   process.on('disconnect', () => process.exit(0));
   // A spare waits for its boot data; one forked for an incarnation gets it at once.
-  void loadSdk();
-  const onBoot = (m: HostMsg) => {
-    if (m.t !== 'boot') return;
-    process.off('message', onBoot);
-    main(processChannel(process), m.boot);
+  spareMessages(processChannel(process), (fn) => {
+    process.on('message', fn);
+    return () => process.off('message', fn);
+  });
+}
+
+/** Evaluates a module's bundle in this isolate; `who` names it in errors (the instance, or the module in a spare). */
+async function loadBundle(b: Bundle, who: string): Promise<ModuleExports> {
+  const unsupported = (member: string) =>
+    chsError('CHS_ERR_ISOLATION_UNSUPPORTED', `${who}: ${member} is not available in an isolated (${b.kind}) module (docs/modules.md, "Isolation")`);
+  installStackMapping();
+  maps.push(registerBundle(b.vmName, dirname(b.filename), b.map));
+  const externals = new Map<string, unknown>();
+  for (const spec of b.externals) {
+    if (spec === b.sdkUrl) {
+      externals.set(spec, sdkFacade(await loadSdk(), unsupported));
+      continue;
+    }
+    // Other TypeScript the host resolves is run by the host's tsx, which an isolate does not have.
+    if (/\.[cm]?ts$/.test(spec)) throw unsupported(`import of "${spec}" (a value import of the host's TypeScript other than cheshire/sdk)`);
+    try {
+      externals.set(spec, await import(spec));
+    } catch (err) {
+      throw chsError('CHS_ERR_MODULE_LOAD', `${b.name}: cannot import "${spec}" in the ${b.kind}: ${(err as Error).message}`, err);
+    }
+  }
+  const fn = vm.compileFunction(b.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: b.vmName }) as (...a: unknown[]) => void;
+  const module = { exports: {} as Record<string, unknown> };
+  const require = (spec: string): unknown => {
+    if (!externals.has(spec)) throw new Error(`${b.name}: require("${spec}") was not seen at bundle time`);
+    const ns = externals.get(spec);
+    return spec === b.sdkUrl ? ns : asEsModule(ns);
   };
-  process.on('message', onBoot);
+  try {
+    fn(module.exports, require, module, b.filename, b.dir);
+  } catch (err) {
+    throw chsError('CHS_ERR_MODULE_LOAD', `${b.name}: evaluating ${b.filename} threw: ${(err as Error).message}`, err);
+  }
+  const exp = module.exports as Partial<ModuleExports>;
+  if (typeof exp.start !== 'function') throw chsError('CHS_ERR_MODULE_NO_START', `${b.name}: ${b.filename} does not export a start(ctx) function`);
+  return exp as ModuleExports;
 }
 
 function main(ch: RuntimeChannel, boot: Boot): void {
   const unsupported = (member: string) =>
     chsError('CHS_ERR_ISOLATION_UNSUPPORTED', `${boot.id}: ${member} is not available in an isolated (${boot.kind}) module (docs/modules.md, "Isolation")`);
 
-  installStackMapping();
-  const bundleMap = registerBundle(boot.vmName, dirname(boot.filename), boot.map);
 
   let service: Record<string, unknown> | null = null;
   let started: { exports: ModuleExports; ctx: ModuleContext } | null = null;
@@ -170,38 +226,6 @@ function main(ch: RuntimeChannel, boot: Boot): void {
     };
   }
 
-  async function load(): Promise<ModuleExports> {
-    const externals = new Map<string, unknown>();
-    for (const spec of boot.externals) {
-      if (spec === boot.sdkUrl) {
-        externals.set(spec, sdkFacade(await loadSdk(), unsupported));
-        continue;
-      }
-      // Other TypeScript the host resolves is run by the host's tsx, which an isolate does not have.
-      if (/\.[cm]?ts$/.test(spec)) throw unsupported(`import of "${spec}" (a value import of the host's TypeScript other than cheshire/sdk)`);
-      try {
-        externals.set(spec, await import(spec));
-      } catch (err) {
-        throw chsError('CHS_ERR_MODULE_LOAD', `${boot.name}: cannot import "${spec}" in the ${boot.kind}: ${(err as Error).message}`, err);
-      }
-    }
-    const fn = vm.compileFunction(boot.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: boot.vmName }) as (...a: unknown[]) => void;
-    const module = { exports: {} as Record<string, unknown> };
-    const require = (spec: string): unknown => {
-      if (!externals.has(spec)) throw new Error(`${boot.name}: require("${spec}") was not seen at bundle time`);
-      const ns = externals.get(spec);
-      return spec === boot.sdkUrl ? ns : asEsModule(ns);
-    };
-    try {
-      fn(module.exports, require, module, boot.filename, boot.dir);
-    } catch (err) {
-      throw chsError('CHS_ERR_MODULE_LOAD', `${boot.name}: evaluating ${boot.filename} threw: ${(err as Error).message}`, err);
-    }
-    const exp = module.exports as Partial<ModuleExports>;
-    if (typeof exp.start !== 'function') throw chsError('CHS_ERR_MODULE_NO_START', `${boot.name}: ${boot.filename} does not export a start(ctx) function`);
-    return exp as ModuleExports;
-  }
-
   async function stop(handover: boolean, budgetMs: number): Promise<void> {
     controller.abort(new Error(`${boot.id} is stopping`));
     const kept: Record<string, unknown> = {};
@@ -243,7 +267,7 @@ function main(ch: RuntimeChannel, boot: Boot): void {
     let result: unknown;
     const ctx = context();
     try {
-      exports = await load();
+      exports = await (preloaded?.vmName === boot.vmName ? preloaded.exports : loadBundle(boot, boot.id));
       result = await exports.start(ctx);
     } catch (err) {
       ch.post({ t: 'startFailed', error: errorData(err) });
@@ -252,7 +276,6 @@ function main(ch: RuntimeChannel, boot: Boot): void {
     started = { exports, ctx };
     service = result !== null && typeof result === 'object' ? (result as Record<string, unknown>) : null;
     ch.post({ t: 'started', kind: service ? 'object' : 'none', methods: service ? methodsOf(service) : [] });
-    void bundleMap;
   })();
 }
 

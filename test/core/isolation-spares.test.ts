@@ -22,7 +22,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort } from '../../base/free-port.ts';
 import { parseNodeConfig } from '../../core/config/node-config.ts';
-import { shapeKey, spares, type SpareInfo } from '../../core/isolation/spares.ts';
+import { preload, shapeKey, spares, type SpareInfo } from '../../core/isolation/spares.ts';
 import { runtimeFile } from '../../core/isolation/worker-code.ts';
 import { inst, scope, until } from '../helpers/extra.ts';
 import { REPO, type TestHost } from '../helpers/project.ts';
@@ -182,6 +182,46 @@ for (const mode of MODES) {
       assert.not.ok(th.messages('ka').some((m) => /did not settle/.test(m)), `no teardown step overran: ${th.messages('ka').filter((m) => /settle/.test(m)).join('; ')}`);
     } finally {
       agent.destroy();
+    }
+  });
+}
+
+const STAMP = readFileSync(join(REPO, 'test/fixtures/isolation-spares/stamp/index.ts'), 'utf8');
+interface Stamp { v: string; pid: number; thread: number; tainted: boolean }
+const stamp = (th: TestHost) => (inst(th, 'stamp').run!.service as { info(): Promise<Stamp> }).info();
+
+for (const mode of MODES) {
+  S(`${mode}: a reload's new code is evaluated in the idle spare while the current version still serves; a spare given other code is never taken`, async () => {
+    const project = await t.project({ modules: { stamp: { cheshire: { isolation: mode }, index: STAMP.replace('__V__', 'v1') } }, role: ['stamp'] });
+    const stamps = join(project.dir, 'stamps.log');
+    const before = process.env.CHS_TEST_STAMPS;
+    process.env.CHS_TEST_STAMPS = stamps;
+    try {
+      const th = await t.host(project, { watch: false });
+      const dir = project.modulePath('stamp', '').replace(/\/$/, '');
+      const spare = await readySpare(shapeKey(mode, {}));
+      await project.write('modules/stamp/index.ts', STAMP.replace('__V__', 'v2'));
+      assert.equal(await th.host.reloadDir(dir), new Map());
+      const v2 = await stamp(th);
+      assert.is(v2.v, 'v2');
+      assert.is(idOf(mode, v2), idOf(mode, spare), 'v2 runs in the spare that evaluated it');
+      assert.equal(readFileSync(stamps, 'utf8').trim().split('\n'), ['eval v1', 'eval v2', 'stop v1'], 'v2 was evaluated before v1 stopped');
+
+      // A spare that evaluated some other bundle (here: handed one directly) is ended, not taken.
+      const next = await readySpare(shapeKey(mode, {}), spare);
+      const other = { name: 'other', dir: project.dir, filename: join(project.dir, 'other.js'), vmName: `${join(project.dir, 'other.js')}#0`, code: 'globalThis.__tainted = true; exports.start = () => ({});', map: '{"version":3,"sources":[],"names":[],"mappings":""}', externals: [], kind: mode, sdkUrl: '' };
+      assert.ok(preload(mode, {}, other), 'the idle spare took the other bundle');
+      await project.write('modules/stamp/index.ts', STAMP.replace('__V__', 'v3'));
+      assert.equal(await th.host.reloadDir(dir), new Map());
+      const v3 = await stamp(th);
+      assert.is(v3.v, 'v3');
+      assert.is(v3.tainted, false, 'v3 does not run where other code was evaluated');
+      assert.is.not(idOf(mode, v3), idOf(mode, next), 'v3 runs in a new isolate, not the spare given other code');
+      if (mode === 'process') await until(`the spare given other code (${next.pid}) to end`, () => !alive(next.pid!), 10_000);
+      assert.equal(readFileSync(stamps, 'utf8').trim().split('\n').slice(3), ['stop v2', 'eval v3'], 'v3 was evaluated at its start');
+    } finally {
+      if (before === undefined) delete process.env.CHS_TEST_STAMPS;
+      else process.env.CHS_TEST_STAMPS = before;
     }
   });
 }
