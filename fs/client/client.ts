@@ -16,15 +16,18 @@ import {
 } from '../codec/index.ts';
 import type { Dialect, Msg, Qid, Rgetattr, RMsg, Stat, Tcreate, TMsg } from '../codec/index.ts';
 import { errnoText, FsError, RemoteError } from '../errors.ts';
-import { reusedOnread } from '../../base/bytes/reused-read.ts';
 import { ChunkPool } from '../../base/bytes/chunk-pool.ts';
+import { FrameReader } from './frame-reader.ts';
 import { LentBuffers } from './lent-buffers.ts';
 import { dialTls, type TlsDial } from '../../base/tls/dial.ts';
 
 type Body<T> = T extends unknown ? Omit<T, 'tag'> : never;
 
-/** Size of the reused read buffer: a whole 64 KiB-msize reply and what follows it. */
-const READ_BUFFER = 128 * 1024;
+/**
+ * Size of a read buffer (frame-reader.ts): room for a few 64 KiB-msize replies, so only about one
+ * in four of them straddles the end of a buffer and has its first part copied to the next one.
+ */
+const READ_BUFFER = 256 * 1024;
 /** Read buffers shared by every client of the process (fs/client/lent-buffers.ts). */
 const READ_BUFFERS = new ChunkPool(READ_BUFFER, 16 << 20);
 export type Request = Body<TMsg>;
@@ -88,10 +91,10 @@ export class Client {
   /** Resolves when the connection has closed, for whatever reason. */
   readonly closed: Promise<void>;
 
-  private constructor(private readonly socket: Socket, dialect: Dialect, msize: number, private readonly lent: LentBuffers) {
+  private constructor(private readonly socket: Socket, dialect: Dialect, msize: number, private readonly lent: LentBuffers, splitter: FrameSplitter) {
     this.dialect = dialect;
     this.msize = msize;
-    this.splitter = new FrameSplitter(msize);
+    this.splitter = splitter;
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('error', (err) => this.drop(new FsError('CHS_ERR_9P_CLOSED', `connection error: ${err.message}`, { cause: err })));
     socket.on('close', () => this.drop(new FsError('CHS_ERR_9P_CLOSED', 'connection closed')));
@@ -103,11 +106,11 @@ export class Client {
     const version = opts.version ?? VERSION_9P2000_L;
     const msize = opts.msize ?? 1 << 20;
     const timeoutMs = opts.timeoutMs ?? 5000;
-    // Replies are read into one reused buffer (net's `onread`), not a fresh Buffer per read; a
-    // read that carried an Rread/Rreaddir (whose data the caller gets as a view) hands the
-    // buffer over and the next read gets a new one.
+    // Replies are read into pooled buffers (net's `onread`, frame-reader.ts), not a fresh Buffer
+    // per read; Rread/Rreaddir data reaches the caller as a view of them.
     let client: Client | undefined;
     const lent = new LentBuffers(READ_BUFFERS);
+    const splitter = new FrameSplitter(msize);
     let socket: Socket;
     if (opts.tls) {
       // TLS hands us decrypted chunks of its own ('data'): no reused read buffer to lend from.
@@ -117,12 +120,10 @@ export class Client {
         if ((err as { code?: string }).code?.startsWith('CHS_ERR_')) throw err;
         throw new FsError('CHS_ERR_9P_CLOSED', `cannot connect to ${host}:${opts.port}: ${(err as Error).message}`, { cause: err });
       }
-      socket.on('data', (chunk: Buffer) => { client?.onData(chunk); });
+      socket.on('data', (chunk: Buffer) => { client?.onData(chunk, true); });
     } else {
-      socket = netConnect({
-        host, port: opts.port, noDelay: true,
-        onread: reusedOnread(READ_BUFFER, (chunk) => client?.onData(chunk) ?? false, lent),
-      });
+      const reader = new FrameReader(lent, splitter, (chunk) => client?.onData(chunk, false) ?? false);
+      socket = netConnect({ host, port: opts.port, noDelay: true, onread: reader.onread() });
     }
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -133,7 +134,7 @@ export class Client {
           socket.once('error', (err) => reject(new FsError('CHS_ERR_9P_CLOSED', `cannot connect to ${host}:${opts.port}: ${err.message}`, { cause: err })));
         });
       }
-      client = new Client(socket, version, msize, lent);
+      client = new Client(socket, version, msize, lent, splitter);
       const r = await Promise.race([
         client.rpcTagged({ type: 'Tversion', msize, version }, NOTAG).catch((err: unknown) => {
           if (!(err instanceof RemoteError)) throw err;
@@ -240,14 +241,16 @@ export class Client {
   }
 
   /**
-   * Handles bytes read into the connection's reused buffer; true when a reply handed out a view
-   * of them (Rread/Rreaddir data), so the buffer must not be reused.
+   * Handles bytes read; true when a reply handed out a view of them (Rread/Rreaddir data), so
+   * their memory must not be reused. `detach`: the memory is reused by the next read (TLS
+   * chunks: not ours to keep), so the bytes of an incomplete frame are copied out of it; the
+   * FrameReader instead reads on behind them.
    */
-  private onData(chunk: Buffer): boolean {
+  private onData(chunk: Buffer, detach: boolean): boolean {
     let frames: Uint8Array[];
     try {
       frames = this.splitter.push(chunk);
-      this.splitter.detach(chunk.buffer);
+      if (detach) this.splitter.detach(chunk.buffer);
     } catch (err) {
       this.fatal(`bad frame from server: ${(err as Error).message}`);
       return false;

@@ -138,4 +138,49 @@ test('detach(): a frame bigger than the read buffer is assembled once, frames af
   for (const [i, want] of [small, big, small, big, small].entries()) assert.ok(out[i]!.equals(want), `frame ${i}`);
 });
 
+test('chunks that touch in one memory join: a frame read in pieces behind each other is a view', () => {
+  const s = new FrameSplitter(8192);
+  const mem = Buffer.concat([frames[3]!, frames[1]!]); // a 3 KiB Twrite, then a Tclunk
+  const got: Uint8Array[] = [];
+  for (let at = 0; at < mem.length; at += 700) got.push(...s.push(mem.subarray(at, Math.min(mem.length, at + 700))));
+  assert.is(got.length, 2);
+  assert.is(got[0]!.buffer, mem.buffer, 'the Twrite is a view of the read memory');
+  assert.is(got[0]!.byteOffset, mem.byteOffset);
+  assert.ok(Buffer.from(got[0]!).equals(frames[3]!));
+  assert.ok(Buffer.from(got[1]!).equals(frames[1]!));
+  // Chunks that do not touch (a gap, or other memory) are still joined by copying.
+  const t = new FrameSplitter(8192);
+  const a = Buffer.from(frames[3]!);
+  assert.equal(t.push(a.subarray(0, 100)), []);
+  const [f] = t.push(Buffer.from(a.subarray(100)));
+  assert.ok(Buffer.from(f!).equals(frames[3]!));
+  assert.is.not(f!.buffer, a.buffer);
+});
+
+test('relocate moves the held bytes of a frame; the rest read behind them completes it in place', () => {
+  const s = new FrameSplitter(8192);
+  const f3 = frames[3]!;
+  assert.equal(s.push(Buffer.from(f3.subarray(0, 2))), []);
+  assert.is(s.pendingSize, -1, 'size not known from 2 bytes');
+  assert.equal(s.push(Buffer.from(f3.subarray(2, 1000))), []);
+  assert.is(s.pendingSize, f3.length);
+  const to = Buffer.alloc(4096);
+  assert.is(s.relocate(to), 1000);
+  assert.is(s.buffered, 1000);
+  to.set(f3.subarray(1000), 1000); // the next read lands right behind
+  const [f] = s.push(to.subarray(1000, f3.length));
+  assert.is(f!.buffer, to.buffer);
+  assert.ok(Buffer.from(f!).equals(f3));
+  assert.throws(() => { s.push(Buffer.from(f3.subarray(0, 100))); s.relocate(Buffer.alloc(50)); }, /100 bytes held, room for 50/);
+  // Nothing to move while a frame is assembled in a buffer of its own.
+  const u = new FrameSplitter(8192);
+  const mem = Buffer.from(f3.subarray(0, 500));
+  u.push(mem);
+  u.detach(mem.buffer);
+  assert.ok(u.assembling);
+  assert.is(u.relocate(Buffer.alloc(4096)), 0);
+  const [g] = u.push(Buffer.from(f3.subarray(500)));
+  assert.ok(Buffer.from(g!).equals(f3));
+});
+
 test.run();

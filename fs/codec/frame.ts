@@ -33,6 +33,12 @@ export class FrameSplitter {
   /** Bytes held that do not yet form a complete frame. */
   get buffered(): number { return this.total; }
 
+  /** size[4] of the incomplete frame held, or -1 while fewer than four of its bytes are here. */
+  get pendingSize(): number { return this.need; }
+
+  /** The incomplete frame is being assembled in a buffer of its own (detach()): no held byte lives in the caller's memory. */
+  get assembling(): boolean { return this.assembly !== null; }
+
   /**
    * Adds bytes and returns every frame now complete, in order. A frame lying inside one chunk is
    * returned as a view of that chunk (no copy). A caller that reuses chunk memory (a socket
@@ -59,7 +65,15 @@ export class FrameSplitter {
       this.need = -1;
     }
     if (chunk.length > 0) {
-      this.chunks.push(chunk);
+      // A chunk read right behind the last one held, in the same memory (a reader that reads on
+      // after a partial frame): one view of both, so the frame comes out without a copy.
+      const last = this.chunks.length > 0 ? this.chunks[this.chunks.length - 1]! : undefined;
+      if (last && last.buffer === chunk.buffer && last.byteOffset + last.length === chunk.byteOffset) {
+        const len = last.length + chunk.length;
+        this.chunks[this.chunks.length - 1] = Buffer.isBuffer(last) ? Buffer.from(last.buffer, last.byteOffset, len) : new Uint8Array(last.buffer, last.byteOffset, len);
+      } else {
+        this.chunks.push(chunk);
+      }
       this.total += chunk.length;
     }
     for (;;) {
@@ -101,6 +115,24 @@ export class FrameSplitter {
     }
     this.assembly = a;
     this.chunks = [a.subarray(0, this.total)];
+  }
+
+  /**
+   * Copies the held bytes of an incomplete frame to the start of `to` and holds them there from
+   * now on, so a reader can read the rest of the frame right behind them (push then joins the
+   * views). Returns how many bytes were moved. Nothing is moved while a frame is assembled in a
+   * buffer of its own (detach()). `to` must not overlap the held bytes.
+   */
+  relocate(to: Uint8Array): number {
+    if (this.total === 0 || this.assembly) return 0;
+    if (this.total > to.length) throw new RangeError(`relocate: ${this.total} bytes held, room for ${to.length}`);
+    let at = 0;
+    for (const c of this.chunks) {
+      to.set(c, at);
+      at += c.length;
+    }
+    this.chunks = [to.subarray(0, this.total)];
+    return this.total;
   }
 
   private peekSize(): number {
