@@ -12,7 +12,8 @@ import { chsError } from '../errors.ts';
 import type { LoadedCode } from '../loader/loaded-code.ts';
 import { runScope, type RunScope } from '../timers.ts';
 import type { Descriptor, ModuleContext, ModuleExports } from '../types.ts';
-import { errorData, reviveError, type Boot, type Bundle, type CallMsg, type DepInfo, type MetricMsg, type WorkerMsg } from './protocol.ts';
+import { errorData, reviveError, type Boot, type Bundle, type CallMsg, type DepInfo, type MetricMsg, type NodeInfo, type WorkerMsg } from './protocol.ts';
+import { TreeProxy } from './tree-proxy.ts';
 import { Rpc } from './rpc.ts';
 import { ListenerSlot, SharedListener } from './listener.ts';
 import { spawnIsolate, type Isolate, type IsolateEvents } from './spawn.ts';
@@ -170,11 +171,19 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
     return { address: a.address, port: a.port, family: a.family };
   }
 
-  /** Answers a call from the isolate: a dependency's method, $ready, ctx.host, serveHttp's listener. */
+  /** Answers a call from the isolate: a dependency's method, $ready, ctx.host, serveHttp's listener, ctx.mount. */
   async function serve(c: CallMsg): Promise<unknown> {
     if (c.target === 'listen') return listen(String(c.args[0]), String(c.args[1]), Number(c.args[2]));
+    if (c.target === 'mount') {
+      trees ??= new TreeProxy(rpc, (m) => iso?.post(m), ctx.id);
+      // The host's mount: in the mount table until this incarnation stops (its own teardown step).
+      ctx.mount(String(c.args[0]), trees.node(c.args[1] as NodeInfo));
+      return true;
+    }
     return serveCall(ctx, c);
   }
+  /** The proxies of the trees this incarnation mounted (made at its first ctx.mount). */
+  let trees: TreeProxy | null = null;
 
   const metrics = new Map<string, Record<string, (...a: unknown[]) => unknown>>();
   function metric(m: MetricMsg): void {

@@ -13,6 +13,26 @@ export interface ErrorData {
   message: string;
   stack: string;
   code?: string;
+  /** A 9P error's Linux errno (a tree's NineError, ./tree-proxy.ts). */
+  errno?: number;
+}
+
+/** A node of a tree an isolated module mounted (ctx.mount), as the host's proxy of it sees it (./tree-proxy.ts). */
+export interface NodeInfo {
+  /** The isolate's number for the node (the same node keeps it). */
+  id: number;
+  name: string;
+  qid: { type: number; version: number; path: bigint };
+  removed: boolean;
+  /** The optional Node methods it has (a missing one: the session answers EOPNOTSUPP). */
+  ops: string[];
+}
+
+/** An open handle of such a node. */
+export interface HandleInfo {
+  h: number;
+  ignoresSignal: boolean;
+  ops: string[];
 }
 
 /** One dependency as the worker sees it (ctx.deps[as]). */
@@ -64,8 +84,12 @@ export interface Boot extends Bundle {
 export interface CallMsg {
   t: 'call';
   seq: number;
-  /** `listen`: serveHttp asks the host for the instance's listener (args: key, host, port). */
-  target: 'dep' | 'ready' | 'host' | 'service' | 'listen' | 'metric' | 'health';
+  /**
+   * `listen`: serveHttp asks the host for the instance's listener (args: key, host, port);
+   * `mount`: ctx.mount (args: path, the root's NodeInfo); `tree`: the host asks a node or handle
+   * of a mounted tree (member: the operation; args[0]: the node's or handle's number).
+   */
+  target: 'dep' | 'ready' | 'host' | 'service' | 'listen' | 'metric' | 'health' | 'mount' | 'tree';
   as?: string;
   index?: number;
   member: string;
@@ -82,10 +106,17 @@ export interface ReplyMsg {
   error?: ErrorData;
 }
 
+/** The caller gave up on call `seq` (a 9P request was flushed): the far side aborts its signal. */
+export interface CancelMsg {
+  t: 'cancel';
+  seq: number;
+}
+
 /** Worker -> host notices. */
 export type WorkerMsg =
   | CallMsg
   | ReplyMsg
+  | CancelMsg
   | { t: 'log'; level: string; obj: Record<string, unknown>; msg: string }
   | { t: 'handOver'; key: string; value: unknown }
   | { t: 'started'; kind: 'none' | 'object'; methods: string[] }
@@ -110,6 +141,9 @@ export interface MetricMsg {
 export type HostMsg =
   | CallMsg
   | ReplyMsg
+  | CancelMsg
+  /** The host dropped its proxies of these mounted nodes, each after seeing it `n` times (./tree-proxy.ts). */
+  | { t: 'forget'; ids: Array<[id: number, n: number]> }
   | { t: 'boot'; boot: Boot }
   /** To an idle spare: evaluate this bundle now; the incarnation that boots with its vmName starts from it. */
   | { t: 'load'; bundle: Bundle }
@@ -125,7 +159,12 @@ export type HostMsg =
 export function errorData(err: unknown): ErrorData {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    return { name: err.name, message: err.message, stack: String(err.stack ?? `${err.name}: ${err.message}`), ...(typeof code === 'string' ? { code } : {}) };
+    const errno = (err as { errno?: unknown }).errno;
+    return {
+      name: err.name, message: err.message, stack: String(err.stack ?? `${err.name}: ${err.message}`),
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(err.name === 'NineError' && typeof errno === 'number' ? { errno } : {}),
+    };
   }
   return { name: 'Error', message: String(err), stack: `Error: ${String(err)}` };
 }
@@ -135,6 +174,7 @@ export function reviveError(d: ErrorData): Error {
   e.name = d.name;
   e.stack = d.stack;
   if (d.code !== undefined) (e as { code?: string }).code = d.code;
+  if (d.errno !== undefined) (e as { errno?: number }).errno = d.errno;
   return e;
 }
 

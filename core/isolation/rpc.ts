@@ -4,25 +4,28 @@
 // or a stream fails the call with CHS_ERR_ISOLATION_CLONE naming the service and member instead
 // of arriving hollow. Bundled into the worker too: no host imports beyond protocol.ts.
 import { chsError } from '../errors.ts';
-import { assertCloneable, errorData, reviveError, type CallMsg, type ReplyMsg } from './protocol.ts';
+import { assertCloneable, errorData, reviveError, type CallMsg, type CancelMsg, type ReplyMsg } from './protocol.ts';
 
 export class Rpc {
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; label: string; timer?: NodeJS.Timeout }>();
   private closedWith: Error | null = null;
+  /** Calls from the far side being served that can be cancelled (by seq). */
+  private readonly serving = new Map<number, AbortController>();
   /** Deadline of a call to a service or a dependency (ms; 0: none): CHS_ERR_ISOLATION_CALL_TIMEOUT names service.member. */
   deadlineMs = 0;
 
   constructor(
     /** Instance id, for error messages. */
     private readonly id: string,
-    private readonly post: (m: CallMsg | ReplyMsg) => void,
-    private readonly serve: (call: CallMsg) => unknown,
+    private readonly post: (m: CallMsg | ReplyMsg | CancelMsg) => void,
+    private readonly serve: (call: CallMsg, signal: AbortSignal | undefined) => unknown,
   ) {}
 
   /** Calls across; rejects with the far side's error, CHS_ERR_ISOLATION_CLONE, or the close reason. */
-  call(target: CallMsg['target'], label: string, member: string, args: unknown[], where: { as?: string; index?: number } = {}): Promise<unknown> {
+  call(target: CallMsg['target'], label: string, member: string, args: unknown[], where: { as?: string; index?: number } = {}, signal?: AbortSignal): Promise<unknown> {
     if (this.closedWith) return Promise.reject(this.closedWith);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     try {
       assertCloneable(this.id, label, 'argument', args);
     } catch (err) {
@@ -40,6 +43,19 @@ export class Rpc {
         p.timer.unref?.();
       }
       this.pending.set(seq, p);
+      // Given up by the caller: the far side is told (its handler's signal aborts), the call fails here now.
+      const onAbort = () => {
+        if (!this.pending.delete(seq)) return;
+        clearTimeout(p.timer);
+        try { this.post({ t: 'cancel', seq }); } catch { /* closed */ }
+        reject(signal!.reason);
+      };
+      if (signal) {
+        signal.addEventListener('abort', onAbort, { once: true });
+        const settle = (): void => signal.removeEventListener('abort', onAbort);
+        p.resolve = (v) => { settle(); resolve(v); };
+        p.reject = (e) => { settle(); reject(e); };
+      }
       try {
         this.post({ t: 'call', seq, target, member, args, label, ...where });
       } catch (err) {
@@ -62,8 +78,15 @@ export class Rpc {
       else p.reject(reviveError(r.error!));
       return true;
     }
+    if (m.t === 'cancel') {
+      this.serving.get((m as CancelMsg).seq)?.abort(new Error('the caller gave up on the call'));
+      return true;
+    }
     if (m.t !== 'call') return false;
     const c = m as CallMsg;
+    // Only a mounted tree's operations wait on the far side's say-so (a blocking read); others finish on their own.
+    const ac = c.target === 'tree' ? new AbortController() : undefined;
+    if (ac) this.serving.set(c.seq, ac);
     const reply = (r: Omit<ReplyMsg, 't' | 'seq'>) => {
       if (this.closedWith) return;
       try {
@@ -73,18 +96,21 @@ export class Rpc {
       }
     };
     Promise.resolve()
-      .then(() => this.serve(c))
+      .then(() => this.serve(c, ac?.signal))
       .then((value) => {
         assertCloneable(this.id, c.label, 'result', value);
         reply({ ok: true, value });
       })
-      .catch((err: unknown) => reply({ ok: false, error: errorData(err) }));
+      .catch((err: unknown) => reply({ ok: false, error: errorData(err) }))
+      .finally(() => { if (ac) this.serving.delete(c.seq); });
     return true;
   }
 
   /** Fails every call in flight (the far side is gone) and every later one. */
   close(err: Error): void {
     this.closedWith ??= err;
+    for (const ac of this.serving.values()) ac.abort(err);
+    this.serving.clear();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       // Each caller learns which call of theirs failed, with the reason's code.

@@ -21,6 +21,7 @@ import { setRuntime, type Runtime } from './runtime.ts';
 import { workerLogger } from './worker-log.ts';
 import { asEsModule } from '../loader/es-module.ts';
 import { warmHttp } from './warm.ts';
+import { isNode, TreeExport } from './tree-export.ts';
 
 /** The isolate's SDK, loaded once (ahead of time in a spare, which has nothing else to do). */
 let sdk: Promise<typeof import('./sdk.ts')> | null = null;
@@ -114,7 +115,11 @@ function main(ch: RuntimeChannel, boot: Boot): void {
 
   let service: Record<string, unknown> | null = null;
   let started: { exports: ModuleExports; ctx: ModuleContext } | null = null;
-  const rpc = new Rpc(boot.id, (m) => ch.post(m), (c: CallMsg) => {
+  const trees = new TreeExport(boot.id);
+  /** ctx.mount calls of the start, answered by the host before the start counts as done. */
+  const mounting: Array<Promise<unknown>> = [];
+  const rpc = new Rpc(boot.id, (m) => ch.post(m), (c: CallMsg, signal) => {
+    if (c.target === 'tree') return trees.serve(c.member, c.args, signal);
     if (c.target === 'health') {
       if (!started) throw chsError('CHS_ERR_DEP_UNAVAILABLE', `${boot.id}: not started`);
       return typeof started.exports.health === 'function' ? started.exports.health(started.ctx) : true;
@@ -220,7 +225,13 @@ function main(ch: RuntimeChannel, boot: Boot): void {
       },
       onBind: (as, fn) => { listeners.set(`bind:${as}`, [...(listeners.get(`bind:${as}`) ?? []), fn as (s?: unknown) => void]); },
       onUnbind: (as, fn) => { listeners.set(`unbind:${as}`, [...(listeners.get(`unbind:${as}`) ?? []), fn]); },
-      mount: () => { throw unsupported('ctx.mount'); },
+      mount: (path, tree) => {
+        if (!isNode(tree)) throw chsError('CHS_ERR_MOUNT_INVALID', `${boot.id}: ctx.mount("${path}"): the tree is not a file tree node (dir(), file(), ctl(), stream() of cheshire/sdk)`);
+        // Mounted by the host (a proxy of this tree); a refusal fails the start, or after it is a crash.
+        const done = rpc.call('mount', `ctx.mount("${path}")`, 'mount', [path, trees.info(tree)]);
+        mounting.push(done);
+        done.catch((err: unknown) => { if (started) crash(err); });
+      },
       host: hostProxy() as ModuleContext['host'],
       metrics: metricsProxy((m) => ch.post(m), unsupported) as ModuleContext['metrics'],
     };
@@ -243,6 +254,7 @@ function main(ch: RuntimeChannel, boot: Boot): void {
     if (rpc.receive(m)) return;
     switch (m.t) {
       case 'ping': ch.post({ t: 'pong', seq: m.seq }); break;
+      case 'forget': trees.forget(m.ids); break;
       case 'stop': void stop(m.handover, m.budgetMs); break;
       case 'conn': {
         const socket = (handle as Duplex | undefined) ?? (m.port ? new RelayedSocket(m.port, m.remote) : undefined);
@@ -269,6 +281,7 @@ function main(ch: RuntimeChannel, boot: Boot): void {
     try {
       exports = await (preloaded?.vmName === boot.vmName ? preloaded.exports : loadBundle(boot, boot.id));
       result = await exports.start(ctx);
+      await Promise.all(mounting);
     } catch (err) {
       ch.post({ t: 'startFailed', error: errorData(err) });
       return;

@@ -7,8 +7,11 @@ import { E } from '../errors.ts';
 import type { Attr, AttrChange, Node } from './types.ts';
 
 let lastPath = 0n;
-/** qid.path values are process-wide unique, so mounting one synthetic tree in another never collides. */
-function nextPath(): bigint { return ++lastPath; }
+/**
+ * qid.path values are process-wide unique, so mounting one synthetic tree in another never
+ * collides (a proxy of a tree in another isolate takes its paths from here too).
+ */
+export function nextPath(): bigint { return ++lastPath; }
 
 export function checkName(name: string): void {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {

@@ -157,16 +157,16 @@ for (const mode of ['worker', 'process'] as const) {
 S('a cheshire/sdk member the isolate lacks fails the start, naming it (CHS_ERR_ISOLATION_UNSUPPORTED)', async () => {
   const project = await t.project({
     modules: {
-      trees: {
+      server: {
         cheshire: { isolation: 'worker', timeouts: { startMs: 3000, stopMs: 500 } },
-        index: `import { dir } from 'cheshire/sdk';\nexport function start() { return { d: dir } ; }`,
+        index: `import { NineServer } from 'cheshire/sdk';\nexport function start() { return { s: NineServer } ; }`,
       },
     },
-    role: ['trees'],
+    role: ['server'],
   });
   const th = await t.host(project, { watch: false });
-  const i = await until('trees to fail', () => inst(th, 'trees').lastError && inst(th, 'trees'), 15_000);
-  assert.match(i.lastError!.message, /cheshire\/sdk's dir is not available in an isolated \(worker\) module/);
+  const i = await until('server to fail', () => inst(th, 'server').lastError && inst(th, 'server'), 15_000);
+  assert.match(i.lastError!.message, /cheshire\/sdk's NineServer is not available in an isolated \(worker\) module/);
 });
 
 S.run();

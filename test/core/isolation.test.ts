@@ -161,7 +161,7 @@ for (const mode of MODES) {
     assert.is(await iso.available!(), true);
     assert.match(await iso.refused!(), /^CHS_ERR_ISOLATION_CLONE .*plain\.call.*a function at argument\[0\]/, 'a function argument is refused in the worker');
     assert.equal((await iso.host!()).sort(), ['calc', 'iso', 'plain', 'user'], 'ctx.host.status() is forwarded');
-    assert.match(await iso.mount!(), /^CHS_ERR_ISOLATION_UNSUPPORTED .*ctx\.mount/);
+    assert.match(await iso.mount!(), /^CHS_ERR_MOUNT_INVALID .*ctx\.mount\("\/x"\): the tree is not a file tree node/, 'ctx.mount of something that is not a tree is refused, naming it');
     try {
       await calc.apply!(() => 1);
       assert.unreachable('a function argument must be refused');
