@@ -53,6 +53,19 @@ export function encodeDataHeader(msg: Rread | Rreaddir): Buffer {
 
 const DATA_HEADER = 11;
 
+/** The header of an Rread of `length` bytes sent as several arrays (see encodeDataHeader). */
+export function encodeReadHeader(tag: number, length: number): Buffer {
+  const size = DATA_HEADER + length;
+  if (!Number.isInteger(length) || length < 0 || size > 0xffffffff) throw new CodecError('encode', `Rread.data: ${length} bytes is not a length in 0..${0xffffffff - DATA_HEADER}`, { tag, msgType: MSG.Rread });
+  if (!Number.isInteger(tag) || tag < 0 || tag > 0xffff) throw new CodecError('encode', `Rread.tag: ${tag} is not an integer in 0..65535`, { tag, msgType: MSG.Rread });
+  const b = Buffer.allocUnsafe(DATA_HEADER);
+  b.writeUInt32LE(size, 0);
+  b[4] = MSG.Rread;
+  b.writeUInt16LE(tag, 5);
+  b.writeUInt32LE(length, 7);
+  return b;
+}
+
 function writeTag(b: Buffer, msg: Msg): void {
   const tag = msg.tag;
   if (!Number.isInteger(tag) || tag < 0 || tag > 0xffff) throw badField(msg, 'tag', tag, 'an integer in 0..65535');

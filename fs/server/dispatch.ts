@@ -47,7 +47,28 @@ export interface Ctx {
 export interface Encoded { type: 'Encoded'; tag: number; frame: Uint8Array }
 /** An Rread whose data a tree wants to hear about once it was written (Handle.released). */
 export type SentRread = Extract<RMsg, { type: 'Rread' }> & { sent?: () => void };
-export type Reply = RMsg | Encoded | SentRread;
+/**
+ * An Rread whose data is several arrays, in order (ReadsInPieces): sent as its header and the
+ * arrays, with one writev, instead of being copied into one first. `sent` as for SentRread.
+ */
+export interface PiecedRread { type: 'Rreadv'; tag: number; pieces: Uint8Array[]; length: number; sent?: () => void }
+export type Reply = RMsg | Encoded | SentRread | PiecedRread;
+
+/**
+ * A handle (fs/tree/types.ts Handle) that can answer a read with the arrays its data arrived in,
+ * so the server writes them without joining them (a RemoteTree's read split into pieces). The
+ * server calls readPieces instead of read; their concatenation is the data (at most `count`
+ * bytes, none: end of file). released(), when the handle has it, is called once for each piece
+ * once the reply was written (or copied).
+ */
+export interface ReadsInPieces {
+  readPieces(offset: bigint, count: number, signal: AbortSignal): MaybePromise<Uint8Array[]>;
+  released?(data: Uint8Array): void;
+}
+
+export function readsInPieces<H extends object>(h: H): h is H & ReadsInPieces {
+  return typeof (h as Partial<ReadsInPieces>).readPieces === 'function';
+}
 
 type TType = TMsg['type'];
 export type Handler<K extends TType> = (ctx: Ctx, m: MsgOf<K>, req: Req) => MaybePromise<Reply>;

@@ -8,7 +8,8 @@ import { isDir } from './attrs.ts';
 import { readDirectory } from './ops-classic.ts';
 import { Fid } from './fids.ts';
 import { isPromise } from './maybe.ts';
-import type { HandlerTable, Reply, SentRread } from './dispatch.ts';
+import { readsInPieces } from './dispatch.ts';
+import type { HandlerTable, PiecedRread, ReadsInPieces, Reply, SentRread } from './dispatch.ts';
 import type { Req } from './request.ts';
 
 /** Given to handles that declare `ignoresSignal`: saves an AbortController per Tread/Twrite. */
@@ -88,6 +89,23 @@ export function rread(tag: number, data: MaybePromise<Uint8Array>, count: number
   if (isPromise(data)) return data.then((d) => rread(tag, d, count, h));
   const r: SentRread = { type: 'Rread', tag, data: data.length > count ? data.subarray(0, count) : data };
   if (h?.released) r.sent = () => h.released!(data);
+  return r;
+}
+
+/** The Rread of a read answered in pieces (at most `count` bytes of them; each piece released once sent). */
+export function rreadv(tag: number, pieces: MaybePromise<Uint8Array[]>, count: number, h: ReadsInPieces): MaybePromise<Reply> {
+  if (isPromise(pieces)) return pieces.then((p) => rreadv(tag, p, count, h));
+  if (pieces.length === 1) return rread(tag, pieces[0]!, count, h);
+  const out: Uint8Array[] = [];
+  let length = 0;
+  for (const p of pieces) {
+    if (length === count) break;
+    const k = Math.min(p.length, count - length);
+    out.push(k === p.length ? p : p.subarray(0, k));
+    length += k;
+  }
+  const r: PiecedRread = { type: 'Rreadv', tag, pieces: out, length };
+  if (h.released) r.sent = () => { for (const p of pieces) h.released!(p); };
   return r;
 }
 
@@ -178,6 +196,9 @@ export const common: HandlerTable = {
     if (open.dir) {
       if (ctx.dialect === '9P2000.L') throw E.isDir;
       return readDirectory(ctx, fid, open, m.offset, count).then((data): RMsg => ({ type: 'Rread', tag: m.tag, data }));
+    }
+    if (readsInPieces(open.handle)) {
+      return rreadv(m.tag, open.handle.readPieces(m.offset, count, open.handle.ignoresSignal ? NEVER_ABORTED : req.signal), count, open.handle);
     }
     if (!open.handle.read) throw E.notSupported;
     return rread(m.tag, open.handle.read(m.offset, count, open.handle.ignoresSignal ? NEVER_ABORTED : req.signal), count, open.handle);

@@ -391,6 +391,12 @@ export class NineServer {
         }
         if (!scheduled && !receiving) { scheduled = true; queueMicrotask(flush); }
       },
+      sendPieces(frame, pieces, sent) {
+        out.push(frame);
+        for (const p of pieces) out.push(p);
+        if (sent) (hooks ??= new Map()).set(out.length - 1, sent);
+        if (!scheduled && !receiving) { scheduled = true; queueMicrotask(flush); }
+      },
       setMaxFrame(size) { splitter.maxSize = size; },
     };
     const session = new Session(transport, this.sessionOpts);

@@ -13,10 +13,10 @@ import type { Dialect, Msg, TMsg, Tflush, Tversion } from '../codec/index.ts';
 import { E, FsError, NineError, toNineError } from '../errors.ts';
 import type { AttachFn, MaybePromise } from '../tree/types.ts';
 import type { AuthProvider } from './auth.ts';
-import { encodeDataHeader } from '../codec/encode.ts';
+import { encodeDataHeader, encodeReadHeader } from '../codec/encode.ts';
 import { dispatch } from './dispatch.ts';
 import { isPromise } from './maybe.ts';
-import type { Ctx, Reply, SentRread } from './dispatch.ts';
+import type { Ctx, PiecedRread, Reply, SentRread } from './dispatch.ts';
 import { FidTable } from './fids.ts';
 import type { Fid } from './fids.ts';
 import { answerInPlace } from './in-place.ts';
@@ -62,6 +62,12 @@ export interface Transport {
    * write failed; not at all if the connection closed before it was written.
    */
   send(frame: Uint8Array, payload?: Uint8Array, sent?: () => void): void;
+  /**
+   * send() with a payload made of several arrays, in order (an Rread answered in pieces): all go
+   * out together, without being joined first. `sent` as for send(), once the last was written.
+   * Without it the session joins the pieces and calls send().
+   */
+  sendPieces?(frame: Uint8Array, pieces: readonly Uint8Array[], sent?: () => void): void;
   /** "ip:port" of the peer, for attach and logs. */
   readonly remote: string;
   /** The largest frame the transport should accept from now on (the negotiated msize). */
@@ -368,6 +374,7 @@ export class Session implements Ctx {
       this.transport.send(msg.frame);
       return;
     }
+    if (msg.type === 'Rreadv') { this.sendPieces(msg); return; }
     let frame: Uint8Array;
     let payload: Uint8Array | undefined;
     /** Handle.released for an Rread's data: after the write, or now when the data was copied or dropped. */
@@ -398,6 +405,28 @@ export class Session implements Ctx {
       this.transport.send(frame);
       sent?.();
     }
+  }
+
+  /** An Rread whose data is several arrays: one writev of the header and them, when the transport can. */
+  private sendPieces(msg: PiecedRread): void {
+    let frame: Uint8Array;
+    try {
+      frame = encodeReadHeader(msg.tag, msg.length);
+      if (frame.length + msg.length > this.msize) throw new FsError('CHS_ERR_9P_PROTOCOL', `Rread of ${frame.length + msg.length} bytes exceeds msize ${this.msize}`);
+    } catch (err) {
+      msg.sent?.();
+      this.fault(err, 'Rread');
+      this.sendError(msg.tag, E.io, MSG.Tread);
+      return;
+    }
+    if (msg.length >= SEPARATE_PAYLOAD && this.transport.sendPieces) {
+      this.transport.sendPieces(frame, msg.pieces, msg.sent);
+      return;
+    }
+    // Joined (copied): the pieces are free at once.
+    if (msg.length >= SEPARATE_PAYLOAD) this.transport.send(frame, Buffer.concat(msg.pieces, msg.length));
+    else this.transport.send(Buffer.concat([frame, ...msg.pieces], frame.length + msg.length));
+    msg.sent?.();
   }
 }
 

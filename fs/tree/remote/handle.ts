@@ -5,8 +5,10 @@
 // whatever msize was negotiated. Replies that small arrive in the client's pooled 128 KiB read
 // buffers (Client.readLent); a 1 MiB Rread is assembled in a fresh 1 MiB buffer instead, and
 // fresh memory costs page faults (about 3 ms per MiB here: most of the relay's CPU on a bulk
-// read). The pieces of one read are copied into a reply buffer the handle reuses once the session
-// has written the reply (Handle.released), and given back to the client at once.
+// read). The server takes the pieces of one read as they are (readPieces: written behind the
+// Rread's header with one writev, each given back to the client once written); read() copies
+// them into a reply buffer the handle reuses once the session has written the reply
+// (Handle.released), for callers that need one array.
 //
 // Read-ahead: a reader that reads a regular file from its start, or sequentially twice (each read
 // starting where the last full one ended), gets its next reads of the same size sent to the
@@ -38,7 +40,14 @@ const AHEAD_MAX = 16;
 const SPARE_REPLIES = 4;
 
 /** A read sent ahead: [offset, offset + count), and the node's write count when it was sent. */
-interface Ahead { offset: bigint; count: number; writes: number; data: Promise<Uint8Array | undefined> }
+interface Ahead { offset: bigint; count: number; writes: number; data: Promise<Uint8Array[] | undefined> }
+
+/** Bytes in `pieces`. */
+function total(pieces: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  return n;
+}
 
 export class RemoteHandle implements Handle {
   private readonly iounit: number;
@@ -66,7 +75,17 @@ export class RemoteHandle implements Handle {
     }
   }
 
+  /** The read's data in one array: the pieces copied into a reply buffer of ours when there are several. */
   read(offset: bigint, count: number, signal: AbortSignal): Promise<Uint8Array> {
+    return this.readPieces(offset, count, signal).then((p) => this.join(p));
+  }
+
+  /**
+   * The read's data as the pieces it arrived in (views lent by the client), in order: the server
+   * writes them behind the Rread's header as they are (fs/server/dispatch.ts ReadsInPieces) and
+   * gives each back through released() once written.
+   */
+  readPieces(offset: bigint, count: number, signal: AbortSignal): Promise<Uint8Array[]> {
     const first = this.ahead[0];
     if (first && first.offset === offset && first.count === count && first.writes === this.node.writeCount && this.node.relay.current === this.l) {
       this.ahead.shift();
@@ -90,19 +109,39 @@ export class RemoteHandle implements Handle {
   /** Forgets what was read ahead; its data is given back as it arrives. */
   private dropAhead(): void {
     if (this.ahead.length === 0) return;
-    for (const a of this.ahead) void a.data.then((d) => { if (d) this.released(d); });
+    for (const a of this.ahead) void a.data.then((d) => { if (d) this.releaseAll(d); });
     this.ahead = [];
   }
 
+  private releaseAll(pieces: readonly Uint8Array[]): void {
+    for (const p of pieces) this.released(p);
+  }
+
+  /** One array of the pieces' bytes: the only piece as it is, or several copied into a reply buffer (given back at once). */
+  private join(pieces: Uint8Array[]): Uint8Array {
+    if (pieces.length === 1) return pieces[0]!;
+    const n = total(pieces);
+    if (n === 0) { this.releaseAll(pieces); return new Uint8Array(0); }
+    const out = this.replyBuffer(n);
+    let at = 0;
+    for (const p of pieces) {
+      out.set(p, at);
+      at += p.length;
+      this.released(p);
+    }
+    return out.subarray(0, n);
+  }
+
   /** A read sent now (not read ahead), then the read-ahead bookkeeping. */
-  private readNow(offset: bigint, count: number, signal: AbortSignal): Promise<Uint8Array> {
+  private readNow(offset: bigint, count: number, signal: AbortSignal): Promise<Uint8Array[]> {
     return this.readRemote(offset, count, signal).then((d) => this.served(offset, count, d));
   }
 
   /** After answering [offset, offset + count) with `data`: keeps reads in flight ahead of a sequential reader. */
-  private served(offset: bigint, count: number, data: Uint8Array): Uint8Array {
+  private served(offset: bigint, count: number, data: Uint8Array[]): Uint8Array[] {
+    const length = total(data);
     this.streak = offset === this.end ? this.streak + 1 : 0;
-    this.end = data.length === count ? offset + BigInt(count) : -1n;
+    this.end = length === count ? offset + BigInt(count) : -1n;
     const size = this.node.sizeHint;
     if (this.end < 0n || (this.streak < 1 && offset !== 0n) || size === undefined || count === 0 || count > MAX_SPLIT * this.piece) {
       this.dropAhead();
@@ -114,8 +153,8 @@ export class RemoteHandle implements Handle {
       const at = next;
       // Not tied to a request: a failure or a short answer is dropped here and the read that wanted it asks again.
       const data = this.gather(at, count).then((d) => {
-        if (d.length === count) return d;
-        this.released(d);
+        if (total(d) === count) return d;
+        this.releaseAll(d);
         return undefined;
       }, () => undefined);
       this.ahead.push({ offset: at, count, writes: this.node.writeCount, data });
@@ -125,38 +164,33 @@ export class RemoteHandle implements Handle {
   }
 
   /**
-   * Up to `count` bytes at `offset` of a regular file, in parallel pieces; the answer ends at the
-   * first short piece.
+   * Up to `count` bytes at `offset` of a regular file, in parallel pieces, in order; the answer
+   * ends at the first short piece (the pieces after it are given back). A failed piece fails the
+   * whole read (the others are given back).
    */
-  private async gather(offset: bigint, count: number, signal?: AbortSignal): Promise<Uint8Array> {
+  private async gather(offset: bigint, count: number, signal?: AbortSignal): Promise<Uint8Array[]> {
     const c = this.l.client;
     const n = this.piece;
-    if (count <= n) return c.readLent(this.fid, offset, count, signal);
+    if (count <= n) return [await c.readLent(this.fid, offset, count, signal)];
     const parts = Math.min(MAX_SPLIT, Math.ceil(count / n));
     const got = await Promise.allSettled(Array.from({ length: parts }, (_, i) =>
       c.readLent(this.fid, offset + BigInt(i * n), Math.min(n, count - i * n), signal)));
-    let total = 0;
     let failed: unknown;
-    let short = false;
-    for (const g of got) {
-      if (g.status === 'rejected') { failed ??= g.reason; continue; }
-      if (!short && failed === undefined) total += g.value.length;
-      if (g.value.length < n) short = true;
-    }
+    for (const g of got) if (g.status === 'rejected') { failed = g.reason; break; }
     if (failed !== undefined) {
       for (const g of got) if (g.status === 'fulfilled') c.recycle(g.value);
       throw failed;
     }
-    const out = this.replyBuffer(total);
-    let at = 0;
+    const out: Uint8Array[] = [];
+    let short = false;
     for (const g of got) {
       const v = (g as PromiseFulfilledResult<Uint8Array>).value;
-      const k = Math.min(v.length, total - at);
-      if (k > 0) out.set(k === v.length ? v : v.subarray(0, k), at);
-      at += k;
-      c.recycle(v);
+      if (short) { c.recycle(v); continue; }
+      if (v.length > 0) out.push(v);
+      else c.recycle(v);
+      if (v.length < n) short = true;
     }
-    return out.subarray(0, total);
+    return out;
   }
 
   /** A buffer of at least `n` bytes for a split read's reply: a spare one, or a new one. */
@@ -168,14 +202,14 @@ export class RemoteHandle implements Handle {
     return b;
   }
 
-  private readRemote(offset: bigint, count: number, signal: AbortSignal): Promise<Uint8Array> {
+  private readRemote(offset: bigint, count: number, signal: AbortSignal): Promise<Uint8Array[]> {
     return this.run(async () => {
       // Split only where a regular file is known to have data: a stream or a synthetic file must
       // see exactly one read per read (a second one could block, or consume out of order).
       const size = this.node.sizeHint;
       const avail = size === undefined ? 0n : size - offset;
       if (count <= this.piece || avail <= BigInt(this.piece)) {
-        return this.l.client.readLent(this.fid, offset, Math.min(count, this.iounit), signal);
+        return [await this.l.client.readLent(this.fid, offset, Math.min(count, this.iounit), signal)];
       }
       const want = Number(avail < BigInt(count) ? avail : BigInt(count));
       // One signal of our own for the pieces (each rpc listens on it; the session's gets one listener).
