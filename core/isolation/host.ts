@@ -329,10 +329,10 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
         throw chsError('CHS_ERR_STOP_TIMEOUT', `${ctx.id}: the ${kind} did not finish its teardown within ${stopMs} ms and was ${kind === 'process' ? 'killed' : 'terminated'}`);
       }
       if (m && scope!.handingOver && !m.errors.length && !m.overran) {
-        // Its teardown is done and a next incarnation is waiting: end it beside that one's start
-        // (a worker's terminate, a process's exit, take a few ms); a final stop still waits for it.
+        // Its teardown is done and a next incarnation is waiting: it is ended a moment after that
+        // one's start (END_AFTER_HANDOVER_MS); a final stop ends it at once and waits for it.
         keep(m);
-        dying(ctx.id, iso!.kill());
+        endLater(ctx.id, iso!);
         return;
       }
       if (m) keep(m);
@@ -376,24 +376,39 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
   return Object.freeze(svc);
 }
 
-/** Instance id -> the kills, still under way, of its isolates that stopped handing over to a next one. */
-const ending = new Map<string, Set<Promise<void>>>();
+/**
+ * How long after a clean handover stop an isolate is ended. Its teardown is done; what ending it
+ * costs (a worker's heap torn down and its thread joined, a process reaped) would compete with
+ * the next incarnation's start and first requests for the host's two cores, so it waits a moment.
+ */
+export const END_AFTER_HANDOVER_MS = 100;
 
-function dying(id: string, kill: Promise<void>): void {
+/** Instance id -> the isolates that stopped handing over to a next one, still to be ended (or ending). */
+const ending = new Map<string, Set<{ ended: Promise<void>; now(): void }>>();
+
+/** Ends `iso` (of instance `id`) END_AFTER_HANDOVER_MS from now, or at once when settled(id) asks. */
+function endLater(id: string, iso: Isolate): void {
   let set = ending.get(id);
   if (!set) ending.set(id, (set = new Set()));
   const s = set;
-  s.add(kill);
-  void kill.finally(() => {
-    s.delete(kill);
+  let go!: () => void;
+  const due = new Promise<void>((r) => { go = r; });
+  const timer = setTimeout(go, END_AFTER_HANDOVER_MS);
+  timer.unref();
+  const entry = { ended: due.then(() => iso.kill()), now: () => { clearTimeout(timer); go(); } };
+  s.add(entry);
+  void entry.ended.finally(() => {
+    s.delete(entry);
     if (!s.size && ending.get(id) === s) ending.delete(id);
   });
 }
 
-/** Resolves once every earlier isolate of `id` has ended. */
+/** Ends every earlier isolate of `id` now; resolves once they have ended. */
 async function settled(id: string): Promise<void> {
   const set = ending.get(id);
-  if (set) await Promise.all([...set]);
+  if (!set) return;
+  for (const e of set) e.now();
+  await Promise.all([...set].map((e) => e.ended));
 }
 
 /** A dependency's method, $ready, or a read-only ctx.host member, called for the isolate. */
