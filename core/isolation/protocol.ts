@@ -45,6 +45,8 @@ export interface DepInfo {
   /** For `one`: whether a provider is bound now; for `list`: how many. */
   available: boolean;
   count: number;
+  /** For `all`: the bound providers' services now, by the host's number for each (calls name it: CallMsg.sid). */
+  ids?: number[];
 }
 
 /** A module's bundle as an isolate evaluates it (at its boot, or ahead of it in a spare: `load`). */
@@ -92,6 +94,8 @@ export interface CallMsg {
   target: 'dep' | 'ready' | 'host' | 'service' | 'listen' | 'metric' | 'health' | 'mount' | 'tree';
   as?: string;
   index?: number;
+  /** A dynamic 0..n dependency's provider, by the host's number for its service (DepInfo.ids). */
+  sid?: number;
   member: string;
   args: unknown[];
   /** `service.member`, for errors. */
@@ -149,6 +153,8 @@ export type HostMsg =
   | { t: 'load'; bundle: Bundle }
   | { t: 'stop'; handover: boolean; budgetMs: number }
   | { t: 'bind' | 'unbind'; as: string }
+  /** A dynamic 0..n dependency's bound providers changed: their services' numbers now. */
+  | { t: 'providers'; as: string; ids: number[] }
   | { t: 'ping'; seq: number }
   /**
    * An accepted connection of the instance's listener `key`: in a child process the socket comes

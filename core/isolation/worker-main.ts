@@ -146,12 +146,32 @@ function main(ch: RuntimeChannel, boot: Boot): void {
   const listeners = new Map<string, Array<(s?: unknown) => void>>();
   const available = new Map<string, boolean>();
 
-  function depProxy(d: DepInfo, index?: number): object {
-    const call = (member: string) => (...args: unknown[]) => rpc.call('dep', `${d.service}.${member}`, member, args, { as: d.as, index });
+  /** Dynamic 0..n dependencies: the bound providers' service numbers, and a proxy per number. */
+  const allIds = new Map<string, number[]>();
+  const allProxies = new Map<string, Map<number, object>>();
+  function setProviders(as: string, ids: number[]): void {
+    allIds.set(as, ids);
+    const proxies = allProxies.get(as);
+    if (proxies) for (const sid of proxies.keys()) if (!ids.includes(sid)) proxies.delete(sid);
+  }
+  function allOf(d: DepInfo): object[] {
+    let proxies = allProxies.get(d.as);
+    if (!proxies) allProxies.set(d.as, (proxies = new Map()));
+    const out: object[] = [];
+    for (const sid of allIds.get(d.as) ?? []) {
+      let p = proxies.get(sid);
+      if (!p) proxies.set(sid, (p = depProxy(d, undefined, sid)));
+      out.push(p);
+    }
+    return out;
+  }
+
+  function depProxy(d: DepInfo, index?: number, sid?: number): object {
+    const call = (member: string) => (...args: unknown[]) => rpc.call('dep', `${d.service}.${member}`, member, args, { as: d.as, index, ...(sid !== undefined ? { sid } : {}) });
     const self: object = new Proxy(Object.create(null) as object, {
       get(_t, prop) {
         if (prop === 'then' || typeof prop === 'symbol') return undefined;
-        if (d.policy === 'dynamic' && index === undefined) {
+        if (d.policy === 'dynamic' && index === undefined && sid === undefined) {
           if (prop === '$available') return available.get(d.as) ?? false;
           if (prop === '$current') return available.get(d.as) ? self : undefined;
           if (prop === '$ready') return (ms?: number) => rpc.call('ready', `${d.service}.$ready`, '$ready', [ms], { as: d.as }).then(() => self);
@@ -168,10 +188,16 @@ function main(ch: RuntimeChannel, boot: Boot): void {
       available.set(d.as, d.available);
       if (d.shape === 'one') out[d.as] = d.policy === 'static' && !d.available ? undefined : depProxy(d);
       else if (d.shape === 'list') out[d.as] = Array.from({ length: d.count }, (_, i) => depProxy(d, i));
-      else out[d.as] = Object.freeze({
-        get $all(): never { throw unsupported(`ctx.deps.${d.as}.$all`); },
-        $ready: (ms?: number) => rpc.call('ready', `${d.service}.$ready`, '$ready', [ms], { as: d.as }).then(() => { throw unsupported(`ctx.deps.${d.as}.$all`); }),
-      });
+      else {
+        setProviders(d.as, d.ids ?? []);
+        out[d.as] = Object.freeze({
+          get $all(): object[] { return allOf(d); },
+          $ready: (ms?: number) => rpc.call('ready', `${d.service}.$ready`, '$ready', [ms], { as: d.as }).then((ids) => {
+            if (Array.isArray(ids)) setProviders(d.as, ids as number[]);
+            return allOf(d);
+          }),
+        });
+      }
     }
     return out;
   }
@@ -262,6 +288,16 @@ function main(ch: RuntimeChannel, boot: Boot): void {
         if (!socket) break;
         if (to) to(socket);
         else socket.destroy();
+        break;
+      }
+      case 'providers': {
+        // onBind hears of each provider that came (with its proxy), onUnbind of each that went.
+        const was = allIds.get(m.as) ?? [];
+        const d = boot.deps.find((x) => x.as === m.as);
+        setProviders(m.as, m.ids);
+        const now = d ? allOf(d) : [];
+        for (const sid of was) if (!m.ids.includes(sid)) for (const fn of listeners.get(`unbind:${m.as}`) ?? []) fn(undefined);
+        m.ids.forEach((sid, i) => { if (!was.includes(sid)) for (const fn of listeners.get(`bind:${m.as}`) ?? []) fn(now[i]); });
         break;
       }
       case 'bind':
