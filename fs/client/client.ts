@@ -24,10 +24,12 @@ import { dialTls, type TlsDial } from '../../base/tls/dial.ts';
 type Body<T> = T extends unknown ? Omit<T, 'tag'> : never;
 
 /**
- * Size of a read buffer (frame-reader.ts): room for a few 64 KiB-msize replies, so only about one
- * in four of them straddles the end of a buffer and has its first part copied to the next one.
+ * Size of a read buffer (frame-reader.ts): room for several 64 or 128 KiB replies (diod's msize,
+ * a RemoteTree's pieces), so only about one in four or eight of them straddles the end of a buffer
+ * and has its first part copied to the next one. A client that only gets small replies reads
+ * into the start of one buffer over and over, so most of its pages are never touched.
  */
-const READ_BUFFER = 256 * 1024;
+const READ_BUFFER = 512 * 1024;
 /** Read buffers shared by every client of the process (fs/client/lent-buffers.ts). */
 const READ_BUFFERS = new ChunkPool(READ_BUFFER, 16 << 20);
 export type Request = Body<TMsg>;

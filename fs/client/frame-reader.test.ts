@@ -9,7 +9,7 @@ import { prng } from '../codec/fuzz.ts';
 import { FrameReader, MIN_READ } from './frame-reader.ts';
 import { LentBuffers } from './lent-buffers.ts';
 
-const BUF = 256 * 1024; // as the client's
+const BUF = 512 * 1024; // as the client's
 
 /** A frame of `size` bytes: size[4], then bytes derived from its index. */
 function frame(i: number, size: number): Buffer {
@@ -29,7 +29,7 @@ interface Run { got: Uint8Array[]; views: number; moves: number; pool: ChunkPool
 function feed(stream: Buffer, readSize: () => number): Run {
   const pool = new ChunkPool(BUF, 64 << 20);
   const lent = new LentBuffers(pool);
-  const splitter = new FrameSplitter(1 << 20);
+  const splitter = new FrameSplitter(4 << 20);
   const got: Uint8Array[] = [];
   let views = 0;
   const reader = new FrameReader(lent, splitter, (chunk) => {
@@ -92,7 +92,7 @@ test('sizes around the buffer size and the minimum read; frames larger than a bu
 });
 
 test('buffers go back to the pool once their views are recycled; an unlent buffer is read into again', () => {
-  const want = Array.from({ length: 40 }, (_, i) => frame(i, 20_000));
+  const want = Array.from({ length: 100 }, (_, i) => frame(i, 20_000));
   const r = feed(Buffer.concat(want), () => BUF);
   try {
     check(r, want);

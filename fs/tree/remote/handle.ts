@@ -2,10 +2,11 @@
 // bigger than a piece are split over parallel requests where that is safe; writes go out in order.
 //
 // Pieces: a regular file whose size is known is read in remote requests of at most PIECE bytes
-// whatever msize was negotiated. Replies that small arrive in the client's pooled 128 KiB read
-// buffers (Client.readLent); a 1 MiB Rread is assembled in a fresh 1 MiB buffer instead, and
-// fresh memory costs page faults (about 3 ms per MiB here: most of the relay's CPU on a bulk
-// read). The server takes the pieces of one read as they are (readPieces: written behind the
+// whatever msize was negotiated. Replies that small arrive as views of the client's pooled 512 KiB
+// read buffers (Client.readLent, fs/client/frame-reader.ts); a 1 MiB Rread is assembled in a fresh
+// 1 MiB buffer instead, and fresh memory costs page faults (about 3 ms per MiB here: most of the
+// relay's CPU on a bulk read). 128 KiB pieces rather than 64 KiB: half the requests per MiB for the
+// relay and its remote (relay CPU 1.4 against 1.9-2.3 ms per MiB, bench/remote.ts). The server takes the pieces of one read as they are (readPieces: written behind the
 // Rread's header with one writev, each given back to the client once written); read() copies
 // them into a reply buffer the handle reuses once the session has written the reply
 // (Handle.released), for callers that need one array.
@@ -27,8 +28,8 @@ import { clunkLater, STALE } from './link.ts';
 import type { Link } from './link.ts';
 import type { RemoteNode } from './node.ts';
 
-/** The most one remote read of a split asks for: its Rread is a 64 KiB frame. */
-const PIECE = 64 * 1024 - IOHDRSZ;
+/** The most one remote read of a split asks for: its Rread is a 128 KiB frame (a quarter of a client read buffer). */
+export const PIECE = 128 * 1024 - IOHDRSZ;
 /** A read is split into at most this many parallel requests (more: a short read). */
 const MAX_SPLIT = 32;
 /** Bytes kept in flight ahead of a sequential reader... */

@@ -7,7 +7,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closers, within } from '../../../test/helpers/deadline.ts';
 import { Client } from '../../client/client.ts';
-import { IOHDRSZ } from '../../codec/index.ts';
 import { E, RemoteError } from '../../errors.ts';
 import { NineServer } from '../../server/server.ts';
 import { memfs } from '../memfs.ts';
@@ -15,12 +14,11 @@ import type { MemFile } from '../memfs.ts';
 import { RemoteTree } from '../remote.ts';
 import { root } from '../synthetic.ts';
 import type { Handle, Node, OpenMode } from '../types.ts';
+import { PIECE } from './handle.ts';
 
 const { later, cleanup } = closers();
 test.after.each(cleanup);
 
-/** What handle.ts asks of its remote per piece. */
-const PIECE = 64 * 1024 - IOHDRSZ;
 const READ: OpenMode = { read: true, write: false, truncate: false, append: false };
 const owner = { nUid: 0, nGid: 0, uid: 'u' };
 const faults: unknown[] = [];
