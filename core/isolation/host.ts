@@ -61,12 +61,31 @@ function bundleOf(desc: Descriptor, loaded: LoadedCode): Bundle {
 /**
  * A reload's new code, for an instance that runs isolated under `desc`: the idle spare of its
  * shape evaluates it now, while the current incarnation still serves, so the start that follows
- * the stop only runs start(ctx) (./spares.ts preload). Returns whether a spare took it.
+ * the stop only runs start(ctx) (./spares.ts preload). Resolves once evaluated; rejects, before
+ * anything was stopped, when the module's top level threw (its error, CHS_ERR_MODULE_LOAD...) or
+ * did not finish within the start deadline (CHS_ERR_START_TIMEOUT), as an in-process reload is
+ * refused when evaluating the new code fails; either way that spare is ended and a clean one
+ * started. Null when no spare took it (then the start evaluates the code, as before).
  */
-export function preloadIsolated(desc: Descriptor, loaded: LoadedCode): boolean {
-  if (desc.isolation !== 'worker' && desc.isolation !== 'process') return false;
-  if (sparesOff.has(desc)) return false;
-  return preload(desc.isolation, desc.resourceLimits ?? {}, bundleOf(desc, loaded));
+export function preloadIsolated(desc: Descriptor, loaded: LoadedCode): Promise<void> | null {
+  if (desc.isolation !== 'worker' && desc.isolation !== 'process') return null;
+  if (sparesOff.has(desc)) return null;
+  const p = preload(desc.isolation, desc.resourceLimits ?? {}, bundleOf(desc, loaded));
+  if (!p) return null;
+  const ms = desc.timeouts.startMs;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), ms); });
+  return Promise.race([p.result, late]).then(async (r) => {
+    clearTimeout(timer);
+    if (r === 'late') {
+      await p.end();
+      throw chsError('CHS_ERR_START_TIMEOUT', `${desc.name}: evaluating the new code in a ${desc.isolation} did not finish within ${ms} ms (startMs); that ${desc.isolation} was ended`);
+    }
+    if (r) {
+      await p.end();
+      throw r;
+    }
+  });
 }
 
 export function isolatedExports(desc: Descriptor, loaded: LoadedCode): ModuleExports {

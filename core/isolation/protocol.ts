@@ -124,6 +124,8 @@ export type WorkerMsg =
   | { t: 'log'; level: string; obj: Record<string, unknown>; msg: string }
   | { t: 'handOver'; key: string; value: unknown }
   | { t: 'started'; kind: 'none' | 'object'; methods: string[] }
+  /** A spare evaluated the bundle it was handed (`load`): fine, or the error that threw. */
+  | { t: 'loaded'; vmName: string; error?: ErrorData }
   | { t: 'startFailed'; error: ErrorData }
   | { t: 'crash'; error: ErrorData }
   | { t: 'stopped'; handed: Record<string, unknown>; errors: ErrorData[]; overran: string | null }

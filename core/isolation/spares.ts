@@ -11,7 +11,7 @@
 // debug), up to MAX_IDLE_DEATHS times in a row.
 import type { Logger } from 'pino';
 import type { Descriptor, IsolationLimits } from '../types.ts';
-import type { Bundle } from './protocol.ts';
+import { reviveError, type Bundle, type WorkerMsg } from './protocol.ts';
 import { limitFlags, startIsolate, type Isolate, type IsolateEvents } from './spawn.ts';
 
 export const MAX_SHAPES = 4;
@@ -29,8 +29,11 @@ export const sparesOff = new WeakSet<Descriptor>();
 /** Where an idle spare's events go until it is taken, then the incarnation's. */
 class Switchboard implements IsolateEvents {
   target: IsolateEvents | null = null;
-  constructor(private readonly idle: { output(stream: string, line: string): void; exit(how: string): void }) {}
-  message(m: Parameters<IsolateEvents['message']>[0]): void { this.target?.message(m); }
+  constructor(private readonly idle: { message(m: WorkerMsg): void; output(stream: string, line: string): void; exit(how: string): void }) {}
+  message(m: WorkerMsg): void {
+    if (this.target) this.target.message(m);
+    else this.idle.message(m);
+  }
   output(stream: 'stdout' | 'stderr', line: string): void {
     if (this.target) this.target.output(stream, line);
     else this.idle.output(stream, line);
@@ -48,6 +51,16 @@ interface Spare {
   dead: boolean;
   /** The vmName of the bundle it was given to evaluate ahead (preload()): only that code's incarnation may take it. */
   loaded: string | null;
+  /** Told how that evaluation went (null: fine, or the spare went away), once. */
+  onLoaded: ((err: Error | null) => void) | null;
+}
+
+/** A bundle handed to a spare to evaluate ahead: how it went, and a way to end that spare (it hangs). */
+export interface Preload {
+  /** Resolves null once evaluated (or when the spare went away: the start evaluates then), or with the error it threw. */
+  readonly result: Promise<Error | null>;
+  /** Ends the spare (its evaluation threw or did not finish in time) and starts a clean one in its place. */
+  end(): Promise<void>;
 }
 
 interface Shape {
@@ -157,13 +170,23 @@ export function hold(id: string, kind: Kind, limits: IsolationLimits, log: Logge
  * that then takes the spare with that bundle starts from the evaluated module. No spare, one being
  * started or one already given a bundle: nothing happens (that start evaluates as usual).
  */
-export function preload(kind: Kind, limits: IsolationLimits, bundle: Bundle): boolean {
+export function preload(kind: Kind, limits: IsolationLimits, bundle: Bundle): Preload | null {
   const s = shapes.get(shapeKey(kind, limits));
   const spare = s?.spare;
-  if (!spare?.iso || spare.dead || spare.loaded !== null) return false;
+  const iso = spare?.iso;
+  if (!spare || !iso || spare.dead || spare.loaded !== null) return null;
   spare.loaded = bundle.vmName;
-  spare.iso.post({ t: 'load', bundle });
-  return true;
+  const result = new Promise<Error | null>((resolve) => { spare.onLoaded = resolve; });
+  iso.post({ t: 'load', bundle });
+  const shape = s!;
+  return {
+    result,
+    async end() {
+      // Its module-level state is that code's: a clean spare replaces it.
+      if (shape.spare === spare) shape.spare = shape.holders > 0 && shapes.get(shape.key) === shape ? makeSpare(shape) : null;
+      await endSpare(spare);
+    },
+  };
 }
 
 /** One holder less; the last one out ends the shape's spare. */
@@ -185,10 +208,19 @@ async function endSpare(spare: Spare): Promise<void> {
 }
 
 function makeSpare(s: Shape): Spare {
-  const spare: Spare = { made: Promise.resolve(null), iso: null, board: null, dead: false, loaded: null };
+  const spare: Spare = { made: Promise.resolve(null), iso: null, board: null, dead: false, loaded: null, onLoaded: null };
+  const loaded = (err: Error | null) => {
+    const tell = spare.onLoaded;
+    spare.onLoaded = null;
+    tell?.(err);
+  };
   const board = new Switchboard({
+    message(m) {
+      if (m.t === 'loaded') loaded(m.error ? reviveError(m.error) : null);
+    },
     output: (stream, line) => s.log?.debug({ stream }, `spare ${s.kind} (${s.key}): ${line}`),
     exit(how) {
+      loaded(null);
       if (spare.dead) return;
       spare.dead = true;
       if (s.spare === spare) s.spare = null;

@@ -43,9 +43,12 @@ function spareMessages(ch: RuntimeChannel, on: (fn: (m: HostMsg) => void) => () 
   const off = on((m) => {
     if (m.t === 'load') {
       const exports = loadBundle(m.bundle, m.bundle.name);
-      // A failure is the incarnation's to report, at its start.
-      exports.catch(() => {});
       preloaded = { vmName: m.bundle.vmName, exports };
+      // The host hears how it went (a failure refuses the reload before the old version stops).
+      exports.then(
+        () => ch.post({ t: 'loaded', vmName: m.bundle.vmName }),
+        (err: unknown) => ch.post({ t: 'loaded', vmName: m.bundle.vmName, error: errorData(err) }),
+      );
     } else if (m.t === 'boot') {
       off();
       main(ch, m.boot);

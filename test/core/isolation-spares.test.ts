@@ -226,6 +226,36 @@ for (const mode of MODES) {
   });
 }
 
+for (const mode of MODES) {
+  S(`${mode}: a reload whose new code throws or hangs at its top level is refused before the old version stops`, async () => {
+    const project = await t.project({ modules: { where: { cheshire: { isolation: mode, timeouts: { startMs: 1_500 } }, index: WHERE } }, role: ['where'] });
+    const th = await t.host(project, { watch: false });
+    const dir = project.modulePath('where', '').replace(/\/$/, '');
+    const first = await where(th, 'where');
+    await readySpare(shapeKey(mode, {}));
+    await project.write('modules/where/index.ts', `${WHERE}\nthrow new Error('top level says no');\n`);
+    const refused = (await th.host.reloadDir(dir)).get('where') as (Error & { code?: string }) | undefined;
+    assert.is(refused?.code, 'CHS_ERR_MODULE_LOAD', refused?.message);
+    assert.match(refused!.message, /evaluating .* threw: top level says no/);
+    const still = await where(th, 'where');
+    assert.equal([idOf(mode, still), still.n], [idOf(mode, first), 1], 'the old incarnation kept running, never stopped');
+    assert.is(inst(th, 'where').state, 'active');
+
+    const spare = await readySpare(shapeKey(mode, {}));
+    await project.write('modules/where/index.ts', `${WHERE}\nwhile (true) {}\n`);
+    const hung = (await th.host.reloadDir(dir)).get('where') as (Error & { code?: string }) | undefined;
+    assert.is(hung?.code, 'CHS_ERR_START_TIMEOUT', hung?.message);
+    assert.match(hung!.message, /did not finish within 1500 ms/);
+    assert.equal([idOf(mode, await where(th, 'where')), (await where(th, 'where')).n], [idOf(mode, first), 1], 'still the first incarnation');
+    if (mode === 'process') await until(`the hung spare ${spare.pid} to be ended`, () => !alive(spare.pid!), 10_000);
+
+    // A good version after both goes through.
+    await project.write('modules/where/index.ts', `${WHERE}\nexport const fixed = 1;\n`);
+    assert.equal(await th.host.reloadDir(dir), new Map());
+    assert.is((await where(th, 'where')).n, 2, 'the next version took the handed value');
+  });
+}
+
 S('config: "spares" is a boolean of an isolation override', () => {
   assert.equal(parseNodeConfig({ isolation: { m: { mode: 'worker', spares: false } } }, 'x.json').isolation, { m: { mode: 'worker', spares: false } });
   assert.throws(() => parseNodeConfig({ isolation: { m: { mode: 'worker', spares: 'no' } } }, 'x.json'), (e: Error & { code?: string }) => e.code === 'CHS_ERR_CONFIG_INVALID' && /isolation/.test(e.message));
