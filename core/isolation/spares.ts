@@ -19,7 +19,7 @@ export const MAX_SHAPES = 4;
 export const HANDOVER_GRACE_MS = 5_000;
 const MAX_IDLE_DEATHS = 3;
 /** How long after an incarnation of its shape has started a new spare is started. */
-export const REPLENISH_DELAY_MS = 100;
+export const REPLENISH_DELAY_MS = 30;
 
 type Kind = 'worker' | 'process';
 
