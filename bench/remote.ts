@@ -8,6 +8,7 @@
 // for two remotes: our server over a memfs, and Debian's diod over a temp dir. Direct and relay
 // runs alternate and the best of RUNS is kept for each, so a busy machine hurts both alike.
 // Usage: npx tsx bench/remote.ts [BULK_MIB=16] [SMALL=2000] [RUNS=5]
+//   CHS_BENCH_RELAY_PROF=DIR also writes each relay process's CPU profile (node --cpu-prof) to DIR.
 //
 // The remote servers and the relays run in processes of their own (bench/remote-server.ts), so
 // this process only runs the client. Goal (issue 13): relay/direct >= 0.8 for bulk and stat; the
@@ -29,6 +30,27 @@
 // relay's parallel pieces and read-ahead reach 0.3-1.2 (mostly 0.5-1). diod 1.0.24 sometimes dies
 // of SIGSEGV during the stat passes (the bench then prints its exit); the relay reports EIO and
 // reconnects.
+//
+// 2026-12-04 19:48-20:22 UTC, relay CPU per MiB halved (2 CPUs shared, load 1.8-5.2 from other
+// benchmarks). `npx tsx bench/remote.ts 16 500 5`, 16 runs before (db76212, from a copy of that
+// tree, alternating with after) and 11 after (88dea0f; diod died of SIGSEGV in the stat passes of
+// 2 of them, none of the 16 before: only our server's figures there). Bulk only (the stat path
+// was not touched). Ranges (median), before -> after:
+//                 relay/direct           relay MiB/s            relay CPU ms/MiB
+//   our server    0.13-1.00 (0.34) ->    106-282 (185) ->       3.4-5.5 (4.2) ->
+//                 0.32-1.10 (0.45)       170-540 (293)          1.25-2.4 (1.75)
+//   diod          0.43-1.02 (0.69) ->    126-363 (260) ->       3.75-6.75 (4.75) ->
+//                 0.63-1.09 (0.84)       220-454 (350)          2.0-2.6 (2.25)
+// Goal >= 0.8: diod met in 6 of 9 runs (4 of 16 before); our server NOT met (3 of 11, 1 of 16
+// before). Where the relay's CPU went (node --cpu-prof of the relay, 64 MiB reads;
+// CHS_BENCH_RELAY_PROF): frames split across socket reads copied into fresh 64 KiB buffers by
+// the client's splitter, and the GC of those (~0.7 ms/MiB; now read in place,
+// fs/client/frame-reader.ts), the copy of a split read's pieces into one reply (~0.3; now written
+// as they are, one writev: RemoteHandle.readPieces), 16 remote requests per MiB (now 8: 128 KiB
+// pieces; 64 KiB with diod, whose msize is 64 KiB). What is left is
+// mostly the kernel's two socket copies (~0.9 ms/MiB system time) and the per-request JS. Direct
+// from our server reaches 0.25-1.4 GiB/s with the client and the server alone on the 2 CPUs; the
+// relay is a third process on them, so 0.8 there needs the relay under ~0.25 of their CPU.
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,8 +74,12 @@ const servers: Child[] = [];
 
 const pids = new Map<number, number | undefined>();
 
+/** CHS_BENCH_RELAY_PROF=DIR: the relays run under `node --cpu-prof` and leave their profiles in DIR. */
+const PROF_DIR = process.env.CHS_BENCH_RELAY_PROF;
+
 async function server(args: string[], what: string): Promise<number> {
-  const child = spawnChild(process.execPath, ['--import', 'tsx', join(REPO, 'bench/remote-server.ts'), ...args], { cwd: REPO });
+  const prof = PROF_DIR && args[0] === 'relay' ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
+  const child = spawnChild(process.execPath, [...prof, '--import', 'tsx', join(REPO, 'bench/remote-server.ts'), ...args], { cwd: REPO });
   cleanups.push(() => child.stop());
   if (args[0] === 'relay') relays.push(child);
   const port = await waitReady(child, what);
