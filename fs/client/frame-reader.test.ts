@@ -19,7 +19,7 @@ function frame(i: number, size: number): Buffer {
   return b;
 }
 
-interface Run { got: Uint8Array[]; views: number; moves: number; pool: ChunkPool; lent: LentBuffers; reader: FrameReader }
+interface Run { got: Uint8Array[]; views: number; moves: number; pool: ChunkPool; lent: LentBuffers; reader: FrameReader; readInto: Set<ArrayBufferLike> }
 
 /**
  * Feeds `stream` to a FrameReader in reads of sizes from `readSize` (at most the room it offers),
@@ -32,6 +32,7 @@ function feed(stream: Buffer, readSize: () => number): Run {
   const splitter = new FrameSplitter(4 << 20);
   const got: Uint8Array[] = [];
   let views = 0;
+  const readInto = new Set<ArrayBufferLike>();
   const reader = new FrameReader(lent, splitter, (chunk) => {
     let kept = false;
     for (const f of splitter.push(chunk)) {
@@ -43,12 +44,13 @@ function feed(stream: Buffer, readSize: () => number): Run {
   for (let at = 0; at < stream.length;) {
     const into = reader.next();
     assert.ok(into.length > 0, 'room to read into');
+    readInto.add(into.buffer);
     const n = Math.min(into.length, stream.length - at, Math.max(1, readSize()));
     into.set(stream.subarray(at, at + n));
     reader.read(into.subarray(0, n));
     at += n;
   }
-  return { got, views, moves: reader.moves, pool, lent, reader };
+  return { got, views, moves: reader.moves, pool, lent, reader, readInto };
 }
 
 function check(r: Run, want: Buffer[]): void {
@@ -73,7 +75,7 @@ test('64 KiB replies in reads of any size: whole, in order, mostly views, never 
   }
 });
 
-test('sizes around the buffer size and the minimum read; frames larger than a buffer are assembled apart', () => {
+test('sizes around the buffer size and the minimum read; frames larger than a buffer are assembled apart, read into directly', () => {
   const sizes = [7, 11, BUF - 1, BUF, BUF + 1, 2 * BUF + 5, MIN_READ - 1, MIN_READ, MIN_READ + 1, BUF - MIN_READ, 8, BUF - 7, 3 * BUF, 9];
   const want = sizes.map((n, i) => frame(i, n));
   const stream = Buffer.concat(want);
@@ -83,7 +85,9 @@ test('sizes around the buffer size and the minimum read; frames larger than a bu
     try {
       check(r, want);
       for (let i = 0; i < sizes.length; i++) {
-        if (sizes[i]! > BUF) assert.is.not(r.got[i]!.buffer.byteLength, BUF, `frame ${i} is in a buffer of its own`);
+        if (sizes[i]! <= BUF) continue;
+        assert.is.not(r.got[i]!.buffer.byteLength, BUF, `frame ${i} is in a buffer of its own`);
+        assert.ok(r.readInto.has(r.got[i]!.buffer), `frame ${i}'s rest was read straight into it`);
       }
     } finally {
       r.pool.close();

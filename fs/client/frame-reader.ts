@@ -10,7 +10,8 @@
 // read, MIN_READ, between frames); the held bytes of that frame are then copied to the start of
 // the next buffer, and the old one is retired: it goes back to the pool once every view lent out
 // of it came back. A buffer nothing was handed out of is read into again from its start. A frame
-// larger than a buffer (a 1 MiB Rread) is assembled in a buffer of its own, as before.
+// larger than a buffer (a 1 MiB Rread) is assembled in a buffer of its own, as before, but the
+// reads after its first go straight into that buffer (FrameSplitter.assemblyRoom): no copy.
 
 import type { OnReadOpts } from 'node:net';
 import type { FrameSplitter } from '../codec/index.ts';
@@ -47,13 +48,20 @@ export class FrameReader {
     };
   }
 
-  /** Where the next read goes. */
+  /** Where the next read goes: the rest of a frame assembled apart, or behind what was read. */
   next(): Buffer {
+    const room = this.splitter.assemblyRoom();
+    if (room && room.length > 0) return Buffer.from(room.buffer, room.byteOffset, room.length);
     return this.buf.subarray(this.pos);
   }
 
   /** Bytes `chunk` (a view of next(), as filled by a read) arrived. */
   read(chunk: Buffer): void {
+    if (chunk.buffer !== this.buf.buffer) { // into a frame assembled apart: ours to forget
+      this.onChunk(chunk);
+      this.plan();
+      return;
+    }
     this.pos += chunk.length;
     if (this.onChunk(chunk)) this.handedOut = true;
     this.plan();

@@ -183,4 +183,25 @@ test('relocate moves the held bytes of a frame; the rest read behind them comple
   assert.ok(Buffer.from(g!).equals(f3));
 });
 
+test('assemblyRoom: the rest of a frame assembled apart, read straight into and taken without a copy', () => {
+  const s = new FrameSplitter(8192);
+  const f3 = frames[3]!;
+  assert.is(s.assemblyRoom(), undefined);
+  const mem = Buffer.from(f3.subarray(0, 300));
+  s.push(mem);
+  s.detach(mem.buffer);
+  const room = s.assemblyRoom()!;
+  assert.is(room.length, f3.length - 300);
+  room.set(f3.subarray(300, 1000)); // a read of 700 bytes into it
+  assert.equal(s.push(room.subarray(0, 700)), []);
+  const rest = s.assemblyRoom()!;
+  assert.is(rest.length, f3.length - 1000);
+  assert.is(rest.byteOffset, room.byteOffset + 700);
+  rest.set(f3.subarray(1000));
+  const [f] = s.push(rest);
+  assert.is(f!.buffer, room.buffer, 'the frame is the assembly itself');
+  assert.ok(Buffer.from(f!).equals(f3));
+  assert.is(s.assemblyRoom(), undefined);
+});
+
 test.run();

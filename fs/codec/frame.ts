@@ -40,6 +40,14 @@ export class FrameSplitter {
   get assembling(): boolean { return this.assembly !== null; }
 
   /**
+   * While a frame is assembled in a buffer of its own: the part of it still to come, for a reader
+   * to read straight into (push() then takes those bytes without copying them); else undefined.
+   */
+  assemblyRoom(): Uint8Array | undefined {
+    return this.assembly ? this.assembly.subarray(this.total, this.need) : undefined;
+  }
+
+  /**
    * Adds bytes and returns every frame now complete, in order. A frame lying inside one chunk is
    * returned as a view of that chunk (no copy). A caller that reuses chunk memory (a socket
    * reading into one buffer) calls detach() after each push and keeps the returned frames only
@@ -51,7 +59,9 @@ export class FrameSplitter {
     const a = this.assembly;
     if (a) {
       const k = Math.min(chunk.length, this.need - this.total);
-      a.set(k === chunk.length ? chunk : chunk.subarray(0, k), this.total);
+      // Read straight into the assembly (assemblyRoom()): the bytes are in place already.
+      const inPlace = chunk.buffer === a.buffer && chunk.byteOffset === a.byteOffset + this.total;
+      if (!inPlace) a.set(k === chunk.length ? chunk : chunk.subarray(0, k), this.total);
       this.total += k;
       chunk = chunk.subarray(k);
       if (this.total < this.need) {
