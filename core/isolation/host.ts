@@ -12,8 +12,10 @@ import { chsError } from '../errors.ts';
 import type { LoadedCode } from '../loader/loaded-code.ts';
 import { runScope, type RunScope } from '../timers.ts';
 import type { Descriptor, ModuleContext, ModuleExports } from '../types.ts';
-import { errorData, reviveError, type Boot, type Bundle, type CallMsg, type DepInfo, type MetricMsg, type NodeInfo, type WorkerMsg } from './protocol.ts';
+import { errorData, reviveError, type Boot, type Bundle, type CallMsg, type MetricMsg, type NodeInfo, type WorkerMsg } from './protocol.ts';
 import { TreeProxy } from './tree-proxy.ts';
+import { depInfo, providerIds, serveCall } from './host-deps.ts';
+import { endLater, settled } from './ending.ts';
 import { Rpc } from './rpc.ts';
 import { ListenerSlot, SharedListener } from './listener.ts';
 import { spawnIsolate, type Isolate, type IsolateEvents } from './spawn.ts';
@@ -98,35 +100,6 @@ export function isolatedExports(desc: Descriptor, loaded: LoadedCode): ModuleExp
       return ask() as ReturnType<NonNullable<ModuleExports['health']>>;
     },
   };
-}
-
-/** The host's numbers for provider services, so an isolate can name one of a dynamic 0..n dependency's. */
-const serviceIds = new WeakMap<object, number>();
-let lastServiceId = 0;
-
-function serviceId(svc: unknown): number {
-  if (svc === null || (typeof svc !== 'object' && typeof svc !== 'function')) return 0;
-  let id = serviceIds.get(svc);
-  if (id === undefined) serviceIds.set(svc, (id = ++lastServiceId));
-  return id;
-}
-
-/** A dynamic 0..n dependency's bound providers now, as service numbers (0: a provider without a service). */
-function providerIds(dep: unknown): number[] {
-  return ((dep as { $all: unknown[] }).$all ?? []).map(serviceId);
-}
-
-function depInfo(desc: Descriptor, deps: Record<string, unknown>): DepInfo[] {
-  return desc.requires.map((r): DepInfo => {
-    const v = deps[r.as];
-    const many = r.cardinality === '0..n' || r.cardinality === '1..n';
-    if (r.policy === 'dynamic') {
-      if (many) return { as: r.as, service: r.service, policy: 'dynamic', shape: 'all', available: false, count: 0, ids: providerIds(v) };
-      return { as: r.as, service: r.service, policy: 'dynamic', shape: 'one', available: Boolean((v as { $available?: boolean }).$available), count: 0 };
-    }
-    if (many) return { as: r.as, service: r.service, policy: 'static', shape: 'list', available: true, count: (v as unknown[]).length };
-    return { as: r.as, service: r.service, policy: 'static', shape: 'one', available: v !== undefined, count: 0 };
-  });
 }
 
 async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleContext): Promise<unknown> {
@@ -416,68 +389,4 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
   const svc: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   for (const member of ready.methods) svc[member] = (...args) => rpc.call('service', `${ctx.name}.${member}`, member, args);
   return Object.freeze(svc);
-}
-
-/**
- * How long after a clean handover stop an isolate is ended. Its teardown is done; what ending it
- * costs (a worker's heap torn down and its thread joined, a process reaped) would compete with
- * the next incarnation's start and first requests for the host's two cores, so it waits a moment.
- */
-export const END_AFTER_HANDOVER_MS = 100;
-
-/** Instance id -> the isolates that stopped handing over to a next one, still to be ended (or ending). */
-const ending = new Map<string, Set<{ ended: Promise<void>; now(): void }>>();
-
-/** Ends `iso` (of instance `id`) END_AFTER_HANDOVER_MS from now, or at once when settled(id) asks. */
-function endLater(id: string, iso: Isolate): void {
-  let set = ending.get(id);
-  if (!set) ending.set(id, (set = new Set()));
-  const s = set;
-  let go!: () => void;
-  const due = new Promise<void>((r) => { go = r; });
-  const timer = setTimeout(go, END_AFTER_HANDOVER_MS);
-  timer.unref();
-  const entry = { ended: due.then(() => iso.kill()), now: () => { clearTimeout(timer); go(); } };
-  s.add(entry);
-  void entry.ended.finally(() => {
-    s.delete(entry);
-    if (!s.size && ending.get(id) === s) ending.delete(id);
-  });
-}
-
-/** Ends every earlier isolate of `id` now; resolves once they have ended. */
-async function settled(id: string): Promise<void> {
-  const set = ending.get(id);
-  if (!set) return;
-  for (const e of set) e.now();
-  await Promise.all([...set].map((e) => e.ended));
-}
-
-/** A dependency's method, $ready, or a read-only ctx.host member, called for the isolate. */
-async function serveCall(ctx: ModuleContext, c: CallMsg): Promise<unknown> {
-  if (c.target === 'host') {
-    const fn = (ctx.host as unknown as Record<string, unknown>)[c.member];
-    if (typeof fn !== 'function') throw chsError('CHS_ERR_ISOLATION_UNSUPPORTED', `${ctx.id}: ctx.host.${c.member} is not available in an isolated module`);
-    return (fn as (...a: unknown[]) => unknown).apply(ctx.host, c.args);
-  }
-  const dep = (ctx.deps as Record<string, unknown>)[c.as ?? ''];
-  if (c.target === 'ready') {
-    await (dep as { $ready(ms?: number): Promise<unknown> }).$ready(c.args[0] as number | undefined);
-    // A 0..n dependency: the providers bound now, so the isolate's $all has them once $ready resolves.
-    return Array.isArray((dep as { $all?: unknown }).$all) ? providerIds(dep) : true;
-  }
-  if (c.target !== 'dep') throw new Error(`${ctx.id}: unknown call target ${c.target}`);
-  if (c.sid !== undefined) {
-    // One provider of a dynamic 0..n dependency, as the isolate's $all named it.
-    const svc = ((dep as { $all: unknown[] }).$all ?? []).find((x) => serviceId(x) === c.sid) as Record<string, unknown> | undefined;
-    if (svc === undefined) throw chsError('CHS_ERR_DEP_UNAVAILABLE', `${ctx.id}: ${c.label}: that provider is no longer bound (read $all again)`);
-    const fn = svc[c.member];
-    if (typeof fn !== 'function') throw new TypeError(`${ctx.id}: ${c.label} is not a function`);
-    return await (fn as (...a: unknown[]) => unknown).apply(svc, c.args);
-  }
-  const svc = (c.index === undefined ? dep : (dep as unknown[])[c.index]) as Record<string, unknown> | undefined;
-  if (svc === undefined || svc === null) throw chsError('CHS_ERR_DEP_UNAVAILABLE', `${ctx.id}: ${c.label}: no provider is bound`);
-  const fn = svc[c.member];
-  if (typeof fn !== 'function') throw new TypeError(`${ctx.id}: ${c.label} is not a function`);
-  return await (fn as (...a: unknown[]) => unknown).apply(svc, c.args);
 }

@@ -51,8 +51,10 @@ interface Spare {
   dead: boolean;
   /** The vmName of the bundle it was given to evaluate ahead (preload()): only that code's incarnation may take it. */
   loaded: string | null;
-  /** Told how that evaluation went (null: fine, or the spare went away), once. */
+  /** Told how that evaluation went (null: fine, or the spare went away or was taken), once. */
   onLoaded: ((err: Error | null) => void) | null;
+  /** An incarnation took it: it is no longer a spare's to end. */
+  taken: boolean;
 }
 
 /** A bundle handed to a spare to evaluate ahead: how it went, and a way to end that spare (it hangs). */
@@ -137,6 +139,12 @@ export function hold(id: string, kind: Kind, limits: IsolationLimits, log: Logge
       s.idleDeaths = 0;
       made.board.target = on;
       made.iso.ref(true);
+      // An incarnation of the bundle it evaluated took it (a second reload of the same code):
+      // whoever still waits for that evaluation stops waiting; its outcome is that start's now.
+      spare.taken = true;
+      const waiting = spare.onLoaded;
+      spare.onLoaded = null;
+      waiting?.(null);
       return made.iso;
     },
     replenish() {
@@ -182,6 +190,8 @@ export function preload(kind: Kind, limits: IsolationLimits, bundle: Bundle): Pr
   return {
     result,
     async end() {
+      // Taken meanwhile: an incarnation's isolate now, ended with it.
+      if (spare.taken) return;
       // Its module-level state is that code's: a clean spare replaces it.
       if (shape.spare === spare) shape.spare = shape.holders > 0 && shapes.get(shape.key) === shape ? makeSpare(shape) : null;
       await endSpare(spare);
@@ -208,7 +218,7 @@ async function endSpare(spare: Spare): Promise<void> {
 }
 
 function makeSpare(s: Shape): Spare {
-  const spare: Spare = { made: Promise.resolve(null), iso: null, board: null, dead: false, loaded: null, onLoaded: null };
+  const spare: Spare = { made: Promise.resolve(null), iso: null, board: null, dead: false, loaded: null, onLoaded: null, taken: false };
   const loaded = (err: Error | null) => {
     const tell = spare.onLoaded;
     spare.onLoaded = null;

@@ -5,30 +5,21 @@
 // forwards log records, metrics, handOver values and crashes to the host, answers the host's
 // heartbeat, and tears down in reverse order on `stop`. All of it is written against
 // ./channel.ts: the same runtime whichever carries the messages.
-import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
-import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { chsError } from '../errors.ts';
-import { installStackMapping, registerBundle } from '../loader/stacks.ts';
 import { forceRelease, releaseResource, runTeardown, trackConnections, type TeardownStep } from '../teardown.ts';
 import type { ModuleContext, ModuleExports } from '../types.ts';
 import { portChannel, processChannel, type RuntimeChannel } from './channel.ts';
-import { assertCloneable, errorData, type Boot, type Bundle, type CallMsg, type DepInfo, type HostMsg, type MetricMsg } from './protocol.ts';
+import { assertCloneable, errorData, type Boot, type CallMsg, type DepInfo, type HostMsg } from './protocol.ts';
 import { RelayedSocket } from './relay.ts';
 import { Rpc } from './rpc.ts';
 import { setRuntime, type Runtime } from './runtime.ts';
 import { workerLogger } from './worker-log.ts';
-import { asEsModule } from '../loader/es-module.ts';
+import { loadBundle, loadSdk } from './worker-load.ts';
+import { metricsProxy } from './worker-metrics.ts';
 import { warmHttp } from './warm.ts';
 import { isNode, TreeExport } from './tree-export.ts';
-
-/** The isolate's SDK, loaded once (ahead of time in a spare, which has nothing else to do). */
-let sdk: Promise<typeof import('./sdk.ts')> | null = null;
-const loadSdk = () => (sdk ??= import('./sdk.ts'));
-
-/** Source maps of the bundles this isolate evaluated, kept alive while it runs (stack traces map through them). */
-const maps: object[] = [];
 
 /** The bundle a spare was given to evaluate ahead of its boot (`load`), and what that gave. */
 let preloaded: { vmName: string; exports: Promise<ModuleExports> } | null = null;
@@ -72,43 +63,6 @@ else if (parentPort) {
     process.on('message', fn);
     return () => process.off('message', fn);
   });
-}
-
-/** Evaluates a module's bundle in this isolate; `who` names it in errors (the instance, or the module in a spare). */
-async function loadBundle(b: Bundle, who: string): Promise<ModuleExports> {
-  const unsupported = (member: string) =>
-    chsError('CHS_ERR_ISOLATION_UNSUPPORTED', `${who}: ${member} is not available in an isolated (${b.kind}) module (docs/modules.md, "Isolation")`);
-  installStackMapping();
-  maps.push(registerBundle(b.vmName, dirname(b.filename), b.map));
-  const externals = new Map<string, unknown>();
-  for (const spec of b.externals) {
-    if (spec === b.sdkUrl) {
-      externals.set(spec, sdkFacade(await loadSdk(), unsupported));
-      continue;
-    }
-    // Other TypeScript the host resolves is run by the host's tsx, which an isolate does not have.
-    if (/\.[cm]?ts$/.test(spec)) throw unsupported(`import of "${spec}" (a value import of the host's TypeScript other than cheshire/sdk)`);
-    try {
-      externals.set(spec, await import(spec));
-    } catch (err) {
-      throw chsError('CHS_ERR_MODULE_LOAD', `${b.name}: cannot import "${spec}" in the ${b.kind}: ${(err as Error).message}`, err);
-    }
-  }
-  const fn = vm.compileFunction(b.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: b.vmName }) as (...a: unknown[]) => void;
-  const module = { exports: {} as Record<string, unknown> };
-  const require = (spec: string): unknown => {
-    if (!externals.has(spec)) throw new Error(`${b.name}: require("${spec}") was not seen at bundle time`);
-    const ns = externals.get(spec);
-    return spec === b.sdkUrl ? ns : asEsModule(ns);
-  };
-  try {
-    fn(module.exports, require, module, b.filename, b.dir);
-  } catch (err) {
-    throw chsError('CHS_ERR_MODULE_LOAD', `${b.name}: evaluating ${b.filename} threw: ${(err as Error).message}`, err);
-  }
-  const exp = module.exports as Partial<ModuleExports>;
-  if (typeof exp.start !== 'function') throw chsError('CHS_ERR_MODULE_NO_START', `${b.name}: ${b.filename} does not export a start(ctx) function`);
-  return exp as ModuleExports;
 }
 
 function main(ch: RuntimeChannel, boot: Boot): void {
@@ -349,53 +303,4 @@ function methodsOf(o: object): string[] {
     }
   }
   return [...names];
-}
-
-/** The isolate's SDK as the bundle's require() returns it: a member it lacks throws, naming it. */
-function sdkFacade(ns: object, unsupported: (member: string) => Error): object {
-  const real = { ...ns } as Record<string, unknown>;
-  return new Proxy(real, {
-    get(t, prop) {
-      if (typeof prop === 'symbol' || prop === '__esModule') return prop === '__esModule' ? true : undefined;
-      if (prop in t) return t[prop];
-      if (prop === 'default' || prop === 'then') return undefined;
-      throw unsupported(`cheshire/sdk's ${prop}`);
-    },
-  });
-}
-
-/** ctx.metrics in an isolate: each metric is registered in the host's registry and every update posted there. */
-function metricsProxy(post: (m: MetricMsg) => void, unsupported: (member: string) => Error): object {
-  const make = (kind: MetricMsg['kind']) => (config: Record<string, unknown>) => {
-    const name = String(config.name);
-    const plain: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(config)) if (typeof v !== 'function') plain[k] = v;
-    post({ t: 'metric', kind, op: 'register', name, config: plain });
-    const names = (config.labelNames as string[] | undefined) ?? [];
-    const bound = (labels?: Record<string, string | number>) => {
-      const send = (op: MetricMsg['op'], value?: number, extra?: Record<string, string | number>) =>
-        post({ t: 'metric', kind, op, name, ...(labels || extra ? { labels: { ...extra, ...labels } } : {}), ...(value !== undefined ? { value } : {}) });
-      const obj: Record<string, unknown> = {
-        // prom-client's shapes: inc(value?) / inc(labels, value?).
-        inc: (a?: number | Record<string, string | number>, b?: number) => typeof a === 'object' ? send('inc', b, a) : send('inc', a),
-        dec: (a?: number | Record<string, string | number>, b?: number) => typeof a === 'object' ? send('dec', b, a) : send('dec', a),
-        set: (a: number | Record<string, string | number>, b?: number) => typeof a === 'object' ? send('set', b, a) : send('set', a),
-        observe: (a: number | Record<string, string | number>, b?: number) => typeof a === 'object' ? send('observe', b, a) : send('observe', a),
-        reset: () => send('reset'),
-      };
-      if (!labels) {
-        obj.labels = (...values: Array<string | number | Record<string, string | number>>) =>
-          bound(typeof values[0] === 'object' ? values[0] : Object.fromEntries(names.map((n, i) => [n, values[i] as string | number])));
-      }
-      return new Proxy(obj, {
-        get(t, prop) {
-          if (typeof prop === 'symbol' || prop in t) return (t as Record<string | symbol, unknown>)[prop];
-          if (prop === 'then') return undefined;
-          throw unsupported(`ctx.metrics ${kind}.${prop}`);
-        },
-      });
-    };
-    return bound();
-  };
-  return { counter: make('counter'), gauge: make('gauge'), histogram: make('histogram') };
 }

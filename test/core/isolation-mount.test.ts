@@ -79,7 +79,8 @@ for (const mode of ['worker', 'process'] as const) {
     const c = await n.connect('9P2000.L');
     assert.match(await text(c, '/board/version'), /^v1 /);
     await n.project.write('modules/board/index.ts', board('v2'));
-    assert.equal(await n.th.host.reloadDir(n.project.modulePath('board', '').replace(/\/$/, '')), new Map());
+    const failures = await n.th.host.reloadDir(n.project.modulePath('board', '').replace(/\/$/, ''));
+    assert.equal([...failures].map(([id, e]) => `${id}: ${e.message}`), []);
     assert.match(await text(c, '/board/version'), /^v2 /, 'a new walk reaches the new version\'s tree');
 
     await n.th.host.stopInstance('board');
