@@ -33,9 +33,12 @@
 //
 // 2026-12-04 19:48-20:22 UTC, relay CPU per MiB halved (2 CPUs shared, load 1.8-5.2 from other
 // benchmarks). `npx tsx bench/remote.ts 16 500 5`, 16 runs before (db76212, from a copy of that
-// tree, alternating with after) and 11 after (88dea0f; diod died of SIGSEGV in the stat passes of
-// 2 of them, none of the 16 before: only our server's figures there). Bulk only (the stat path
-// was not touched). Ranges (median), before -> after:
+// tree, alternating with after) and 11 after (88dea0f; diod died of SIGSEGV in 2 of them: only
+// our server's figures there). Bulk only (the stat path was not touched). Over all the runs of
+// the day diod died in 4 of 18 after and 0 of 19 before, each time in the relay's cache-expired
+// stat pass, whose requests this work did not change; the relay's Twalk + Tgetattr on the new fid
+// sent together (node.ts walkChild) racing in diod's threads is a suspect, not verified.
+// Ranges (median), before -> after:
 //                 relay/direct           relay MiB/s            relay CPU ms/MiB
 //   our server    0.13-1.00 (0.34) ->    106-282 (185) ->       3.4-5.5 (4.2) ->
 //                 0.32-1.10 (0.45)       170-540 (293)          1.25-2.4 (1.75)
