@@ -35,7 +35,7 @@
 // benchmarks). `npx tsx bench/remote.ts 16 500 5`, 16 runs before (db76212, from a copy of that
 // tree, alternating with after) and 11 after (88dea0f; diod died of SIGSEGV in 2 of them: only
 // our server's figures there). Bulk only (the stat path was not touched). Over all the runs of
-// the day diod died in 4 of 18 after and 0 of 19 before, each time in the relay's cache-expired
+// the day diod died in 4 of 23 after and 0 of 19 before, each time in the relay's cache-expired
 // stat pass, whose requests this work did not change; the relay's Twalk + Tgetattr on the new fid
 // sent together (node.ts walkChild) racing in diod's threads is a suspect, not verified.
 // Ranges (median), before -> after:
