@@ -135,6 +135,12 @@ async function startIsolated(desc: Descriptor, loaded: LoadedCode, ctx: ModuleCo
     node: ctx.host.node,
     role: ctx.host.role,
     callMs: desc.timeouts.callMs ?? DEFAULT_CALL_MS,
+    listening: Object.fromEntries([...slots].flatMap(([key, slot]) => {
+      const l = slot.listener;
+      if (!l) return [];
+      const a = l.address();
+      return [[key, { host: l.host, address: a.address, port: a.port, family: a.family }]];
+    })),
   };
   let started = false;
   let exited = false;

@@ -80,6 +80,12 @@ export interface Boot extends Bundle {
   role: string;
   /** Deadline of one call across the boundary (ms; 0: none). */
   callMs: number;
+  /**
+   * serveHttp's listeners the host already holds for the instance (handed over from the previous
+   * incarnation), by key: where it listens. A serveHttp asking for the same address learns it from
+   * here instead of waiting for the host's answer.
+   */
+  listening?: Record<string, { host: string; address: string; port: number; family: string }>;
 }
 
 /** A call across the boundary: into the host (a dependency, ctx.host) or into the worker (its service). */

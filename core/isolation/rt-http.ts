@@ -63,11 +63,21 @@ export async function serveHttp(ctx: ModuleContext<any>, host: string, port: num
   });
   rt.listeners.set(key, (s) => server.emit('connection', s));
   let addr: AddressInfo;
-  try {
-    addr = (await rt.rpc.call('listen', `serveHttp("${key}")`, 'listen', [key, host, port])) as AddressInfo;
-  } catch (err) {
-    rt.listeners.delete(key);
-    throw err;
+  const held = rt.boot.listening?.[key];
+  const asked = rt.rpc.call('listen', `serveHttp("${key}")`, 'listen', [key, host, port]);
+  if (held && held.host === host && (port === 0 || port === held.port)) {
+    // The host already holds this listener (handed over from the previous incarnation): its
+    // address is known, so the start goes on without waiting for the answer; connections reach
+    // this server once the host has the request. A refusal then is a crash of this incarnation.
+    addr = { address: held.address, port: held.port, family: held.family };
+    asked.catch((err: unknown) => queueMicrotask(() => { throw err; }));
+  } else {
+    try {
+      addr = (await asked) as AddressInfo;
+    } catch (err) {
+      rt.listeners.delete(key);
+      throw err;
+    }
   }
   // Callers read the port the host listens on (port 0 picks one) as they would in-process.
   Object.defineProperty(server, 'address', { value: () => addr, configurable: true });

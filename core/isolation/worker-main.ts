@@ -30,7 +30,7 @@ let preloaded: { vmName: string; exports: Promise<ModuleExports> } | null = null
  * version); `boot` starts the incarnation.
  */
 function spareMessages(ch: RuntimeChannel, on: (fn: (m: HostMsg) => void) => () => void): void {
-  void loadSdk().then(() => warmHttp()).catch(() => {});
+  void loadSdk().then(() => warmHttp(ch.kind)).catch(() => {});
   const off = on((m) => {
     if (m.t === 'load') {
       const exports = loadBundle(m.bundle, m.bundle.name);
