@@ -42,8 +42,6 @@ const MAX_ATTRS = 8192;
  */
 const FID_BASE = 1 << 24;
 const FID_MAX = 0xfffffffe; // NOFID is 0xffffffff
-/** Pipelined getattrs that may fail in a row before a connection stops sending them. */
-const PIPELINE_TRIES = 16;
 
 export function cacheConfig(o: RemoteCacheOptions | undefined): CacheConfig {
   const attrMs = o?.attrMs ?? DEFAULT_ATTR_MS;
@@ -68,7 +66,7 @@ export class LinkCache<K extends object> {
    */
   private readonly recent = new Set<K>();
   private nextFid = FID_BASE;
-  /** Pipelined getattrs (sent with their walk) answered, and failed since the last answer. */
+  /** Pipelined getattrs (sent with their walk) answered, and answered "invalid fid" (the first turns them off). */
   private pipelinedOk = 0;
   private pipelinedFailed = 0;
   private cap: number;
@@ -179,16 +177,26 @@ export class LinkCache<K extends object> {
   }
 
   /**
-   * Whether a lookup should send the new fid's getattr along with its walk. A remote that looks
-   * fids up as requests arrive (diod) answers every such getattr "invalid fid": after
-   * PIPELINE_TRIES of those in a row, and none ever answered, stop asking that way.
+   * Whether a lookup should send the new fid's getattr along with its walk. 9P makes the new fid
+   * valid only once Rwalk is sent, so this counts on a remote that handles a connection's requests
+   * in order (our own server over an in-memory tree does). The first such getattr a remote answers
+   * "invalid fid" shows it handles them concurrently (diod, with its worker threads; or a relay
+   * whose walks wait on its own remote): from then on this connection waits for each Rwalk.
+   * Racing such a remote's fid table is not only wasted work: diod 1.0.24 was seen to die of
+   * SIGSEGV under a stream of them (bench/remote.ts).
    */
   get pipelining(): boolean {
-    return this.cfg.attrMs > 0 && (this.pipelinedOk > 0 || this.pipelinedFailed < PIPELINE_TRIES);
+    return this.cfg.attrMs > 0 && this.pipelinedFailed === 0;
   }
 
   pipelined(ok: boolean): void {
-    if (ok) { this.pipelinedOk++; this.pipelinedFailed = 0; } else this.pipelinedFailed++;
+    if (ok) this.pipelinedOk++;
+    else this.pipelinedFailed++;
+  }
+
+  /** How the pipelined getattrs went on this connection (tests). */
+  get pipelineCounts(): { ok: number; failed: number } {
+    return { ok: this.pipelinedOk, failed: this.pipelinedFailed };
   }
 
   // ---- attributes ----
