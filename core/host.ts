@@ -306,30 +306,26 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
   }
 
   /** A folder's code evaluated, except where every instance of it is isolated by override (core/isolation/override.ts). */
-  private evaluate(desc: Descriptor, loaded: LoadedCode, reload = false): ModuleExports {
-    const ids = [...this.engine.instances.values()].filter((i) => i.desc.dir === desc.dir).map((i) => i.id);
-    const overrides = ids.map((id) => this.isolationOf(id));
-    // Isolated instances: a warm spare of their shape evaluates the new code now, as the host does
-    // for in-process ones, while the current versions still serve (prepared() awaits it).
-    const exports = codeExports(desc, loaded, overrides);
-    if (reload) {
-      const pending: Array<Promise<void>> = [];
-      for (const o of overrides) {
-        const p = preloadIsolated(overriddenDescriptor(desc, o), loaded);
-        if (p) pending.push(p);
-      }
-      this.preloads.set(loaded.hash, pending);
-    }
-    return exports;
+  private evaluate(desc: Descriptor, loaded: LoadedCode): ModuleExports {
+    return codeExports(desc, loaded, this.overridesOf(desc.dir));
   }
 
-  /** New code's evaluations in spares (by bundle hash), awaited by the reload before it stops anything. */
-  private readonly preloads = new Map<string, Array<Promise<void>>>();
+  /** The isolation overrides of the instances that run from module folder `dir`. */
+  private overridesOf(dir: string): Array<IsolationOverride | undefined> {
+    return [...this.engine.instances.values()].filter((i) => i.desc.dir === dir).map((i) => this.isolationOf(i.id));
+  }
 
-  private async prepared(loaded: LoadedCode): Promise<void> {
-    const pending = this.preloads.get(loaded.hash) ?? [];
-    this.preloads.delete(loaded.hash);
-    // All are awaited (none left unobserved); the first failure refuses the reload.
+  /**
+   * A reload's new code, evaluated where its isolated instances will run: a warm spare of each
+   * one's shape evaluates it now, as the host does for in-process ones, while the current versions
+   * still serve. All are awaited (none left unobserved); the first failure refuses the reload.
+   */
+  private async prepared(desc: Descriptor, loaded: LoadedCode): Promise<void> {
+    const pending: Array<Promise<void>> = [];
+    for (const o of this.overridesOf(desc.dir)) {
+      const p = preloadIsolated(overriddenDescriptor(desc, o), loaded);
+      if (p) pending.push(p);
+    }
     const results = await Promise.allSettled(pending);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -404,8 +400,8 @@ export class Host extends EventEmitter<{ status: []; failsafe: [ErrorInfo]; boot
       activated: async () => { if (this.watcher) await this.updateWatch(); },
       quiet: (dir, fn) => (this.watcher ? this.watcher.hold(dir, fn) : fn()),
       changed: () => this.emit('status'),
-      evaluate: (desc, loaded) => this.evaluate(desc, loaded, true),
-      prepared: (loaded) => this.prepared(loaded),
+      evaluate: (desc, loaded) => this.evaluate(desc, loaded),
+      prepared: (desc, loaded) => this.prepared(desc, loaded),
     };
   }
 

@@ -50,7 +50,7 @@ export interface ReloadHost {
   /** Evaluates new code (default evaluateModule); the host's skips the host realm for instances all isolated by override. */
   evaluate?(desc: Descriptor, loaded: LoadedCode): ModuleExports;
   /** Resolves once the new code is evaluated where it will run (isolated instances: in a warm spare); rejecting refuses the reload. */
-  prepared?(loaded: LoadedCode): Promise<void>;
+  prepared?(desc: Descriptor, loaded: LoadedCode): Promise<void>;
 }
 
 export class Reloader {
@@ -77,7 +77,7 @@ export class Reloader {
         return new Map();
       }
       code = { desc, loaded, exports: (this.h.evaluate ?? evaluateModule)(desc, loaded) };
-      await this.h.prepared?.(loaded);
+      await this.h.prepared?.(desc, loaded);
       // Only a version that changes what it provides or requires can make a cycle; the check walks
       // every instance's requirements (~20 ms with 1000 modules), so an ordinary edit skips it.
       const was = this.h.codes.get(dir)?.desc;
