@@ -142,9 +142,7 @@ export function hold(id: string, kind: Kind, limits: IsolationLimits, log: Logge
       // An incarnation of the bundle it evaluated took it (a second reload of the same code):
       // whoever still waits for that evaluation stops waiting; its outcome is that start's now.
       spare.taken = true;
-      const waiting = spare.onLoaded;
-      spare.onLoaded = null;
-      waiting?.(null);
+      loadSettled(spare, null);
       return made.iso;
     },
     replenish() {
@@ -152,10 +150,7 @@ export function hold(id: string, kind: Kind, limits: IsolationLimits, log: Logge
       // creation is synchronous): done a moment later, off the path of the reload that just
       // completed and of the first requests its new version answers.
       if (released || s.spare || s.refill) return;
-      s.refill = setTimeout(() => {
-        s.refill = null;
-        if (!s.spare && s.holders > 0 && shapes.get(key) === s) s.spare = makeSpare(s);
-      }, REPLENISH_DELAY_MS);
+      s.refill = setTimeout(() => refillNow(s), REPLENISH_DELAY_MS);
       s.refill.unref();
     },
     async release(handingOver) {
@@ -193,7 +188,7 @@ export function preload(kind: Kind, limits: IsolationLimits, bundle: Bundle): Pr
       // Taken meanwhile: an incarnation's isolate now, ended with it.
       if (spare.taken) return;
       // Its module-level state is that code's: a clean spare replaces it.
-      if (shape.spare === spare) shape.spare = shape.holders > 0 && shapes.get(shape.key) === shape ? makeSpare(shape) : null;
+      if (shape.spare === spare) shape.spare = inUse(shape) ? makeSpare(shape) : null;
       await endSpare(spare);
     },
   };
@@ -211,6 +206,25 @@ async function drop(s: Shape): Promise<void> {
   if (spare) await endSpare(spare);
 }
 
+/** Whether the shape still has holders and is still the registered one (worth a spare). */
+function inUse(s: Shape): boolean {
+  return s.holders > 0 && shapes.get(s.key) === s;
+}
+
+/** Tells whoever waits for the spare's evaluation ahead how it went (once). */
+function loadSettled(spare: Spare, err: Error | null): void {
+  const tell = spare.onLoaded;
+  spare.onLoaded = null;
+  tell?.(err);
+}
+
+/** Starts the spare of `s` that was due (replenish()), unless one is there or the shape is no longer in use. */
+function refillNow(s: Shape): void {
+  if (s.refill) clearTimeout(s.refill);
+  s.refill = null;
+  if (!s.spare && inUse(s)) s.spare = makeSpare(s);
+}
+
 async function endSpare(spare: Spare): Promise<void> {
   spare.dead = true;
   const made = await spare.made;
@@ -219,23 +233,18 @@ async function endSpare(spare: Spare): Promise<void> {
 
 function makeSpare(s: Shape): Spare {
   const spare: Spare = { made: Promise.resolve(null), iso: null, board: null, dead: false, loaded: null, onLoaded: null, taken: false };
-  const loaded = (err: Error | null) => {
-    const tell = spare.onLoaded;
-    spare.onLoaded = null;
-    tell?.(err);
-  };
   const board = new Switchboard({
     message(m) {
-      if (m.t === 'loaded') loaded(m.error ? reviveError(m.error) : null);
+      if (m.t === 'loaded') loadSettled(spare, m.error ? reviveError(m.error) : null);
     },
     output: (stream, line) => s.log?.debug({ stream }, `spare ${s.kind} (${s.key}): ${line}`),
     exit(how) {
-      loaded(null);
+      loadSettled(spare, null);
       if (spare.dead) return;
       spare.dead = true;
       if (s.spare === spare) s.spare = null;
       s.idleDeaths++;
-      const again = s.holders > 0 && shapes.get(s.key) === s && s.idleDeaths <= MAX_IDLE_DEATHS;
+      const again = inUse(s) && s.idleDeaths <= MAX_IDLE_DEATHS;
       s.log?.debug(`the idle spare ${s.kind} (${s.key}) ended: ${how}; ${again ? 'starting another' : 'not replaced'}`);
       if (again) s.spare = makeSpare(s);
     },
@@ -283,11 +292,6 @@ export function spares(): SpareInfo[] {
 
 /** Starts the spares due shortly at once, and resolves once every spare being started has finished starting (for tests). */
 export async function sparesSettled(): Promise<void> {
-  for (const s of shapes.values()) {
-    if (!s.refill) continue;
-    clearTimeout(s.refill);
-    s.refill = null;
-    if (!s.spare && s.holders > 0) s.spare = makeSpare(s);
-  }
+  for (const s of shapes.values()) if (s.refill) refillNow(s);
   await Promise.all([...shapes.values()].map((s) => s.spare?.made));
 }

@@ -30,7 +30,7 @@ function relayed(): { socket: Duplex; far: Far } {
 }
 
 /** A loopback socket pair (what a child process is handed: a net.Socket). */
-async function loopback(): Promise<{ socket: Duplex; far: Far; done(): void }> {
+async function loopback(): Promise<{ socket: Duplex; far: Far }> {
   const listener = net.createServer();
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
@@ -44,7 +44,6 @@ async function loopback(): Promise<{ socket: Duplex; far: Far; done(): void }> {
   return {
     socket,
     far: { write: (b) => client.write(b), onData: (fn) => client.on('data', fn), close: () => client.destroy() },
-    done: () => listener.close(),
   };
 }
 
@@ -53,7 +52,7 @@ export async function warmHttp(kind: 'worker' | 'process', timeoutMs = 2_000): P
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('ok\n');
   });
-  const pair = kind === 'process' ? await loopback() : { ...relayed(), done: () => {} };
+  const pair = kind === 'process' ? await loopback() : relayed();
   try {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
@@ -71,7 +70,6 @@ export async function warmHttp(kind: 'worker' | 'process', timeoutMs = 2_000): P
   } finally {
     pair.socket.destroy();
     pair.far.close();
-    pair.done();
     server.close();
   }
 }
