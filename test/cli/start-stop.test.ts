@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort } from '../../base/free-port.ts';
+import { pidAlive } from '../../base/pid.ts';
 import { cheshire, show } from '../helpers/cli.ts';
 import { makeProject, REPO, waitFor, type Project } from '../helpers/project.ts';
 
@@ -48,7 +49,6 @@ async function running(p: Project, listen: string): Promise<void> {
   await waitFor('status.json', () => existsSync(join(p.dir, '.cheshire/status.json')), 5_000, 50);
 }
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 test('a second start in the same folder is refused, naming the node; cheshire stop stops the first', async () => {
   const { p, listen } = await project();
@@ -108,7 +108,7 @@ test('a node launched through npm stops when its launcher is killed', async () =
   assert.is.not(st.pid, launcher.pid, 'the node runs as the launcher\'s child');
   launcher.child.kill('SIGKILL');
   await launcher.exited;
-  await waitFor('the orphaned node to stop', () => !alive(st.pid), 20_000, 100);
+  await waitFor('the orphaned node to stop', () => !pidAlive(st.pid), 20_000, 100);
   assert.not.ok(existsSync(join(p.dir, '.cheshire/node.lock')), 'it stopped cleanly (lock released)');
 });
 

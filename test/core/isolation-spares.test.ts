@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort } from '../../base/free-port.ts';
+import { pidAlive } from '../../base/pid.ts';
 import { parseNodeConfig } from '../../core/config/node-config.ts';
 import { preload, shapeKey, spares, type SpareInfo } from '../../core/isolation/spares.ts';
 import { runtimeFile } from '../../core/isolation/worker-code.ts';
@@ -37,15 +38,6 @@ const WHERE = readFileSync(join(REPO, 'test/fixtures/isolation-spares/where/inde
 interface Where { pid: number; thread: number; n: number; heapLimitMb: number }
 const where = (th: TestHost, id: string) => (inst(th, id).run!.service as { where(): Promise<Where> }).where();
 const LIMITED = { maxOldGenerationSizeMb: 96 };
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The ready spare of `shape`, waited for (it starts in the background). */
 const readySpare = (shape: string, not?: SpareInfo) =>
@@ -112,7 +104,7 @@ for (const mode of MODES) {
 
     await th.close();
     assert.equal(spares(), [], 'no spare after the host closed');
-    if (mode === 'process') for (const s of all) assert.not.ok(alive(s.pid!), `spare process ${s.pid} ended with the host's close`);
+    if (mode === 'process') for (const s of all) assert.not.ok(pidAlive(s.pid!), `spare process ${s.pid} ended with the host's close`);
     await until('no thread or child process left', () => threadCount() <= base.threads && childCount() <= base.children, 10_000)
       .catch(() => assert.unreachable(`threads ${base.threads} -> ${threadCount()}, child processes ${base.children} -> ${childCount()}`));
   });
@@ -143,11 +135,11 @@ for (const mode of MODES) {
       assert.is(exited.c, 0);
       const spare = (seen.spare = JSON.parse(out.trim()) as NonNullable<typeof seen.spare>);
       assert.ok(spare.ready && (mode === 'process' ? spare.pid! > 0 : spare.threadId! > 0), `it had a ready spare: ${out}`);
-      if (mode === 'process') await until(`spare process ${spare.pid} to end with its host`, () => !alive(spare.pid!), 10_000);
+      if (mode === 'process') await until(`spare process ${spare.pid} to end with its host`, () => !pidAlive(spare.pid!), 10_000);
     } finally {
       host.kill('SIGKILL');
       const pid = seen.spare?.pid;
-      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+      if (pid && pidAlive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 }
@@ -217,7 +209,7 @@ for (const mode of MODES) {
       assert.is(v3.v, 'v3');
       assert.is(v3.tainted, false, 'v3 does not run where other code was evaluated');
       assert.is.not(idOf(mode, v3), idOf(mode, next), 'v3 runs in a new isolate, not the spare given other code');
-      if (mode === 'process') await until(`the spare given other code (${next.pid}) to end`, () => !alive(next.pid!), 10_000);
+      if (mode === 'process') await until(`the spare given other code (${next.pid}) to end`, () => !pidAlive(next.pid!), 10_000);
       assert.equal(readFileSync(stamps, 'utf8').trim().split('\n').slice(3), ['stop v2', 'eval v3'], 'v3 was evaluated at its start');
     } finally {
       if (before === undefined) delete process.env.CHS_TEST_STAMPS;
@@ -247,7 +239,7 @@ for (const mode of MODES) {
     assert.is(hung?.code, 'CHS_ERR_START_TIMEOUT', hung?.message);
     assert.match(hung!.message, /did not finish within 1500 ms/);
     assert.equal([idOf(mode, await where(th, 'where')), (await where(th, 'where')).n], [idOf(mode, first), 1], 'still the first incarnation');
-    if (mode === 'process') await until(`the hung spare ${spare.pid} to be ended`, () => !alive(spare.pid!), 10_000);
+    if (mode === 'process') await until(`the hung spare ${spare.pid} to be ended`, () => !pidAlive(spare.pid!), 10_000);
 
     // A good version after both goes through, even asked for twice at once (a save the watcher
     // saw and a ctl reload): the second finds the spare taken by the first's start and does not wait for it.

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
+import { pidAlive } from '../../base/pid.ts';
 import { parseNodeConfig } from '../../core/config/node-config.ts';
 import { readDescriptor } from '../../core/descriptor.ts';
 import { runtimeFile } from '../../core/isolation/worker-code.ts';
@@ -21,15 +22,6 @@ S.after.each(() => t.cleanup());
 type Svc = Record<string, (...a: unknown[]) => Promise<any>>;
 const service = (th: Parameters<typeof inst>[0], id: string) => inst(th, id).run!.service as Svc;
 const MODES = ['worker', 'process'] as const;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 S('descriptor: isolation defaults to none, "worker" and "process" are taken, resourceLimits only with one of them', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'chs-iso-desc-'));
@@ -92,12 +84,12 @@ S('an isolate process ends when its host dies (its IPC pipe closes)', async () =
   let childPid = 0;
   try {
     childPid = await until('the stand-in host to fork', () => new Promise<number>((resolve) => host.stdout!.once('data', (b: Buffer) => resolve(Number(String(b).trim())))), 10_000);
-    assert.ok(alive(childPid), 'the isolate process runs');
+    assert.ok(pidAlive(childPid), 'the isolate process runs');
     host.kill('SIGKILL');
-    await until('the isolate process to end with its host', () => !alive(childPid), 10_000);
+    await until('the isolate process to end with its host', () => !pidAlive(childPid), 10_000);
   } finally {
     host.kill('SIGKILL');
-    if (childPid && alive(childPid)) process.kill(childPid, 'SIGKILL');
+    if (childPid && pidAlive(childPid)) process.kill(childPid, 'SIGKILL');
   }
 });
 
