@@ -9,7 +9,7 @@
 //   - remote requests per operation (the remote server's own counters): a cached stat costs none,
 //     a lookup one Twalk with its Tgetattr sent along, metadata requests no walk from the root;
 //   - after a reconnect nothing of the old connection's fids or attributes is used.
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -278,6 +278,75 @@ test('remote requests per operation: lookups pipeline Twalk and Tgetattr from th
   await off.a.statPath('small/s1');
   await settle();
   assert.equal(since(off.inner, from), { Twalk: 2, Tgetattr: 1, Tclunk: 2 }, 'cache off: small/s1 is two one-name walks and a getattr');
+  assert.equal(faults, []);
+});
+
+test('expired names are confirmed by their directory\'s unchanged attributes: one getattr per file, no walks; a change there walks again', async () => {
+  const mem = sample();
+  const small = mem.create({ name: 'small', dir: true, perm: 0o755, ...owner }) as MemDir;
+  for (let i = 0; i < 20; i++) (small.create({ name: `s${i}`, dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from(String(i)));
+  const { inner, a } = await setup(mem, { attrMs: 300 });
+  const statAll = async (): Promise<bigint[]> => Promise.all(Array.from({ length: 20 }, async (_, i) => (await a.statPath(`small/s${i}`)).size));
+  await statAll();
+  await sleep(350);
+  await settle();
+  let from = counts(inner);
+  await statAll();
+  await settle();
+  // small was walked (with its getattr) before root's attributes were known: root's getattr,
+  // one walk of small shared by the 20 lookups (its new fid let go: small's is kept), then the
+  // files confirmed by small's stamp, one getattr each.
+  assert.equal(since(inner, from), { Tgetattr: 22, Twalk: 1, Tclunk: 1 }, 'first expiry: small walked once, the files not at all');
+  await sleep(350);
+  await settle();
+  from = counts(inner);
+  assert.equal(await statAll(), Array.from({ length: 20 }, (_, i) => BigInt(String(i).length)));
+  await settle();
+  // small's name by root's stamp, the files' by small's: root's and small's getattrs, one per file.
+  assert.equal(since(inner, from), { Tgetattr: 22 }, 'next expiry: the directories\' getattrs and one per file, no walk');
+  // Behind the relay's back: s3 replaced, s4 removed, s5 grown. small's mtime changes with the first two.
+  await sleep(350);
+  small.unlink('s3');
+  (small.create({ name: 's3', dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from('replaced'));
+  small.unlink('s4');
+  (small.children.get('s5') as MemFile).writeAt(1, Buffer.from('grown'));
+  from = counts(inner);
+  assert.is((await a.statPath('small/s3')).size, 8n, 'the new s3 (its name walked again: small changed)');
+  assert.is(await errnoOf(a.statPath('small/s4'), 'stat of s4, removed there'), ENOENT, 'the removed name is gone');
+  assert.is((await a.statPath('small/s5')).size, 6n, 'the grown s5');
+  await settle();
+  assert.ok((since(inner, from).Twalk ?? 0) >= 3, `the changed directory's names are walked again: ${JSON.stringify(since(inner, from))}`);
+  assert.equal(faults, []);
+});
+
+test('diod as the remote: expired names confirmed by the directory\'s times (diod has no qid.version), and changes made there seen after the expiry', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'chs-remote-stamp-'));
+  later(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'd'));
+  for (let i = 0; i < 10; i++) await writeFile(join(dir, 'd', `g${i}`), `${i}`);
+  let diod: DiodServer | undefined;
+  later(async () => diod?.stop());
+  diod = await startDiod(dir);
+  const rt = await relay({ port: diod.port, aname: dir, cache: { attrMs: 200 } });
+  const cl = await client((await serve(rt.root)).port);
+  const statAll = async (): Promise<bigint[]> => Promise.all(Array.from({ length: 10 }, async (_, i) => (await cl.statPath(`d/g${i}`)).size));
+  const cache = () => cacheOf(rt.current!, rt.cache);
+  for (let pass = 0; pass < 3; pass++) {
+    assert.equal(await statAll(), Array.from({ length: 10 }, () => 1n), `pass ${pass}`);
+    await sleep(250);
+  }
+  assert.ok(cache().confirmedByStamp >= 10, `the last pass confirmed the names by d's stamp (${cache().confirmedByStamp})`);
+  // Behind the relay's back: g3 replaced by another file, g4 renamed to h4, g5 appended to.
+  await rm(join(dir, 'd', 'g3'));
+  await writeFile(join(dir, 'd', 'g3'), 'replaced');
+  await rename(join(dir, 'd', 'g4'), join(dir, 'd', 'h4'));
+  await appendFile(join(dir, 'd', 'g5'), 'grown');
+  await sleep(250);
+  assert.is((await cl.statPath('d/g3')).size, 8n, 'the new g3');
+  assert.is(await errnoOf(cl.statPath('d/g4'), 'stat of g4, renamed there'), ENOENT, 'g4 is gone');
+  assert.is((await cl.statPath('d/h4')).size, 1n, 'h4 is there');
+  assert.is((await cl.statPath('d/g5')).size, 6n, 'g5 grew');
+  assert.is((await cl.readFile('d/g3')).toString(), 'replaced', 'and reads the new g3');
   assert.equal(faults, []);
 });
 

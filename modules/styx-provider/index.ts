@@ -23,7 +23,7 @@ interface Config {
   publicKey?: string;
   /** `proxy`: plaintext to a server on another machine (without publicKey). */
   plaintext?: boolean;
-  /** `proxy`: kept fids and the attribute cache of the graft (docs/exports.md; default attrMs 1000, fids 256). */
+  /** `proxy`: kept fids and the attribute cache of the graft (docs/exports.md; default attrMs 1000, fids 1024). */
   cache?: { attrMs?: number; fids?: number };
   module?: string;
   file?: string;

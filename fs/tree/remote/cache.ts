@@ -23,14 +23,14 @@ export interface RemoteCacheOptions {
    * 1000). 0 turns the cache off: every getattr and lookup asks the remote.
    */
   attrMs?: number;
-  /** Remote fids kept for nodes per connection (default 256; lowered when the remote answers EMFILE). */
+  /** Remote fids kept for nodes per connection (default 1024; lowered when the remote answers EMFILE). */
   fids?: number;
 }
 
 export interface CacheConfig { readonly attrMs: number; readonly fids: number }
 
 export const DEFAULT_ATTR_MS = 1000;
-export const DEFAULT_KEPT_FIDS = 256;
+export const DEFAULT_KEPT_FIDS = 1024;
 /** Attribute entries kept per connection (oldest dropped first). */
 const MAX_ATTRS = 8192;
 /**
@@ -70,6 +70,8 @@ export class LinkCache<K extends object> {
   private pipelinedOk = 0;
   private pipelinedFailed = 0;
   private cap: number;
+  /** Expired names confirmed by their directory's unchanged stamp instead of a walk (remote/revalidate.ts; tests). */
+  confirmedByStamp = 0;
   /** Bumped by every invalidation: a fetch that started before one is not stored. */
   gen = 0;
 

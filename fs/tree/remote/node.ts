@@ -40,6 +40,8 @@ import { attrFromGetattr, attrFromStat, remoteErrno, setattrOf, wstatOf } from '
 import { RemoteHandle } from './handle.ts';
 import { clunkLater, STALE } from './link.ts';
 import type { Link, Relay } from './link.ts';
+import { InFlight } from './inflight.ts';
+import { dirStamp, stampUsable } from './revalidate.ts';
 
 /** A create's open fid waits this long for the open() the session makes right after. */
 const CREATED_TTL_MS = 2000;
@@ -64,6 +66,13 @@ export class RemoteNode implements Node {
   private sweepAt = 64;
   /** When the remote last confirmed this name leads to this qid (lookup, listing, create). */
   private seenAt = 0;
+  /** Its directory's stamp (revalidate.ts), answered before the walk or listing that last confirmed this name. */
+  private seenStamp: string | undefined;
+  /** When a walk or a listing (not a stamp) last confirmed this name. */
+  private walkedAt = 0;
+  /** This node's getattr in flight (shared by stats and by lookups of its children); lookups in flight by name. */
+  private fetching: InFlight<0, Attr> | undefined;
+  private looking: InFlight<string, RemoteNode | undefined> | undefined;
   private created: { link: Link; fid: number; iounit: number; rw: boolean; timer: NodeJS.Timeout } | undefined;
   /** The size the remote last reported, for splitting big reads (undefined: never split). */
   sizeHint: bigint | undefined;
@@ -215,6 +224,45 @@ export class RemoteNode implements Node {
     c.hold(this);
   }
 
+  /** A walk or listing begun at `at` found this name, its directory's stamp being `stamp` before it was sent. */
+  private walked(c: Cache, at: number, stamp: string | undefined): void {
+    this.walkedAt = at;
+    this.seenStamp = stamp;
+    this.seen(c, at);
+  }
+
+  /** This directory's stamp from attributes the remote already answered (cached), or undefined. */
+  private cachedStamp(c: Cache): string | undefined {
+    const a = c.attr(this.qid.path);
+    return a && dirStamp(a.attr, a.version, this.relay.dialect);
+  }
+
+  /**
+   * Whether child `k`'s name, older than attrMs, still stands because this directory's stamp has
+   * not changed since it was walked (revalidate.ts): one getattr of the directory, shared and
+   * cached, instead of a walk per name. Only for a child whose fid is still kept (else its next
+   * request walks anyway, and a walk sends its getattr along). A child walked without a stamp
+   * gets one at the walk that follows, from the attributes fetched here.
+   */
+  private async confirmByStamp(l: Link, k: RemoteNode): Promise<boolean> {
+    const c = this.cache(l);
+    if (c.cfg.attrMs === 0 || !c.has(k)) return false;
+    let a = c.attr(this.qid.path);
+    if (!a) {
+      try {
+        await this.getattr();
+      } catch {
+        return false; // the walk that follows answers for it
+      }
+      a = c.attr(this.qid.path);
+    }
+    if (!a || k.seenStamp === undefined || !stampUsable(k.walkedAt, c.cfg.attrMs)) return false;
+    if (k.isRemoved || k.parent !== this || dirStamp(a.attr, a.version, this.relay.dialect) !== k.seenStamp) return false;
+    k.seen(c, a.at);
+    c.confirmedByStamp++;
+    return true;
+  }
+
   /** Takes in attributes the remote answered for this node (fetched from generation `gen` at `at`). */
   private learn(c: Cache, a: { attr: Attr; qid: Qid }, gen: number, at: number): void {
     this.qid.version = a.qid.version;
@@ -268,8 +316,15 @@ export class RemoteNode implements Node {
         return { ...hit.attr };
       }
     }
-    return this.op((l) => this.withKept(l, async (fid) => {
+    return this.op(async (l) => {
       const c = this.cache(l);
+      return { ...await (this.fetching ??= new InFlight()).run(0, l, c.gen, c.cfg.attrMs > 0, () => this.fetchAttr(l, c)) };
+    });
+  }
+
+  /** Asks the remote for this node's attributes (on its kept fid) and caches them. */
+  private fetchAttr(l: Link, c: Cache): Promise<Attr> {
+    return this.withKept(l, async (fid) => {
       const gen = c.gen;
       const at = Date.now();
       const a = await this.attrOf(l, fid);
@@ -279,8 +334,8 @@ export class RemoteNode implements Node {
         throw E.removed;
       }
       this.learn(c, a, gen, at);
-      return { ...a.attr };
-    }, 'self'));
+      return a.attr;
+    }, 'self');
   }
 
   setattr(change: AttrChange): Promise<void> {
@@ -433,17 +488,19 @@ export class RemoteNode implements Node {
 
   lookup(name: string): Node | undefined | Promise<Node | undefined> {
     const cur = this.liveLink();
-    if (cur) {
-      const k = this.kid(name);
-      if (k && k.linkId === cur.id && !k.isRemoved && this.cache(cur).fresh(k.seenAt)) return k;
-    }
-    return this.op(async (l) => {
-      try {
-        return await this.withKept(l, (dirfid, dk) => this.walkChild(l, dirfid, dk, name), 'dir');
-      } catch (err) {
-        if (remoteErrno(err) === ENOENT) return undefined;
-        throw err;
-      }
+    const k = this.kid(name);
+    if (cur && k && k.linkId === cur.id && !k.isRemoved && this.cache(cur).fresh(k.seenAt)) return k;
+    return this.op((l) => {
+      const c = this.cache(l);
+      return (this.looking ??= new InFlight()).run(name, l, c.gen, c.cfg.attrMs > 0, async () => {
+        if (k && k.linkId === l.id && !k.isRemoved && await this.confirmByStamp(l, k)) return k;
+        try {
+          return await this.withKept(l, (dirfid, dk) => this.walkChild(l, dirfid, dk, name), 'dir');
+        } catch (err) {
+          if (remoteErrno(err) === ENOENT) return undefined;
+          throw err;
+        }
+      });
     });
   }
 
@@ -458,6 +515,7 @@ export class RemoteNode implements Node {
       const newfid = c.newFid();
       const gen = c.gen;
       const at = Date.now();
+      const stamp = this.cachedStamp(c);
       const walking = l.client.rpc({ type: 'Twalk', fid: dirfid, newfid, wnames: [name] });
       const attrs = c.pipelining ? this.attrOf(l, newfid).catch(() => undefined) : undefined;
       let w;
@@ -476,7 +534,7 @@ export class RemoteNode implements Node {
       }
       const qid = w.wqids[0]!;
       const node = this.adopt(l, name, qid);
-      node.seen(c, at);
+      node.walked(c, at, stamp);
       const k = c.keep(node, newfid);
       try {
         const a = await attrs;
@@ -498,6 +556,7 @@ export class RemoteNode implements Node {
         const count = l.client.iounit;
         const gen = c.gen;
         const at = Date.now();
+        const stamp = this.cachedStamp(c);
         if (this.classic) {
           await l.client.rpc({ type: 'Topen', fid, mode: OREAD });
           for (let offset = 0n; ;) {
@@ -506,7 +565,7 @@ export class RemoteNode implements Node {
             for (const st of decodeStats(r.data, this.relay.dialect)) {
               if (st.name === '.' || st.name === '..') continue;
               const n = this.adopt(l, st.name, st.qid);
-              n.seen(c, at);
+              n.walked(c, at, stamp);
               n.learn(c, { attr: attrFromStat(st), qid: st.qid }, gen, at);
               out.push(n);
             }
@@ -521,7 +580,7 @@ export class RemoteNode implements Node {
             for (const d of ds) {
               if (d.name === '.' || d.name === '..') continue;
               const n = this.adopt(l, d.name, d.qid);
-              n.seen(c, at);
+              n.walked(c, at, stamp);
               out.push(n);
             }
             offset = ds[ds.length - 1]!.offset;
@@ -663,6 +722,7 @@ export class RemoteNode implements Node {
       this.kids.delete(oldName);
       if (replaced && replaced !== moved) replaced.gone(c);
       if (moved) {
+        moved.seenStamp = undefined; // a stamp of its old directory
         moved.name = newName;
         moved.parent = newDir;
         newDir.remember(newName, moved);
