@@ -7,7 +7,7 @@ import {
 } from '../codec/constants.ts';
 import type { Dialect, Qid, Stat } from '../codec/messages.ts';
 import { encodeRgetattrNumbers } from '../codec/getattr.ts';
-import type { Encoded } from './dispatch.ts';
+import type { Encoded } from './handler.ts';
 import { E } from '../errors.ts';
 import type { Attr, Node } from '../tree/types.ts';
 

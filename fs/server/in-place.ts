@@ -12,7 +12,7 @@ import { MSG } from '../codec/index.ts';
 import type { Dialect } from '../codec/index.ts';
 import type { Attr, Handle, MaybePromise } from '../tree/types.ts';
 import { toGetattr } from './attrs.ts';
-import type { Reply } from './dispatch.ts';
+import type { Reply } from './handler.ts';
 import type { FidTable } from './fids.ts';
 import { isPromise } from './maybe.ts';
 import { NEVER_ABORTED, rread, rwrite } from './ops-common.ts';

@@ -6,7 +6,7 @@ import { packStats } from '../codec/stat.ts';
 import { E } from '../errors.ts';
 import type { AttrChange, OpenMode } from '../tree/types.ts';
 import { checkNewName, isDir, statOf } from './attrs.ts';
-import type { Ctx, HandlerTable } from './dispatch.ts';
+import type { Ctx, HandlerTable } from './handler.ts';
 import type { Fid, OpenState } from './fids.ts';
 import { openFid } from './open.ts';
 

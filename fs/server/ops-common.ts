@@ -3,13 +3,13 @@
 import { MAXWELEM, NOFID, NONUNAME, QTAUTH } from '../codec/constants.ts';
 import type { Qid, RMsg } from '../codec/messages.ts';
 import { E } from '../errors.ts';
-import type { Handle, MaybePromise, Node } from '../tree/types.ts';
+import { readsInPieces } from '../tree/types.ts';
+import type { Handle, MaybePromise, Node, ReadsInPieces } from '../tree/types.ts';
 import { isDir } from './attrs.ts';
 import { readDirectory } from './ops-classic.ts';
 import { Fid } from './fids.ts';
 import { isPromise } from './maybe.ts';
-import { readsInPieces } from './dispatch.ts';
-import type { HandlerTable, PiecedRread, ReadsInPieces, Reply, SentRread } from './dispatch.ts';
+import type { HandlerTable, PiecedRread, Reply, SentRread } from './handler.ts';
 import type { Req } from './request.ts';
 
 /** Given to handles that declare `ignoresSignal`: saves an AbortController per Tread/Twrite. */

@@ -14,7 +14,7 @@ import type { AttrChange, Node, OpenMode } from '../tree/types.ts';
 import { checkNewName, direntType, isDir, toGetattr } from './attrs.ts';
 import { isPromise } from './maybe.ts';
 import { resolveNode } from '../tree/alias.ts';
-import type { Ctx, HandlerTable } from './dispatch.ts';
+import type { Ctx, HandlerTable } from './handler.ts';
 import type { Fid } from './fids.ts';
 import { openFid } from './open.ts';
 import type { Req } from './request.ts';

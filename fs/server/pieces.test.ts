@@ -1,4 +1,4 @@
-// A handle that answers reads in pieces (dispatch.ts ReadsInPieces): the Rread carries exactly
+// A handle that answers reads in pieces (fs/tree/types.ts ReadsInPieces): the Rread carries exactly
 // their bytes, in order, trimmed to the count; small ones are joined, big ones go out as the
 // header and the pieces (TCP: one writev); released() comes once per piece after the write.
 // Also a Session whose transport has no sendPieces: the pieces are joined and released at once.

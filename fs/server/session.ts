@@ -16,7 +16,7 @@ import type { AuthProvider } from './auth.ts';
 import { encodeDataHeader, encodeReadHeader } from '../codec/encode.ts';
 import { dispatch } from './dispatch.ts';
 import { isPromise } from './maybe.ts';
-import type { Ctx, PiecedRread, Reply, SentRread } from './dispatch.ts';
+import type { Ctx, PiecedRread, Reply, SentRread } from './handler.ts';
 import { FidTable } from './fids.ts';
 import type { Fid } from './fids.ts';
 import { answerInPlace } from './in-place.ts';

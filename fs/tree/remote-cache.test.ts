@@ -350,6 +350,27 @@ test('diod as the remote: expired names confirmed by the directory\'s times (dio
   assert.equal(faults, []);
 });
 
+test('ls -l: names a listing found are stat\'ed with one walk each, its getattr sent along (one round trip)', async () => {
+  const mem = sample();
+  const small = mem.create({ name: 'small', dir: true, perm: 0o755, ...owner }) as MemDir;
+  for (let i = 0; i < 20; i++) (small.create({ name: `s${i}`, dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from(String(i)));
+  const { inner, rt, a } = await setup(mem, { attrMs: 60_000 });
+  await a.statPath('small');
+  await settle();
+  const before = cacheOf(rt.current!, rt.cache).pipelineCounts;
+  const from = counts(inner);
+  const entries = await a.ls('small', { attrs: true });
+  await settle();
+  assert.is(entries.length, 20);
+  assert.equal(entries.map((e) => e.size).sort(), Array.from({ length: 20 }, (_, i) => BigInt(String(i).length)).sort());
+  const sent = since(inner, from);
+  assert.is(sent.Twalk, 21, `the listing's own fid (a clone of small's), then one walk per listed name: ${JSON.stringify(sent)}`);
+  assert.is(sent.Tgetattr, 20, `one getattr per listed name: ${JSON.stringify(sent)}`);
+  const after = cacheOf(rt.current!, rt.cache).pipelineCounts;
+  assert.is(after.ok - before.ok, 20, 'each getattr went out with its walk');
+  assert.equal(faults, []);
+});
+
 test('a relay of a relay: the pipelined getattr may reach the remote before its walk is done, and the answers stay right', async () => {
   // The middle relay answers a walk asynchronously (it asks its own remote), so the outer relay's
   // pipelined Tgetattr of the new fid can find it unbound (EBADF): the getattr is asked again.

@@ -97,6 +97,22 @@ export interface Handle {
   released?(data: Uint8Array): void;
 }
 
+/**
+ * A handle that can answer a read with the arrays its data arrived in, so the server writes them
+ * without joining them (a RemoteTree's read split into pieces). The server calls readPieces
+ * instead of read; their concatenation is the data (at most `count` bytes, none: end of file).
+ * released(), when the handle has it, is called once for each piece once the reply was written
+ * (or copied).
+ */
+export interface ReadsInPieces {
+  readPieces(offset: bigint, count: number, signal: AbortSignal): MaybePromise<Uint8Array[]>;
+  released?(data: Uint8Array): void;
+}
+
+export function readsInPieces<H extends object>(h: H): h is H & ReadsInPieces {
+  return typeof (h as Partial<ReadsInPieces>).readPieces === 'function';
+}
+
 export interface CreateRequest {
   name: string;
   dir: boolean;

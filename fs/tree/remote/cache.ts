@@ -14,8 +14,10 @@
 import { EMFILE, ENFILE } from '../../codec/index.ts';
 import type { Attr } from '../types.ts';
 import { clunkLater } from './link.ts';
-import type { Link } from './link.ts';
+import type { CacheConfig, Link } from './link.ts';
 import { remoteErrno } from './convert.ts';
+
+export type { CacheConfig } from './link.ts';
 
 export interface RemoteCacheOptions {
   /**
@@ -27,7 +29,6 @@ export interface RemoteCacheOptions {
   fids?: number;
 }
 
-export interface CacheConfig { readonly attrMs: number; readonly fids: number }
 
 export const DEFAULT_ATTR_MS = 1000;
 export const DEFAULT_KEPT_FIDS = 1024;

@@ -25,8 +25,7 @@ import { setMaxListeners } from 'node:events';
 import { IOHDRSZ, nullStat } from '../../codec/index.ts';
 import type { Handle } from '../types.ts';
 import { clunkLater, STALE } from './link.ts';
-import type { Link } from './link.ts';
-import type { RemoteNode } from './node.ts';
+import type { Link, Relay } from './link.ts';
 
 /** The most one remote read of a split asks for: its Rread is a 128 KiB frame (a quarter of a client read buffer). */
 export const PIECE = 128 * 1024 - IOHDRSZ;
@@ -39,6 +38,17 @@ const AHEAD_MIN = 4;
 const AHEAD_MAX = 16;
 /** Reply buffers a handle keeps for reuse beyond those in flight. */
 const SPARE_REPLIES = 4;
+
+/** What a handle needs of its file's node (RemoteNode). */
+export interface HandleNode {
+  readonly relay: Relay;
+  /** The size the remote last reported (undefined: never split a read). */
+  readonly sizeHint: bigint | undefined;
+  /** Writes through the relay begun or ended so far: what was read ahead stands only for the same count. */
+  readonly writeCount: number;
+  /** A write through the relay starts or ends. */
+  wrote(l: Link): void;
+}
 
 /** A read sent ahead: [offset, offset + count), and the node's write count when it was sent. */
 interface Ahead { offset: bigint; count: number; writes: number; data: Promise<Uint8Array[] | undefined> }
@@ -61,7 +71,7 @@ export class RemoteHandle implements Handle {
   private readonly replies = new Map<ArrayBufferLike, Buffer>();
   private spare: Buffer[] = [];
 
-  constructor(private readonly node: RemoteNode, private readonly l: Link, private readonly fid: number, iounit: number) {
+  constructor(private readonly node: HandleNode, private readonly l: Link, private readonly fid: number, iounit: number) {
     const max = l.client.iounit;
     this.iounit = iounit > 0 && iounit < max ? iounit : max;
     this.piece = Math.min(this.iounit, PIECE);
@@ -83,7 +93,7 @@ export class RemoteHandle implements Handle {
 
   /**
    * The read's data as the pieces it arrived in (views lent by the client), in order: the server
-   * writes them behind the Rread's header as they are (fs/server/dispatch.ts ReadsInPieces) and
+   * writes them behind the Rread's header as they are (fs/tree/types.ts ReadsInPieces) and
    * gives each back through released() once written.
    */
   readPieces(offset: bigint, count: number, signal: AbortSignal): Promise<Uint8Array[]> {

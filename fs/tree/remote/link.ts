@@ -4,10 +4,12 @@
 import { ESTALE } from '../../codec/index.ts';
 import type { Dialect } from '../../codec/index.ts';
 import type { Client } from '../../client/client.ts';
-import type { CacheConfig } from './cache.ts';
 import { NineError } from '../../errors.ts';
 
 export const STALE = new NineError(ESTALE, 'remote connection was reset');
+
+/** What a RemoteTree keeps per connection and for how long (remote/cache.ts). */
+export interface CacheConfig { readonly attrMs: number; readonly fids: number }
 
 /** One live connection to the remote, attached. */
 export interface Link {

@@ -142,15 +142,15 @@ export class RemoteNode implements Node {
   }
 
   /** A fid walked for this node, kept. */
-  private async walkKept(l: Link, c: Cache, signal?: AbortSignal): Promise<Kept> {
-    return c.keep(this, await this.walkNew(l, c, signal));
+  private async walkKept(l: Link, c: Cache, signal?: AbortSignal, sent?: (fid: number) => void): Promise<Kept> {
+    return c.keep(this, await this.walkNew(l, c, signal, sent));
   }
 
   /**
    * A new fid for this node, walked from its nearest ancestor with a kept fid (a failure there is
    * retried from the root) and checked against our qid. The caller keeps or clunks it.
    */
-  private async walkNew(l: Link, c: Cache, signal?: AbortSignal): Promise<number> {
+  private async walkNew(l: Link, c: Cache, signal?: AbortSignal, sent?: (fid: number) => void): Promise<number> {
     for (let fromRoot = false; ; fromRoot = true) {
       const names: string[] = [];
       let base: RemoteNode = this;
@@ -159,7 +159,7 @@ export class RemoteNode implements Node {
       const b = base.isRoot ? c.root() : c.pin(base)!;
       let w;
       try {
-        w = await walkFrom(l, c, b.fid, names, signal);
+        w = await walkFrom(l, c, b.fid, names, signal, sent);
       } catch (err) {
         if (!base.isRoot && err instanceof RemoteError) { c.forget(base, b); continue; }
         if (names.length > 0 && remoteErrno(err) === ENOENT) { this.gone(c); throw E.removed; }
@@ -322,8 +322,28 @@ export class RemoteNode implements Node {
     });
   }
 
-  /** Asks the remote for this node's attributes (on its kept fid) and caches them. */
-  private fetchAttr(l: Link, c: Cache): Promise<Attr> {
+  /**
+   * Asks the remote for this node's attributes (on its kept fid) and caches them. A node without
+   * a kept fid (found by a listing, or its fid evicted) is walked with the getattr sent along, as
+   * a lookup does: one round trip, not two.
+   */
+  private async fetchAttr(l: Link, c: Cache): Promise<Attr> {
+    if (!this.isRoot && c.pipelining && !c.has(this)) {
+      const gen = c.gen;
+      const at = Date.now();
+      let attrs: Promise<{ attr: Attr; qid: Qid } | undefined> | undefined;
+      const k = await this.walkKept(l, c, undefined, (fid) => { attrs = this.attrOf(l, fid).catch(() => undefined); });
+      try {
+        const a = await attrs;
+        if (attrs) c.pipelined(a !== undefined);
+        if (a && a.qid.path === this.qid.path && (a.qid.type & QTDIR) === (this.qid.type & QTDIR)) {
+          this.learn(c, a, gen, at);
+          return a.attr;
+        }
+      } finally {
+        c.release(k);
+      }
+    }
     return this.withKept(l, async (fid) => {
       const gen = c.gen;
       const at = Date.now();
@@ -733,10 +753,11 @@ export class RemoteNode implements Node {
 
 /**
  * Walks `names` from `from` to a new fid of our numbering (16 names per Twalk, the fids between
- * clunked). EMFILE from the remote gives back kept fids and tries again. A partial walk rejects
+ * clunked). `sent` hears the final fid's number as soon as its Twalk is sent (a request pipelined
+ * behind it). EMFILE from the remote gives back kept fids and tries again. A partial walk rejects
  * with ENOENT (a newfid diod binds anyway is clunked).
  */
-async function walkFrom(l: Link, c: Cache, from: number, names: readonly string[], signal?: AbortSignal): Promise<{ fid: number; qids: Qid[] }> {
+async function walkFrom(l: Link, c: Cache, from: number, names: readonly string[], signal?: AbortSignal, sent?: (fid: number) => void): Promise<{ fid: number; qids: Qid[] }> {
   const qids: Qid[] = [];
   let at = from;
   let done = 0;
@@ -747,7 +768,9 @@ async function walkFrom(l: Link, c: Cache, from: number, names: readonly string[
     for (;;) {
       newfid = c.newFid();
       try {
-        r = await l.client.rpc({ type: 'Twalk', fid: at, newfid, wnames: part }, signal);
+        const walking = l.client.rpc({ type: 'Twalk', fid: at, newfid, wnames: part }, signal);
+        if (sent && done + MAXWELEM >= names.length) sent(newfid);
+        r = await walking;
         break;
       } catch (err) {
         // An error answer leaves newfid unbound; an aborted walk may have bound it: clunk that.

@@ -1,6 +1,6 @@
 // fs/tree/remote/handle.ts readPieces: a read bigger than a piece is split over parallel remote
 // reads and answered with the pieces as they arrived, which the server writes behind the Rread
-// header with one writev (fs/server ReadsInPieces). Exact bytes in order for sizes around the
+// header with one writev (fs/tree/types.ts ReadsInPieces). Exact bytes in order for sizes around the
 // piece boundaries and a short final piece, through a real relay and directly on the handle;
 // a failed piece fails the read and gives every other piece back.
 import { test } from 'uvu';
