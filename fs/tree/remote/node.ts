@@ -12,13 +12,15 @@
 // (no clone round trip). An evicted kept fid is clunked once no request uses it, so the remote
 // holds at most `cache.fids` fids for nodes plus those of requests in flight and open files.
 //
-// Lookups send Twalk and Tgetattr (Tstat) of the new fid together, without waiting in between;
-// a remote that runs the getattr before the walk answers it with an error, and the attributes are
-// then asked for when needed (a remote that always does, like diod, which looks fids up as
-// requests arrive, is sent no more of them after 16 such answers in a row). Attributes and
-// looked-up names are trusted for `cache.attrMs` (remote/cache.ts); changes made through the
-// relay drop what they affect at once. docs/exports.md
-// ("Grafts: kept fids and the attribute cache") says what a client may see.
+// Lookups (and the getattr of a node without a kept fid) send Twalk and Tgetattr (Tstat) of the
+// new fid together, without waiting in between; a remote that runs the getattr before the walk
+// answers it with an error, the attributes are then asked for when needed, and that connection
+// sends no more of them (LinkCache.pipelining: diod, which handles requests on threads, does).
+// Attributes and looked-up names are trusted for `cache.attrMs` (remote/cache.ts); an older name
+// is confirmed by its directory's unchanged stamp when it can be (remote/revalidate.ts), else
+// walked again. Concurrent lookups of a name and getattrs of a node share one request
+// (remote/inflight.ts). Changes made through the relay drop what they affect at once.
+// docs/exports.md ("Grafts: kept fids and the attribute cache") says what a client may see.
 //
 // Identity: a directory remembers the children it handed out (weakly), so a rename through us
 // moves the very node the session holds (its name and parent change, and everything under it
