@@ -1,6 +1,7 @@
 // The real Linux 9P client (v9fs, Debian's packaged kernel under qemu; test/kernel/harness.ts)
 // against a node: the control tree and a writable export, each mounted with 9p2000.L, 9p2000.u
-// and 9p2000 at msize 64 KiB and 1 MiB (12 mounts at once, 6 more after the reload), all in one
+// and 9p2000 at msize 64 KiB and 1 MiB (12 mounts at once, 6 more after the reload), and a graft
+// of diod (styx-provider proxy) mounted with 9p2000.L and 9p2000, all in one
 // boot: reading, config writes, ctl, logs (cat, tail -n, tail -f), a styx-root reload while
 // everything is mounted, the export's file operations, 1 MiB transfers and an fsx run per
 // mount. Every guest step is one uvu test named "DIALECT msize SIZE: what". A missing kernel,
@@ -18,6 +19,7 @@ import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join, normalize, sep } from 'node:path';
 import { test } from 'uvu';
+import { startDiod, type DiodServer } from '../helpers/diod.ts';
 import { startStyxNode, type StyxNode } from '../helpers/styx-node.ts';
 import { bootGuest, describeStep, GuestPlan, GUEST_DIR, staticBinary, type BootResult, type MountSpec } from './harness.ts';
 
@@ -49,20 +51,25 @@ interface Case {
   /** Shell for the guest (a mount case has none). */
   script?: string;
   /** A mount step instead: which variable names the mount point, and the aname. */
-  mount?: { at: 'C' | 'E' | 'E2'; aname: string };
+  mount?: { at: 'C' | 'E' | 'E2' | 'G'; aname: string };
   timeoutS?: number;
   when?: (c: Cfg) => boolean;
 }
 
+/** The configurations that also mount the graft of diod (one of each dialect family is enough). */
+const graftCfg = (c: Cfg): boolean => c.tag === 'L-1M' || c.tag === '9p-64k';
+
 const mounts: Case[] = [
   { what: 'mount the control tree', mount: { at: 'C', aname: '/' } },
   { what: 'mount the export', mount: { at: 'E', aname: '/export/rw' } },
+  { what: 'mount the graft of diod', mount: { at: 'G', aname: '/export/graft' }, when: graftCfg },
 ];
 
 // Steps run under `sh -e` in the guest with $C (the control tree's mount), $E (the export's
-// mount), $E2 (the export mounted again after the reload), $W (this configuration's own folder in
-// the export), $DIALECT, $MSIZE, $TAG, $BIG_SHA, $MANY_SHA, $FSX_OPS, $FSX_SEED and the helpers
-// of guest/lib.sh (fail, expect_eq, expect_grep, hostreq).
+// mount), $E2 (the export mounted again after the reload), $G (the graft of diod's directory,
+// styx-provider's proxy kind), $W (this configuration's own folder in the export), $DIALECT,
+// $MSIZE, $TAG, $BIG_SHA, $MANY_SHA, $GRAFT_BIG_SHA, $FSX_OPS, $FSX_SEED and the helpers of
+// guest/lib.sh (fail, expect_eq, expect_grep, hostreq).
 
 const control: Case[] = [
   {
@@ -403,6 +410,65 @@ i=0; until grep -q ok /tmp/reads-$TAG 2>/dev/null; do i=$((i + 1)); [ $i -lt 100
   },
 ];
 
+/**
+ * The kernel through a graft (RemoteTree, fs/tree/remote) of diod serving another directory:
+ * 9P2000 and 9P2000.L from the kernel, 9P2000.L to diod. Listings, stats, reads and changes
+ * through the graft, and changes made on diod's side seen once the graft's attribute cache
+ * (attrMs 1000, the default) has expired: the kernel mounts with cache=none, so what it shows is
+ * what the graft answers.
+ */
+const graftCases: Case[] = [
+  {
+    what: 'graft: ls -l, stat and cat of what diod serves',
+    when: graftCfg,
+    script: `
+for pass in 1 2; do
+  expect_eq "entries (pass $pass)" "$(ls "$G/d" | wc -l)" 50
+  ls -l "$G/d" > /tmp/ls
+  expect_grep /tmp/ls '^-.* 3 .* f12$'
+done
+expect_eq 'f7' "$(cat "$G/d/f7")" 7
+expect_eq 'size of f12' "$(stat -c %s "$G/d/f12")" 3
+`,
+  },
+  {
+    what: 'graft: a 1 MiB file reads whole',
+    when: graftCfg,
+    script: `
+expect_eq 'sha256' "$(sha256sum < "$G/big.bin" | cut -d' ' -f1)" "$GRAFT_BIG_SHA"
+`,
+  },
+  {
+    what: "graft: create, write, rename and remove reach diod's directory",
+    when: graftCfg,
+    script: `
+echo "through $TAG" > "$G/w-$TAG"
+expect_eq 'on the host' "$(hostreq "graft-sha256 w-$TAG")" "ok $(echo "through $TAG" | sha256sum | cut -d' ' -f1)"
+mv "$G/w-$TAG" "$G/d/m-$TAG"
+hostreq "graft-absent w-$TAG"
+expect_eq 'moved' "$(cat "$G/d/m-$TAG")" "through $TAG"
+rm "$G/d/m-$TAG"
+hostreq "graft-absent d/m-$TAG"
+[ ! -e "$G/d/m-$TAG" ] || fail "m-$TAG still there"
+`,
+  },
+  {
+    what: "graft: a file replaced, then removed, on diod's side is seen once the attribute cache expired",
+    when: graftCfg,
+    script: `
+hostreq "graft-write r-$TAG first"
+expect_eq 'first' "$(cat "$G/r-$TAG")" first
+hostreq "graft-write r-$TAG second-longer"
+sleep 2
+expect_eq 'replaced' "$(cat "$G/r-$TAG")" second-longer
+expect_eq 'size' "$(stat -c %s "$G/r-$TAG")" 14
+hostreq "graft-rm r-$TAG"
+sleep 2
+[ ! -e "$G/r-$TAG" ] || fail "r-$TAG still there after its removal on diod's side"
+`,
+  },
+];
+
 /** First after the reload, as the readers take the guest's only CPU while they run. */
 const readersAfterReload: Case[] = [
   {
@@ -456,13 +522,18 @@ rm "$E2/after-$TAG"
     what: 'umount every mount',
     script: `
 for m in "$C" "$E" "$E2"; do umount "$m" || echo "umount $m failed"; done
-if grep -E " ($C|$E|$E2) " /proc/mounts; then fail "still mounted"; fi
+if grep -q " $G " /proc/mounts; then umount "$G"; fi
+if grep -E " ($C|$E|$E2|$G) " /proc/mounts; then fail "still mounted"; fi
 `,
   },
 ];
 
 let node: StyxNode;
 let exportDir: string;
+/** diod's directory, grafted at /export/graft. */
+let graftDir: string;
+let diod: DiodServer | undefined;
+let graftBigSha: string;
 let run: BootResult | undefined;
 let bigSha: string;
 let manySha: string;
@@ -477,22 +548,35 @@ test.before(async () => {
   const names = Array.from({ length: 400 }, (_, i) => `${String(i).padStart(3, '0')}-${'n'.repeat(170)}`);
   for (const n of names) await writeFile(join(exportDir, 'many', n), '');
   manySha = createHash('sha256').update(names.sort().join('\n') + '\n').digest('hex');
+  graftDir = await mkdtemp(join(tmpdir(), 'chs-v9fs-graft-'));
+  const graftBig = randomBytes(1 << 20);
+  graftBigSha = createHash('sha256').update(graftBig).digest('hex');
+  await writeFile(join(graftDir, 'big.bin'), graftBig);
+  await mkdir(join(graftDir, 'd'));
+  for (let i = 0; i < 50; i++) await writeFile(join(graftDir, 'd', `f${i}`), `${i}\n`);
+  diod = await startDiod(graftDir);
   node = await startStyxNode({
     copy: ['hello', 'greeter', 'styx-provider'],
-    role: ['hello', 'greeter', 'styx-provider#rw'],
-    config: { hello: { port: 0 }, 'styx-provider#rw': { root: exportDir, writable: true } },
+    role: ['hello', 'greeter', 'styx-provider#rw', 'styx-provider#graft'],
+    config: {
+      hello: { port: 0 },
+      'styx-provider#rw': { root: exportDir, writable: true },
+      'styx-provider#graft': { server: 'proxy', address: `127.0.0.1:${diod.port}`, aname: graftDir },
+    },
   });
 });
 
 test.after(async () => {
   await node?.close();
+  await diod?.stop();
   if (exportDir) await rm(exportDir, { recursive: true, force: true });
+  if (graftDir) await rm(graftDir, { recursive: true, force: true });
 });
 
-/** A path inside the export dir named by the guest, or undefined if it leaves it. */
-function inExport(rel: string): string | undefined {
-  const p = normalize(join(exportDir, rel));
-  return p.startsWith(exportDir + sep) ? p : undefined;
+/** A path inside `dir` named by the guest, or undefined if it leaves it. */
+function inside(dir: string, rel: string): string | undefined {
+  const p = normalize(join(dir, rel));
+  return p.startsWith(dir + sep) ? p : undefined;
 }
 
 async function answer(req: string): Promise<string> {
@@ -502,7 +586,8 @@ async function answer(req: string): Promise<string> {
     const i = node.th.host.instances.get('styx-root');
     return i?.state === 'active' ? `ok reloads ${i.reloads}` : `error: styx-root is ${i?.state}: ${i?.lastError?.message}`;
   }
-  const path = inExport(arg);
+  if (verb?.startsWith('graft-')) return answerGraft(verb.slice('graft-'.length), req.split(' ').slice(1));
+  const path = inside(exportDir, arg);
   if (!path) return `error: bad path ${arg}`;
   if (verb === 'sha256') return existsSync(path) ? `ok ${createHash('sha256').update(await readFile(path)).digest('hex')}` : `error: ${arg} missing on the host`;
   if (verb === 'readlink') return readlink(path).then((t) => `ok ${t}`, (err: Error) => `error: ${err.message}`);
@@ -510,16 +595,31 @@ async function answer(req: string): Promise<string> {
   return `error: unknown request ${req}`;
 }
 
+/** Requests about diod's directory: sha256/absent REL, write REL TEXT (a new file in its place), rm REL. */
+async function answerGraft(verb: string, [rel = '', ...text]: string[]): Promise<string> {
+  const path = inside(graftDir, rel);
+  if (!path) return `error: bad path ${rel}`;
+  if (verb === 'sha256') return existsSync(path) ? `ok ${createHash('sha256').update(await readFile(path)).digest('hex')}` : `error: ${rel} missing in diod's directory`;
+  if (verb === 'absent') return existsSync(path) ? `error: ${rel} still in diod's directory` : 'ok';
+  if (verb === 'write') {
+    await rm(path, { force: true });
+    await writeFile(path, `${text.join(' ')}\n`);
+    return 'ok';
+  }
+  if (verb === 'rm') return rm(path).then(() => 'ok', (err: Error) => `error: ${err.message}`);
+  return `error: unknown request graft-${verb}`;
+}
+
 const HOST_RELOAD = 'host: reload styx-root while everything is mounted';
 /** The guest's order: every mount, the cases, readers, the reload, what must hold after it. */
-const phases: Case[][] = [mounts, [...control, ...exportCases], beforeReload, readersAfterReload, afterReload];
+const phases: Case[][] = [mounts, [...control, ...exportCases, ...graftCases], beforeReload, readersAfterReload, afterReload];
 const casesOf = (c: Cfg): Case[] => phases.flat().filter((k) => !k.when || k.when(c));
 
 function plan(): GuestPlan {
   const p = new GuestPlan();
-  p.env({ BIG_SHA: bigSha, MANY_SHA: manySha, FSX_OPS });
+  p.env({ BIG_SHA: bigSha, MANY_SHA: manySha, GRAFT_BIG_SHA: graftBigSha, FSX_OPS });
   p.file('fsx', staticBinary(join(GUEST_DIR, 'fsx.c')), 0o755);
-  const dirs = (c: Cfg) => ({ C: `/mnt/ctl-${c.tag}`, E: `/mnt/exp-${c.tag}`, E2: `/mnt/exp2-${c.tag}` });
+  const dirs = (c: Cfg) => ({ C: `/mnt/ctl-${c.tag}`, E: `/mnt/exp-${c.tag}`, E2: `/mnt/exp2-${c.tag}`, G: `/mnt/graft-${c.tag}` });
   const env = (c: Cfg) => ({ FSX_SEED: FSX_SEED + CFGS.indexOf(c), DIALECT: c.version, MSIZE: c.msize, TAG: c.tag, ...dirs(c), W: `${dirs(c).E}/${c.tag}` });
   for (const phase of phases) {
     if (phase === readersAfterReload) p.host(HOST_RELOAD, 'reload styx-root');
