@@ -442,5 +442,35 @@ test('kept fids are bounded: with cache.fids 4 the remote holds a handful of fid
   assert.equal(faults, []);
 });
 
+test('a stat walk over more names than cache.fids keeps the first ones from pass to pass (no LRU thrash), within the bound', async () => {
+  const mem = memfs();
+  const small = mem.create({ name: 'small', dir: true, perm: 0o755, ...owner }) as MemDir;
+  for (let i = 0; i < 30; i++) (small.create({ name: `s${i}`, dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from(String(i)));
+  // 10 kept + the root + one walk in flight: the remote refuses a 13th fid.
+  const inner = await serve(mem, { maxFids: 12 });
+  const rt = await relay({ port: inner.port, cache: { fids: 10, attrMs: 300 } });
+  const cl = await client((await serve(rt.root)).port);
+  const pass = async (): Promise<void> => {
+    for (let i = 0; i < 30; i++) assert.is((await cl.statPath(`small/s${i}`)).size, BigInt(String(i).length));
+  };
+  await pass();
+  await sleep(350);
+  await pass();
+  await sleep(350);
+  await settle();
+  const cache = cacheOf(rt.current!, rt.cache);
+  const confirmed = cache.confirmedByStamp;
+  const from = counts(inner.server);
+  await pass();
+  await settle();
+  // small's fid and those of s0..s8 stayed kept (each used within attrMs when the next asked for
+  // room): small and those 9 names confirmed by their directory's stamp; s9..s29 walked again.
+  assert.is(cache.confirmedByStamp - confirmed, 10, 'names confirmed without a walk');
+  assert.is(since(inner.server, from).Twalk, 21, `walks: ${JSON.stringify(since(inner.server, from))}`);
+  assert.ok(cache.keptCount <= 10, `kept ${cache.keptCount}`);
+  assert.equal(inner.server.stats.byType().filter((t) => t.errors > 0), [], 'the remote never ran out of fids');
+  assert.equal(faults, []);
+});
+
 test.after(async () => { await cleanup(); });
 test.run();

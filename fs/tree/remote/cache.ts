@@ -53,8 +53,11 @@ export function cacheConfig(o: RemoteCacheOptions | undefined): CacheConfig {
   };
 }
 
-/** A kept fid and the requests using it; `dropped` ones are clunked when the last user lets go. */
-export interface Kept { readonly fid: number; users: number; dropped: boolean; readonly at: number; readonly own: boolean }
+/**
+ * A kept fid and the requests using it; `dropped` ones are clunked when the last user lets go.
+ * `at`: when it was walked; `used`: when a request last pinned it.
+ */
+export interface Kept { readonly fid: number; users: number; dropped: boolean; readonly at: number; used: number; readonly own: boolean }
 
 interface CachedAttr { attr: Attr; version: number; at: number }
 
@@ -101,18 +104,25 @@ export class LinkCache<K extends object> {
     this.kept.delete(key);
     this.kept.set(key, k); // most recently used last
     k.users++;
+    k.used = Date.now();
     return k;
   }
 
   /** The connection's root fid as a Kept that is never clunked. */
-  root(): Kept { return { fid: this.l.rootFid, users: 0, dropped: false, at: Number.POSITIVE_INFINITY, own: false }; }
+  root(): Kept { return { fid: this.l.rootFid, users: 0, dropped: false, at: Number.POSITIVE_INFINITY, used: 0, own: false }; }
 
-  /** Keeps `fid` (just walked) for `key`, pinned; when `key` already has one, `fid` serves this request only. */
+  /**
+   * Keeps `fid` (just walked) for `key`, pinned; when `key` already has one, or there is no room,
+   * `fid` serves this request only (clunked when released). Room is made by letting go of the
+   * least recently used fid, but not of one used within attrMs: a scan over more names than the
+   * bound (a stat walk of a big directory, repeated) would otherwise evict every fid before its
+   * next use, where this keeps the first `fids` of them from one pass to the next.
+   */
   keep(key: K, fid: number): Kept {
-    const k: Kept = { fid, users: 1, dropped: false, at: Date.now(), own: true };
-    if (this.kept.has(key)) { k.dropped = true; return k; }
+    const now = Date.now();
+    const k: Kept = { fid, users: 1, dropped: false, at: now, used: now, own: true };
+    if (this.kept.has(key) || !this.makeRoom(now)) { k.dropped = true; return k; }
     this.kept.set(key, k);
-    this.evictTo(this.cap);
     return k;
   }
 
@@ -170,13 +180,15 @@ export class LinkCache<K extends object> {
     if (k.users === 0 && k.own) clunkLater(this.l, k.fid);
   }
 
-  private evictTo(n: number): void {
-    if (this.kept.size <= n) return;
-    for (const [key, k] of this.kept) {
-      if (this.kept.size <= n) break;
+  /** Whether there is room for one more kept fid (the least recently used let go when it may be). */
+  private makeRoom(now: number): boolean {
+    while (this.kept.size >= this.cap) {
+      const [key, k] = this.kept.entries().next().value as [K, Kept];
+      if (this.cfg.attrMs > 0 && now - k.used < this.cfg.attrMs) return false;
       this.kept.delete(key);
       this.drop(k);
     }
+    return true;
   }
 
   /**
