@@ -17,7 +17,7 @@ let relay: RemoteTree | undefined;
 if (kind === 'export' && a) {
   tree = exportTree(a);
 } else if (kind === 'relay' && a) {
-  relay = await relayTo(a, b);
+  relay = await relayTo(a, b, true); // a relay of our export: a Cheshire remote
   tree = relay.root;
 } else {
   throw new Error('usage: export-server.ts export PORT DIR | relay PORT REMOTE_PORT [ANAME]');

@@ -28,7 +28,7 @@ if (kind === 'inner') {
 } else if (kind === 'relay') {
   const identity = identityFromKey(createPrivateKey(await readFile(b!, 'utf8')));
   const tls = c ? { credentials: await identity.tls(), expectKey: c } : undefined;
-  relay = await RemoteTree.connect({ port: Number(a), ...(tls ? { tls } : {}) });
+  relay = await RemoteTree.connect({ port: Number(a), cache: { pipeline: true }, ...(tls ? { tls } : {}) });
   tree = relay.root;
   server = new NineServer({ attach: () => tree, onError: (e) => console.error(e) });
 } else {

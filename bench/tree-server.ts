@@ -19,8 +19,12 @@ export function benchMemTree(bulkMiB: number, files: number): Node {
 }
 
 /** A RemoteTree to 127.0.0.1:remotePort (aname optional), connected. */
-export function relayTo(remotePort: string, aname?: string): Promise<RemoteTree> {
-  return RemoteTree.connect({ port: Number(remotePort), ...(aname ? { aname } : {}) });
+/**
+ * A RemoteTree to 127.0.0.1:remotePort. `pipeline`: lookups send their getattr behind the walk,
+ * as styx-client's grafts of other Cheshire nodes do (never for diod: fs/tree/remote/cache.ts).
+ */
+export function relayTo(remotePort: string, aname: string | undefined, pipeline: boolean): Promise<RemoteTree> {
+  return RemoteTree.connect({ port: Number(remotePort), ...(aname ? { aname } : {}), cache: { pipeline } });
 }
 
 export async function serveUntilSignal(tree: Node, port: number, relay?: RemoteTree): Promise<void> {

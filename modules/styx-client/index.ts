@@ -17,8 +17,8 @@ interface Config {
   /** /net/NAME also finds the node NAME in the seed's directory (through seed-client). */
   seedNodes: boolean;
   reconnect: { minMs: number; maxMs: number };
-  /** Kept fids and the attribute cache of every graft (docs/exports.md; default attrMs 1000, fids 1024). */
-  cache?: { attrMs?: number; fids?: number };
+  /** Kept fids and the attribute cache of every graft (docs/exports.md; default attrMs 1000, fids 1024, pipeline true: the remotes are Cheshire nodes). */
+  cache?: { attrMs?: number; fids?: number; pipeline?: boolean };
 }
 
 export async function start(ctx: ModuleContext<Config>) {

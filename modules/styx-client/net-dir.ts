@@ -21,7 +21,7 @@ export class NetDir implements Node {
   constructor(
     readonly name: string,
     private readonly resolvers: ExportResolver[],
-    private readonly opts: { reconnect: { minMs: number; maxMs: number }; cache?: { attrMs?: number; fids?: number }; log: Logger; credentials: () => Promise<Credentials> },
+    private readonly opts: { reconnect: { minMs: number; maxMs: number }; cache?: { attrMs?: number; fids?: number; pipeline?: boolean }; log: Logger; credentials: () => Promise<Credentials> },
   ) {
     this.dir = new SynDir(name, [file('status', { read: () => this.statusText() })]);
   }
@@ -44,7 +44,7 @@ export class NetDir implements Node {
       const tls: RemoteTreeOptions['tls'] = await linkSecurity(def, host, `/net/${name}`, this.opts.credentials);
       if (this.grafts.has(name)) return this.grafts.get(name)!.node;
       if (this.closed) return undefined;
-      const tree = new RemoteTree({ host, port, version: def.version, aname: def.aname, secret: def.secret, reconnect: this.opts.reconnect, name, ...(tls ? { tls } : {}), ...(this.opts.cache ? { cache: this.opts.cache } : {}) });
+      const tree = new RemoteTree({ host, port, version: def.version, aname: def.aname, secret: def.secret, reconnect: this.opts.reconnect, name, ...(tls ? { tls } : {}), cache: { pipeline: true, ...this.opts.cache } });
       tree.events.on('state', (state, err) => this.opts.log.info(`/net/${name} (${def.address}) ${state}${err ? `: ${err.message}` : ''}`));
       tree.events.on('error', () => { /* reported through 'state' */ });
       const node = new NodeAlias(name, tree.root);

@@ -23,8 +23,8 @@ interface Config {
   publicKey?: string;
   /** `proxy`: plaintext to a server on another machine (without publicKey). */
   plaintext?: boolean;
-  /** `proxy`: kept fids and the attribute cache of the graft (docs/exports.md; default attrMs 1000, fids 1024). */
-  cache?: { attrMs?: number; fids?: number };
+  /** `proxy`: kept fids and the attribute cache of the graft (docs/exports.md; default attrMs 1000, fids 1024, pipeline false: set it for a Cheshire server). */
+  cache?: { attrMs?: number; fids?: number; pipeline?: boolean };
   module?: string;
   file?: string;
   announce: boolean;

@@ -27,6 +27,15 @@ export interface RemoteCacheOptions {
   attrMs?: number;
   /** Remote fids kept for nodes per connection (default 1024; lowered when the remote answers EMFILE). */
   fids?: number;
+  /**
+   * Send a lookup's Tgetattr right behind its Twalk, before the Rwalk (one round trip instead of
+   * two). Only for a server that handles a connection's requests in order, or refuses a request
+   * on a fid it has not bound yet: Cheshire's own (styx-client's grafts turn it on). 9P lets a
+   * server run requests concurrently and makes the new fid valid only at Rwalk; diod 1.0.24 does
+   * run them on threads, and a getattr racing the walk that binds its fid was seen to make it
+   * answer ENOENT for files that exist, and to crash. Default false.
+   */
+  pipeline?: boolean;
 }
 
 
@@ -50,6 +59,7 @@ export function cacheConfig(o: RemoteCacheOptions | undefined): CacheConfig {
   return {
     attrMs: Number.isFinite(attrMs) && attrMs > 0 ? attrMs : 0,
     fids: Number.isInteger(fids) && fids > 0 ? fids : DEFAULT_KEPT_FIDS,
+    pipeline: o?.pipeline === true,
   };
 }
 
@@ -192,16 +202,15 @@ export class LinkCache<K extends object> {
   }
 
   /**
-   * Whether a lookup should send the new fid's getattr along with its walk. 9P makes the new fid
-   * valid only once Rwalk is sent, so this counts on a remote that handles a connection's requests
-   * in order (our own server over an in-memory tree does). The first such getattr a remote answers
-   * "invalid fid" shows it handles them concurrently (diod, with its worker threads; or a relay
-   * whose walks wait on its own remote): from then on this connection waits for each Rwalk.
-   * Racing such a remote's fid table is not only wasted work: diod 1.0.24 was seen to die of
-   * SIGSEGV under a stream of them (bench/remote.ts).
+   * Whether a lookup should send the new fid's getattr along with its walk: only when asked for
+   * (RemoteCacheOptions.pipeline: a Cheshire server, which answers a request on a fid it has not
+   * bound yet with EBADF and nothing worse). Our server handles a walk in a tree that answers at
+   * once before the next request; the first such getattr the remote refuses shows its walks wait
+   * (an export on disk, a relay asking its own remote): from then on this connection waits for
+   * each Rwalk, the getattrs being wasted work.
    */
   get pipelining(): boolean {
-    return this.cfg.attrMs > 0 && this.pipelinedFailed === 0;
+    return this.cfg.pipeline && this.cfg.attrMs > 0 && this.pipelinedFailed === 0;
   }
 
   pipelined(ok: boolean): void {

@@ -9,7 +9,7 @@ import { NineError } from '../../errors.ts';
 export const STALE = new NineError(ESTALE, 'remote connection was reset');
 
 /** What a RemoteTree keeps per connection and for how long (remote/cache.ts). */
-export interface CacheConfig { readonly attrMs: number; readonly fids: number }
+export interface CacheConfig { readonly attrMs: number; readonly fids: number; readonly pipeline: boolean }
 
 /** One live connection to the remote, attached. */
 export interface Link {

@@ -12,10 +12,10 @@
 // (no clone round trip). An evicted kept fid is clunked once no request uses it, so the remote
 // holds at most `cache.fids` fids for nodes plus those of requests in flight and open files.
 //
-// Lookups (and the getattr of a node without a kept fid) send Twalk and Tgetattr (Tstat) of the
-// new fid together, without waiting in between; a remote that runs the getattr before the walk
-// answers it with an error, the attributes are then asked for when needed, and that connection
-// sends no more of them (LinkCache.pipelining: diod, which handles requests on threads, does).
+// With `cache.pipeline` (Cheshire remotes only: LinkCache.pipelining), lookups and the getattr of
+// a node without a kept fid send Twalk and Tgetattr (Tstat) of the new fid together, without
+// waiting in between; a remote that runs the getattr before the walk answers it with an error,
+// the attributes are then asked for when needed, and that connection sends no more of them.
 // Attributes and looked-up names are trusted for `cache.attrMs` (remote/cache.ts); an older name
 // is confirmed by its directory's unchanged stamp when it can be (remote/revalidate.ts), else
 // walked again. Concurrent lookups of a name and getattrs of a node share one request
@@ -559,8 +559,11 @@ export class RemoteNode implements Node {
       node.walked(c, at, stamp);
       const k = c.keep(node, newfid);
       try {
-        const a = await attrs;
+        let a = await attrs;
         if (attrs) c.pipelined(a !== undefined);
+        // A fid that could not be kept (no room) is asked for the attributes before it goes: what
+        // follows a lookup nearly always needs them, and walking again for them costs more.
+        else if (c.cfg.attrMs > 0 && !c.has(node)) a = await node.attrOf(l, newfid).catch(() => undefined);
         if (a && a.qid.path === qid.path) node.learn(c, a, gen, at);
       } finally {
         c.release(k);
