@@ -147,11 +147,14 @@ export function fileHandle(fh: FileHandle, mode: OpenMode, sink: WriteSink, appe
   /**
    * The chunk at `at` of a settled block, unless it is short (end of file), the read failed or
    * something was written through us since it started: then the caller reads now, so growth,
-   * errors and our own writes are seen as of now.
+   * errors and our own writes are seen as of now. Nor from a block dropped from the read-ahead
+   * while a read waited for it (a later read went elsewhere): its buffer may be back in the pool
+   * already, taken by another file's block (`done` settles after returnBlock), and a view of it
+   * handed out would change under the reply.
    */
   const chunk = (b: Block, at: number, count: number): Uint8Array | undefined => {
     const i = (at - b.offset) / count;
-    if (!b.got || b.got.bytes < (i + 1) * count || b.writes !== sink.writeCount) return undefined;
+    if (b.dropped || !b.got || b.got.bytes < (i + 1) * count || b.writes !== sink.writeCount) return undefined;
     const data = b.got.bufs[i]!;
     b.out++;
     lent.set(data, b);
