@@ -17,7 +17,7 @@ interface Config {
   /** /net/NAME also finds the node NAME in the seed's directory (through seed-client). */
   seedNodes: boolean;
   reconnect: { minMs: number; maxMs: number };
-  /** Kept fids and the attribute cache of every graft (docs/exports.md; default attrMs 1000, fids 1024, pipeline true: the remotes are Cheshire nodes). */
+  /** Kept fids and the attribute cache of every graft (docs/exports.md; default attrMs 1000, fids 1024; pipeline: for grafts found through the seed or the DHT, which are Cheshire nodes, not for configured imports). */
   cache?: { attrMs?: number; fids?: number; pipeline?: boolean };
 }
 

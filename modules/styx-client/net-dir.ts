@@ -44,7 +44,7 @@ export class NetDir implements Node {
       const tls: RemoteTreeOptions['tls'] = await linkSecurity(def, host, `/net/${name}`, this.opts.credentials);
       if (this.grafts.has(name)) return this.grafts.get(name)!.node;
       if (this.closed) return undefined;
-      const tree = new RemoteTree({ host, port, version: def.version, aname: def.aname, secret: def.secret, reconnect: this.opts.reconnect, name, ...(tls ? { tls } : {}), cache: { pipeline: true, ...this.opts.cache } });
+      const tree = new RemoteTree({ host, port, version: def.version, aname: def.aname, secret: def.secret, reconnect: this.opts.reconnect, name, ...(tls ? { tls } : {}), cache: { pipeline: def.cheshire === true, ...this.opts.cache } });
       tree.events.on('state', (state, err) => this.opts.log.info(`/net/${name} (${def.address}) ${state}${err ? `: ${err.message}` : ''}`));
       tree.events.on('error', () => { /* reported through 'state' */ });
       const node = new NodeAlias(name, tree.root);
@@ -68,8 +68,9 @@ export class NetDir implements Node {
     return lines.join('\n') + (lines.length ? '\n' : '');
   }
 
-  status(): Array<{ name: string; address: string; publicKey?: string; state: string; lastError?: string }> {
-    return [...this.grafts.values()].map((g) => ({ name: g.name, address: g.def.address, publicKey: g.def.publicKey, state: g.tree.status().state, lastError: g.tree.status().lastError }));
+  /** Each graft; `pipeline`: whether its lookups are pipelined (Cheshire remotes, docs/exports.md). */
+  status(): Array<{ name: string; address: string; publicKey?: string; state: string; lastError?: string; pipeline: boolean }> {
+    return [...this.grafts.values()].map((g) => ({ name: g.name, address: g.def.address, publicKey: g.def.publicKey, state: g.tree.status().state, lastError: g.tree.status().lastError, pipeline: g.tree.cache.pipeline }));
   }
 
   async close(): Promise<void> {

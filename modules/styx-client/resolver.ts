@@ -14,6 +14,12 @@ export interface ServerDef {
   publicKey?: string;
   /** Plaintext to a non-loopback server without a key (e.g. a diod elsewhere): only when set. */
   plaintext?: boolean;
+  /**
+   * The server is a Cheshire node (found through the seed or the DHT), so the graft may pipeline
+   * its lookups (RemoteTree `cache.pipeline`, docs/exports.md). A configured import may be any
+   * 9P server: not set.
+   */
+  cheshire?: boolean;
 }
 
 export interface ExportResolver {
@@ -60,7 +66,7 @@ export function seedResolver(seedClient: {
       });
       if (!seedClient.directory()) await first;
       const n = seedClient.directory()?.nodes.find((x) => x.node === name && x.ninep);
-      return n ? [{ address: n.ninep!, aname: '', publicKey: n.id }] : [];
+      return n ? [{ address: n.ninep!, aname: '', publicKey: n.id, cheshire: true }] : [];
     },
     close: () => { try { unsubscribe?.(); } catch { /* seed-client already gone */ } },
   };
@@ -78,7 +84,7 @@ export function dhtResolver(dht: { $available: boolean; findExports(path: string
       const found = await dht.findExports(`${prefix}/${name}`);
       // someone else's copy first: grafting our own export through ourselves is a last resort
       found.sort((a, b) => Number(a.self) - Number(b.self));
-      return found.map((f) => ({ address: f.address, aname: f.aname ?? `${prefix}/${name}`, publicKey: f.publicKey }));
+      return found.map((f) => ({ address: f.address, aname: f.aname ?? `${prefix}/${name}`, publicKey: f.publicKey, cheshire: true }));
     },
   };
 }

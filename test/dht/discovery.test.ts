@@ -46,6 +46,9 @@ test('B reads A\'s export at /net/docs, found by path through the DHT', async ()
   const c = await B.connect('9P2000.L');
   assert.is(await text(c, '/net/docs/readme.txt'), 'found by path\n');
   assert.match(await text(c, '/net/status'), new RegExp(`^docs 127\\.0\\.0\\.1:${A.port} connected$`, 'm'));
+  // A Cheshire node found through the DHT: its graft pipelines lookups (docs/exports.md).
+  const imports = (B.th.host.instances.get('styx-client')!.run!.service as { imports(): Array<{ name: string; pipeline: boolean }> }).imports();
+  assert.equal(imports.map((i) => [i.name, i.pipeline]), [['docs', true]]);
 });
 
 test('a path nobody exports is "not found"', async () => {

@@ -58,6 +58,15 @@ test('a change on the remote is seen at once with attrMs 0, and not with a long 
   assert.is((await p.statPath('/export/cached/f')).size, 3n, 'styx-provider proxy with cache.attrMs 60000 answers from its cache');
 });
 
+test('a configured import may be any 9P server: its lookups are not pipelined unless cache.pipeline says so', async () => {
+  const c = await client!.connect('9P2000.L');
+  await c.statPath('/net/data/f');
+  const imports = (client!.th.host.instances.get('styx-client')!.run!.service as { imports(): Array<{ name: string; pipeline: boolean }> }).imports();
+  assert.equal(imports.map((i) => [i.name, i.pipeline]), [['data', false]]);
+  assert.equal(client!.th.host.control.validateConfig('styx-client', { cache: { pipeline: true } }), []);
+  assert.ok(client!.th.host.control.validateConfig('styx-client', { cache: { pipeline: 'yes' } }).some((m) => /cache\/pipeline/.test(m)));
+});
+
 test('a cache setting outside the schema is refused, naming it', async () => {
   const control = client!.th.host.control;
   assert.equal(control.validateConfig('styx-client', { cache: { attrMs: 500, fids: 64 } }), []);

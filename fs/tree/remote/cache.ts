@@ -30,10 +30,11 @@ export interface RemoteCacheOptions {
   /**
    * Send a lookup's Tgetattr right behind its Twalk, before the Rwalk (one round trip instead of
    * two). Only for a server that handles a connection's requests in order, or refuses a request
-   * on a fid it has not bound yet: Cheshire's own (styx-client's grafts turn it on). 9P lets a
-   * server run requests concurrently and makes the new fid valid only at Rwalk; diod 1.0.24 does
-   * run them on threads, and a getattr racing the walk that binds its fid was seen to make it
-   * answer ENOENT for files that exist, and to crash. Default false.
+   * on a fid it has not bound yet: Cheshire's own (styx-client turns it on for the grafts it
+   * found through the seed or the DHT). 9P lets a server run requests concurrently and makes the
+   * new fid valid only at Rwalk; diod 1.0.24 does run them on threads, and a getattr racing the
+   * walk that binds its fid was seen to make it answer ENOENT for files that exist, and to crash.
+   * Default false.
    */
   pipeline?: boolean;
 }
