@@ -14,6 +14,7 @@ import { RawConn, withDeadline } from '../testing/raw.ts';
 import { NineServer } from './server.ts';
 import type { ServerOptions } from './server.ts';
 import { isLoopback, normalizeAddress, RateLimitedLog } from './admission.ts';
+import { waitFor } from '../../test/helpers/deadline.ts';
 
 /** A raw connection from a chosen local address, speaking 9P2000.u. */
 class Peer {
@@ -84,13 +85,6 @@ async function withServer(opts: Partial<ServerOptions>, body: (f: Fixture) => Pr
   }
 }
 
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -158,7 +152,7 @@ test('with an auth provider, the handshake includes Tattach', () => withServer({
 test('the cap filled by silent loopback sockets: a real client evicts the oldest and reads a file', () => withServer({ maxConnections: 4, handshakeMs: 10_000 }, async (f) => {
   const silent: Peer[] = [];
   for (let i = 0; i < 4; i++) silent.push(await Peer.open(f.port, '127.0.0.1', f.peers));
-  await until(() => f.server.connections === 4, 'four connections served');
+  await waitFor('four connections served', () => f.server.connections === 4);
   assert.is(await withDeadline(readHello(f), 5000, 'reading /hello'), 'hi\n');
   await silent[0]!.waitClosed('the oldest silent socket evicted');
   assert.is(f.server.evicted, 1);
@@ -196,7 +190,7 @@ test('the per-address cap refuses the extra connection from one address, not fro
   assert.is(f.server.refused, 1);
   // An address at its cap with an unfinished handshake makes room by closing that one instead.
   const silent = await Peer.open(f.port, '127.0.0.3', f.peers);
-  await until(() => f.server.connections === 4, 'the silent one served');
+  await waitFor('the silent one served', () => f.server.connections === 4);
   await negotiatedPeer(f, '127.0.0.3');
   await silent.waitClosed('the unfinished one evicted');
   assert.is(f.server.evicted, 1);

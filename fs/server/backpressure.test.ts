@@ -9,14 +9,8 @@ import { nullFile, zero } from '../tree/devices.ts';
 import { root } from '../tree/synthetic.ts';
 import { RawConn, withDeadline } from '../testing/raw.ts';
 import { NineServer } from './server.ts';
+import { waitFor } from '../../test/helpers/deadline.ts';
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('a client that stops reading pauses its connection; reading again resumes it, nothing lost', async () => {
   const server = new NineServer({ attach: () => root([zero('zero'), nullFile('null')]) });
@@ -40,7 +34,7 @@ test('a client that stops reading pauses its connection; reading again resumes i
       await new Promise((r) => setTimeout(r, 30));
     }
     for (let i = 0; i < n; i++) sock.write(encode({ type: 'Tread', tag: 100 + i, fid: 2, offset: BigInt(i) * 65512n, count: 65512 }));
-    await until(() => server.pausedConnections === 1, 'the connection to pause');
+    await waitFor('the connection to pause', () => server.pausedConnections === 1);
     // Now read everything: the connection resumes and all replies come, in full.
     const splitter = new FrameSplitter(1 << 20);
     const reads = new Set<number>();
@@ -52,7 +46,7 @@ test('a client that stops reading pauses its connection; reading again resumes i
       }
     });
     sock.resume();
-    await until(() => reads.size === n, `${n} Rreads`, 20_000);
+    await waitFor(`${n} Rreads`, () => reads.size === n, 20_000);
     assert.is(bytes, n * 65512);
     assert.is(server.pausedConnections, 0);
   } finally {

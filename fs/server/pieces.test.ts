@@ -4,7 +4,7 @@
 // Also a Session whose transport has no sendPieces: the pieces are joined and released at once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closers } from '../../test/helpers/deadline.ts';
+import { closers, waitFor } from '../../test/helpers/deadline.ts';
 import { decode, encode, L_O_RDONLY, NOFID } from '../codec/index.ts';
 import type { Msg } from '../codec/index.ts';
 import { RawConn } from '../testing/raw.ts';
@@ -54,13 +54,6 @@ function pattern(offset: number, n: number): Buffer {
   return b;
 }
 
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 test('over TCP: Rread of the pieces, in order and trimmed to the count; released once per piece', async () => {
   let sizes: number[] = [];
@@ -89,7 +82,7 @@ test('over TCP: Rread of the pieces, in order and trimmed to the count; released
     const want = pattern(k.offset, Math.min(total, k.count));
     assert.ok(Buffer.from((r as { data: Uint8Array }).data).equals(want), `bytes of ${JSON.stringify(k)}`);
     const mine = t.handed.slice(before);
-    await until(() => mine.every((p) => t.released.includes(p)), `released() of every piece of ${JSON.stringify(k)}`);
+    await waitFor(`released() of every piece of ${JSON.stringify(k)}`, () => mine.every((p) => t.released.includes(p)));
   }
   assert.is(t.released.length, t.handed.length, 'each piece released once');
 });
@@ -114,11 +107,11 @@ test('a transport without sendPieces: the session joins the pieces and releases 
   ];
   for (const [i, m] of steps.entries()) {
     ask(m);
-    await until(() => frames.length === i + 1, `the reply to ${m.type}`);
+    await waitFor(`the reply to ${m.type}`, () => frames.length === i + 1);
     assert.is.not(decode(frames[i]!, '9P2000.L').type, 'Rlerror', m.type);
   }
   ask({ type: 'Tread', tag: 4, fid: 2, offset: 5n, count: 1 << 19 });
-  await until(() => frames.length === 5, 'the Rread');
+  await waitFor('the Rread', () => frames.length === 5);
   const r = decode(frames[4]!, '9P2000.L');
   assert.is(r.type, 'Rread');
   assert.ok(Buffer.from((r as { data: Uint8Array }).data).equals(pattern(5, 60_010)));

@@ -15,6 +15,7 @@ import { errorOf, RawConn, withDeadline } from '../testing/raw.ts';
 import { NineServer } from './server.ts';
 import type { ServerOptions } from './server.ts';
 import type { AuthConversation } from './auth.ts';
+import { waitFor } from '../../test/helpers/deadline.ts';
 
 interface Fixture { server: NineServer; port: number; tree: SynDir; log: SynStream; faults: unknown[]; conns: RawConn[] }
 
@@ -67,13 +68,6 @@ async function openFile(c: RawConn, fid: number, path: string[], write = false):
   assert.ok(r.type === 'Rlopen' || r.type === 'Ropen', `open ${path.join('/')}: ${String(errorOf(r))}`);
 }
 
-async function until(cond: () => boolean, what: string, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const read = (tag: number, fid: number): Msg => ({ type: 'Tread', tag, fid, offset: 0n, count: 1000 });
 
@@ -81,7 +75,7 @@ test('Tflush of a blocked read: the read is never answered, Rflush is', () => wi
   const c = await session(f);
   await openFile(c, 2, ['log.follow']);
   c.send(read(10, 2));
-  await until(() => f.log.blockedReaders === 1, 'the read to block');
+  await waitFor('the read to block', () => f.log.blockedReaders === 1);
   const r = await c.rpc({ type: 'Tflush', tag: 11, oldtag: 10 });
   assert.is(r.type, 'Rflush');
   assert.ok(await c.silent(50, 10), 'the flushed read got no reply');
@@ -121,7 +115,7 @@ test('clunk cancels a blocked read (answered EINTR) and the fid is free', () => 
   const c = await session(f);
   await openFile(c, 2, ['log.follow']);
   c.send(read(40, 2));
-  await until(() => f.log.blockedReaders === 1, 'the read to block');
+  await waitFor('the read to block', () => f.log.blockedReaders === 1);
   const cl = await c.rpc({ type: 'Tclunk', tag: 41, fid: 2 });
   assert.is(cl.type, 'Rclunk');
   assert.is(errorOf(await c.reply(40, 'the cancelled read')), EINTR);
@@ -132,7 +126,7 @@ test('a duplicate in-flight tag is an error; the original is still answered', ()
   const c = await session(f);
   await openFile(c, 2, ['log.follow']);
   c.send(read(50, 2));
-  await until(() => f.log.blockedReaders === 1, 'the read to block');
+  await waitFor('the read to block', () => f.log.blockedReaders === 1);
   const dup = await c.rpc({ type: 'Tgetattr', tag: 50, fid: 1, requestMask: 0x7ffn });
   assert.ok(errorOf(dup) !== undefined, 'duplicate tag answered with an error');
   f.log.append('hi');
@@ -144,10 +138,10 @@ test('a second Tversion aborts outstanding requests (never answered) and clunks 
   const c = await session(f);
   await openFile(c, 2, ['log.follow']);
   c.send(read(60, 2));
-  await until(() => f.log.blockedReaders === 1, 'the read to block');
+  await waitFor('the read to block', () => f.log.blockedReaders === 1);
   const v = await c.rpc({ type: 'Tversion', tag: NOTAG, msize: 8192, version: '9P2000.L' });
   assert.is(v.type, 'Rversion');
-  await until(() => f.log.blockedReaders === 0, 'the blocked read to be cancelled');
+  await waitFor('the blocked read to be cancelled', () => f.log.blockedReaders === 0);
   assert.ok(await c.silent(50, 60));
   assert.ok(errorOf(await c.call({ type: 'Tclunk', fid: 2 })) !== undefined);
 }));
@@ -190,7 +184,7 @@ test('removed nodes: open fids get ESTALE, blocked stream reads wake with ESTALE
   await openFile(c, 2, ['sub', 'x']);
   await openFile(c, 3, ['log.follow']);
   c.send(read(70, 3));
-  await until(() => f.log.blockedReaders === 1, 'the read to block');
+  await waitFor('the read to block', () => f.log.blockedReaders === 1);
   f.tree.remove('sub');
   f.tree.remove('log');
   assert.is(errorOf(await c.reply(70, 'the blocked read of a removed stream')), ESTALE);
@@ -226,13 +220,13 @@ test('client: the follow view reads history, answers 0 right after data, then bl
     assert.is(Buffer.from(await cl.read(fid, 0, 1000)).toString(), 'old line\n');
     assert.is((await cl.read(fid, 9, 1000)).length, 0, 'right after data: 0 bytes at once');
     const pending = cl.read(fid, 9, 1000);
-    await until(() => f.log.blockedReaders === 1, 'the client read to block');
+    await waitFor('the client read to block', () => f.log.blockedReaders === 1);
     f.log.append('new line');
     assert.is(Buffer.from(await pending).toString(), 'new line\n');
     assert.is((await cl.read(fid, 18, 1000)).length, 0);
     const ac = new AbortController();
     const blocked = cl.read(fid, 18, 1000, ac.signal);
-    await until(() => f.log.blockedReaders === 1, 'the second read to block');
+    await waitFor('the second read to block', () => f.log.blockedReaders === 1);
     ac.abort();
     try {
       await blocked;
@@ -241,7 +235,7 @@ test('client: the follow view reads history, answers 0 right after data, then bl
       assert.instance(err, FsError);
       assert.is((err as FsError).code, 'CHS_ERR_9P_ABORTED');
     }
-    await until(() => f.log.blockedReaders === 0, 'the server to drop the flushed read');
+    await waitFor('the server to drop the flushed read', () => f.log.blockedReaders === 0);
     f.log.append('after');
     assert.is(Buffer.from(await cl.read(fid, 18, 1000)).toString(), 'after\n');
     await cl.clunk(fid);
@@ -260,7 +254,7 @@ test('server.close() answers outstanding requests and closes; the client then re
     const fid = await cl.walkPath('log.follow');
     await cl.open(fid, 'r');
     const pending = cl.read(fid, 0, 100).then(() => undefined, (err: unknown) => err);
-    await until(() => log.blockedReaders === 1, 'the read to block');
+    await waitFor('the read to block', () => log.blockedReaders === 1);
     await withDeadline(server.close(), 3000, 'server.close()');
     const err = await pending;
     assert.instance(err, RemoteError, 'the blocked read was answered with an error');

@@ -23,20 +23,13 @@ import { RemoteTree } from './remote.ts';
 import type { RemoteTreeOptions } from './remote.ts';
 import { file, root, stream } from './synthetic.ts';
 import type { Node } from './types.ts';
-import { closers, within } from '../../test/helpers/deadline.ts';
+import { closers, waitFor, within } from '../../test/helpers/deadline.ts';
 
 // ---- helpers: everything made is closed in reverse order by cleanup() ----
 
 const { later, cleanup } = closers();
 test.after.each(cleanup);
 
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const faults: unknown[] = [];
 async function serve(tree: Node | ((aname: string) => Node), opts: Partial<ServerOptions> = {}, port = 0): Promise<{ server: NineServer; port: number }> {
@@ -221,10 +214,10 @@ test('relay: a flushed read is flushed on the remote too', async () => {
   await cl.open(fid, 'r');
   const ac = new AbortController();
   const pending = cl.read(fid, 0, 100, ac.signal).then(() => 'resolved', (err: unknown) => (err as FsError).code);
-  await until(() => log.blockedReaders === 1, 'the relayed read to block on the inner stream');
+  await waitFor('the relayed read to block on the inner stream', () => log.blockedReaders === 1);
   ac.abort();
   assert.is(await within(pending, 2000, 'the aborted read'), 'CHS_ERR_9P_ABORTED');
-  await until(() => log.blockedReaders === 0, 'the inner server to see the Tflush');
+  await waitFor('the inner server to see the Tflush', () => log.blockedReaders === 0);
   log.append('after');
   assert.is(Buffer.from(await cl.read(fid, 0, 100)).toString(), 'after\n');
 });
@@ -310,14 +303,14 @@ test('reconnect: the inner server goes away mid-read -> prompt EIO, disconnected
   await cl.open(logFid, 'r');
   const started = Date.now();
   const pending = cl.read(logFid, 0, 100).then(() => undefined, (err: unknown) => err);
-  await until(() => first.log.blockedReaders === 1, 'the relayed read to block on the inner stream');
+  await waitFor('the relayed read to block on the inner stream', () => first.log.blockedReaders === 1);
   await within(inner1.close(), 3000, 'the inner server to close');
   const err = await within(pending, 2000, 'the in-flight read to fail');
   const took = Date.now() - started;
   assert.instance(err, RemoteError);
   assert.is((err as RemoteError).errno, EIO);
   assert.ok(took < 1500, `failed within ${took} ms`);
-  await until(() => rt.state !== 'connected', 'the relay to notice');
+  await waitFor('the relay to notice', () => rt.state !== 'connected');
   assert.ok(states.includes('disconnected'), `states: ${states.join(',')}`);
   assert.match(String(rt.lastError?.message), new RegExp(`127\\.0\\.0\\.1:${port}`));
   assert.ok(errors.length >= 1);
@@ -348,7 +341,7 @@ test('reconnect: close() stops the retries and the state is closed; operations t
   const outerSrv = await serve(rt.root);
   const cl = await client(outerSrv.port);
   await inner.server.close();
-  await until(() => rt.state === 'disconnected' || rt.state === 'connecting', 'the relay to notice the close');
+  await waitFor('the relay to notice the close', () => rt.state === 'disconnected' || rt.state === 'connecting');
   await new Promise((r) => setTimeout(r, 120)); // a few failed attempts
   assert.ok(rt.status().failures >= 1, `failures: ${rt.status().failures}`);
   await within(rt.close(), 2000, 'RemoteTree.close');

@@ -1,11 +1,14 @@
 // Test helpers: a throw-away Cheshire project in a temp dir (cheshire.json, a role, modules),
-// a host started on it with its log captured, deadline-bound waiting, and small HTTP calls.
+// a host started on it with its log captured, deadline-bound waiting (deadline.ts), and small HTTP calls.
 import { cp, mkdtemp, mkdir, rm, writeFile, rename } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Host } from '../../core/host.ts';
 import { createLogging, type LogRecord } from '../../core/log.ts';
+
+/** Polling with a deadline lives with the other waits (deadline.ts); kept here for the tests that import it from here. */
+export { waitFor } from './deadline.ts';
 
 export const REPO = join(import.meta.dirname, '../..');
 
@@ -110,21 +113,6 @@ export async function startHost(project: Project, opts: { watch?: boolean; role?
   };
 }
 
-/** Polls `check` until it returns a truthy value (typed without its falsy members); fails naming `what` after `ms`. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, ms = 5_000, everyMs = 5): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as Exclude<T, false | null | undefined | 0 | ''>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 export interface HttpReply {
   status: number;
