@@ -43,26 +43,29 @@ export function encodeDataHeader(msg: Rread | Rreaddir): Buffer {
   if (!(data instanceof Uint8Array)) throw badField(msg, 'data', data, 'a Uint8Array');
   const size = DATA_HEADER + data.length;
   if (size > 0xffffffff) throw badField(msg, 'size', size, `an integer in 0..${0xffffffff}`);
-  const b = Buffer.allocUnsafe(DATA_HEADER);
-  b.writeUInt32LE(size, 0);
-  b[4] = MSG[msg.type];
+  const b = dataHeader(MSG[msg.type], data.length);
   writeTag(b, msg);
-  b.writeUInt32LE(data.length, 7);
   return b;
 }
 
 const DATA_HEADER = 11;
+
+/** size[4] type[1] tag[2] count[4] with the tag left for the caller, `length` already checked. */
+function dataHeader(type: number, length: number): Buffer {
+  const b = Buffer.allocUnsafe(DATA_HEADER);
+  b.writeUInt32LE(DATA_HEADER + length, 0);
+  b[4] = type;
+  b.writeUInt32LE(length, 7);
+  return b;
+}
 
 /** The header of an Rread of `length` bytes sent as several arrays (see encodeDataHeader). */
 export function encodeReadHeader(tag: number, length: number): Buffer {
   const size = DATA_HEADER + length;
   if (!Number.isInteger(length) || length < 0 || size > 0xffffffff) throw new CodecError('encode', `Rread.data: ${length} bytes is not a length in 0..${0xffffffff - DATA_HEADER}`, { tag, msgType: MSG.Rread });
   if (!Number.isInteger(tag) || tag < 0 || tag > 0xffff) throw new CodecError('encode', `Rread.tag: ${tag} is not an integer in 0..65535`, { tag, msgType: MSG.Rread });
-  const b = Buffer.allocUnsafe(DATA_HEADER);
-  b.writeUInt32LE(size, 0);
-  b[4] = MSG.Rread;
+  const b = dataHeader(MSG.Rread, length);
   b.writeUInt16LE(tag, 5);
-  b.writeUInt32LE(length, 7);
   return b;
 }
 
