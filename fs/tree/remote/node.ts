@@ -91,6 +91,11 @@ export class RemoteNode implements Node {
   get removed(): boolean { return this.isRemoved; }
   private get isRoot(): boolean { return this.linkId === undefined; }
 
+  /** Whether the remote's `q` is this node's file: the same qid.path, and still a directory or still not. */
+  private isSelf(q: Qid): boolean {
+    return q.path === this.qid.path && (q.type & QTDIR) === (this.qid.type & QTDIR);
+  }
+
   /** Names from the remote root down to this node. */
   path(): string[] {
     const names: string[] = [];
@@ -171,7 +176,7 @@ export class RemoteNode implements Node {
       }
       if (names.length > 0) {
         const q = w.qids[w.qids.length - 1]!;
-        if (q.path !== this.qid.path || (q.type & QTDIR) !== (this.qid.type & QTDIR)) {
+        if (!this.isSelf(q)) {
           clunkLater(l, w.fid);
           this.gone(c);
           throw E.removed;
@@ -338,7 +343,7 @@ export class RemoteNode implements Node {
       try {
         const a = await attrs;
         if (attrs) c.pipelined(a !== undefined);
-        if (a && a.qid.path === this.qid.path && (a.qid.type & QTDIR) === (this.qid.type & QTDIR)) {
+        if (a && this.isSelf(a.qid)) {
           this.learn(c, a, gen, at);
           return a.attr;
         }
@@ -350,7 +355,7 @@ export class RemoteNode implements Node {
       const gen = c.gen;
       const at = Date.now();
       const a = await this.attrOf(l, fid);
-      if (!this.isRoot && (a.qid.path !== this.qid.path || (a.qid.type & QTDIR) !== (this.qid.type & QTDIR))) {
+      if (!this.isRoot && !this.isSelf(a.qid)) {
         // A path-keeping remote (diod) whose file was replaced: not ours any more.
         this.gone(c);
         throw E.removed;
