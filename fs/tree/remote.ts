@@ -24,9 +24,9 @@ import { E, FsError, NineError, RemoteError } from '../errors.ts';
 import { answerChallenge } from '../server/secret-auth.ts';
 import { passThrough } from './remote/convert.ts';
 import { RemoteNode } from './remote/node.ts';
-import type { Link, Relay } from './remote/link.ts';
+import type { CacheConfig, Link, Relay } from './remote/link.ts';
 import { cacheConfig } from './remote/cache.ts';
-import type { CacheConfig, RemoteCacheOptions } from './remote/cache.ts';
+import type { RemoteCacheOptions } from './remote/cache.ts';
 import type { Node } from './types.ts';
 
 export type RemoteState = 'connecting' | 'connected' | 'disconnected' | 'closed';

@@ -17,8 +17,6 @@ import { clunkLater } from './link.ts';
 import type { CacheConfig, Link } from './link.ts';
 import { remoteErrno } from './convert.ts';
 
-export type { CacheConfig } from './link.ts';
-
 export interface RemoteCacheOptions {
   /**
    * How long attributes and looked-up names fetched from the remote are trusted, in ms (default
@@ -38,7 +36,6 @@ export interface RemoteCacheOptions {
    */
   pipeline?: boolean;
 }
-
 
 export const DEFAULT_ATTR_MS = 1000;
 export const DEFAULT_KEPT_FIDS = 1024;
