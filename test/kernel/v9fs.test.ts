@@ -580,34 +580,30 @@ function inside(dir: string, rel: string): string | undefined {
 }
 
 async function answer(req: string): Promise<string> {
-  const [verb, arg = ''] = req.split(' ', 2);
-  if (verb === 'reload' && arg === 'styx-root') {
+  const [verb = '', ...args] = req.split(' ');
+  if (verb === 'reload' && args[0] === 'styx-root') {
     await node.th.host.reload('styx-root');
     const i = node.th.host.instances.get('styx-root');
     return i?.state === 'active' ? `ok reloads ${i.reloads}` : `error: styx-root is ${i?.state}: ${i?.lastError?.message}`;
   }
-  if (verb?.startsWith('graft-')) return answerGraft(verb.slice('graft-'.length), req.split(' ').slice(1));
-  const path = inside(exportDir, arg);
-  if (!path) return `error: bad path ${arg}`;
-  if (verb === 'sha256') return existsSync(path) ? `ok ${createHash('sha256').update(await readFile(path)).digest('hex')}` : `error: ${arg} missing on the host`;
-  if (verb === 'readlink') return readlink(path).then((t) => `ok ${t}`, (err: Error) => `error: ${err.message}`);
-  if (verb === 'absent') return existsSync(path) ? `error: ${arg} still exists on the host` : 'ok';
-  return `error: unknown request ${req}`;
+  if (verb.startsWith('graft-')) return answerFile(graftDir, "in diod's directory", verb.slice('graft-'.length), args);
+  return answerFile(exportDir, 'on the host', verb, args);
 }
 
-/** Requests about diod's directory: sha256/absent REL, write REL TEXT (a new file in its place), rm REL. */
-async function answerGraft(verb: string, [rel = '', ...text]: string[]): Promise<string> {
-  const path = inside(graftDir, rel);
+/** Requests about a file of `dir`: sha256/readlink/absent REL, write REL TEXT (a new file in its place), rm REL. */
+async function answerFile(dir: string, where: string, verb: string, [rel = '', ...text]: string[]): Promise<string> {
+  const path = inside(dir, rel);
   if (!path) return `error: bad path ${rel}`;
-  if (verb === 'sha256') return existsSync(path) ? `ok ${createHash('sha256').update(await readFile(path)).digest('hex')}` : `error: ${rel} missing in diod's directory`;
-  if (verb === 'absent') return existsSync(path) ? `error: ${rel} still in diod's directory` : 'ok';
+  if (verb === 'sha256') return existsSync(path) ? `ok ${createHash('sha256').update(await readFile(path)).digest('hex')}` : `error: ${rel} missing ${where}`;
+  if (verb === 'readlink') return readlink(path).then((t) => `ok ${t}`, (err: Error) => `error: ${err.message}`);
+  if (verb === 'absent') return existsSync(path) ? `error: ${rel} still exists ${where}` : 'ok';
   if (verb === 'write') {
     await rm(path, { force: true });
     await writeFile(path, `${text.join(' ')}\n`);
     return 'ok';
   }
   if (verb === 'rm') return rm(path).then(() => 'ok', (err: Error) => `error: ${err.message}`);
-  return `error: unknown request graft-${verb}`;
+  return `error: unknown request ${verb} ${rel}`;
 }
 
 const HOST_RELOAD = 'host: reload styx-root while everything is mounted';
