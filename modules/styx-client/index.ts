@@ -4,7 +4,7 @@
 // graft shows as disconnected in /net/status and reconnects with backoff. A remote whose key is
 // known (the signed DHT record, or `publicKey` in an import) is reached over TLS 1.3 and must
 // prove that key; plaintext goes only to loopback, or where an import says `plaintext: true`.
-import type { ModuleContext } from 'cheshire/sdk';
+import type { ModuleContext, RemoteTreeOptions } from 'cheshire/sdk';
 import { NetDir } from './net-dir.ts';
 import { checkImports } from './tls.ts';
 import { dhtResolver, seedResolver, staticResolver, type ExportResolver, type ImportConfig } from './resolver.ts';
@@ -18,7 +18,7 @@ interface Config {
   seedNodes: boolean;
   reconnect: { minMs: number; maxMs: number };
   /** Kept fids and the attribute cache of every graft (docs/exports.md; default attrMs 1000, fids 1024; pipeline: for grafts found through the seed or the DHT, which are Cheshire nodes, not for configured imports). */
-  cache?: { attrMs?: number; fids?: number; pipeline?: boolean };
+  cache?: RemoteTreeOptions['cache'];
 }
 
 export async function start(ctx: ModuleContext<Config>) {

@@ -21,7 +21,7 @@ export class NetDir implements Node {
   constructor(
     readonly name: string,
     private readonly resolvers: ExportResolver[],
-    private readonly opts: { reconnect: { minMs: number; maxMs: number }; cache?: { attrMs?: number; fids?: number; pipeline?: boolean }; log: Logger; credentials: () => Promise<Credentials> },
+    private readonly opts: { reconnect: { minMs: number; maxMs: number }; cache?: RemoteTreeOptions['cache']; log: Logger; credentials: () => Promise<Credentials> },
   ) {
     this.dir = new SynDir(name, [file('status', { read: () => this.statusText() })]);
   }

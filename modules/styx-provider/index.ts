@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { DhtService } from '../dht/types.ts';
-import { CheshireError, formatAddress, isLoopback, parseHostPort, exportTree, RemoteTree, type ModuleContext, type Dynamic } from 'cheshire/sdk';
+import { CheshireError, formatAddress, isLoopback, parseHostPort, exportTree, RemoteTree, type ModuleContext, type Dynamic, type RemoteTreeOptions } from 'cheshire/sdk';
 import { serveFileTree } from './kinds/file-tree.ts';
 import { mirrorModule } from './kinds/mirror.ts';
 
@@ -24,7 +24,7 @@ interface Config {
   /** `proxy`: plaintext to a server on another machine (without publicKey). */
   plaintext?: boolean;
   /** `proxy`: kept fids and the attribute cache of the graft (docs/exports.md; default attrMs 1000, fids 1024, pipeline false: set it for a Cheshire server). */
-  cache?: { attrMs?: number; fids?: number; pipeline?: boolean };
+  cache?: RemoteTreeOptions['cache'];
   module?: string;
   file?: string;
   announce: boolean;
