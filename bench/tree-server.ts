@@ -18,10 +18,10 @@ export function benchMemTree(bulkMiB: number, files: number): Node {
   return mem;
 }
 
-/** A RemoteTree to 127.0.0.1:remotePort (aname optional), connected. */
 /**
- * A RemoteTree to 127.0.0.1:remotePort. `pipeline`: lookups send their getattr behind the walk,
- * as styx-client's grafts of other Cheshire nodes do (never for diod: fs/tree/remote/cache.ts).
+ * A RemoteTree to 127.0.0.1:remotePort (aname optional), connected. `pipeline`: lookups send
+ * their getattr behind the walk, as styx-client's grafts of other Cheshire nodes do (never for
+ * diod: fs/tree/remote/cache.ts).
  */
 export function relayTo(remotePort: string, aname: string | undefined, pipeline: boolean): Promise<RemoteTree> {
   return RemoteTree.connect({ port: Number(remotePort), ...(aname ? { aname } : {}), cache: { pipeline } });
