@@ -64,6 +64,13 @@ function sample(): MemDir {
   return r;
 }
 
+/** Folder `small` in `mem` holding s0..s{n-1}, each file's content its number. */
+function smallDir(mem: MemDir, n: number): MemDir {
+  const small = mem.create({ name: 'small', dir: true, perm: 0o755, ...owner }) as MemDir;
+  for (let i = 0; i < n; i++) (small.create({ name: `s${i}`, dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from(String(i)));
+  return small;
+}
+
 /** A remote over `mem`, a relay to it with `cache`, and two clients of the relay (separate connections). */
 async function setup(mem: MemDir, cache: RemoteTreeOptions['cache']): Promise<{ inner: NineServer; rt: RemoteTree; a: Client; b: Client }> {
   const inner = await serve(mem);
@@ -244,8 +251,7 @@ test('cache off (attrMs 0): a change made directly on the remote is seen at once
 
 test('remote requests per operation: lookups pipeline Twalk and Tgetattr from the directory\'s kept fid; a cached stat asks nothing', async () => {
   const mem = sample();
-  const small = mem.create({ name: 'small', dir: true, perm: 0o755, ...owner }) as MemDir;
-  for (let i = 0; i < 20; i++) (small.create({ name: `s${i}`, dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from(String(i)));
+  smallDir(mem, 20);
   const { inner, a } = await setup(mem, { attrMs: 60_000, pipeline: true });
   await a.statPath('small/s0'); // small's fid is kept from here on
   await settle();
@@ -276,8 +282,7 @@ test('remote requests per operation: lookups pipeline Twalk and Tgetattr from th
 
 test('expired names are confirmed by their directory\'s unchanged attributes: one getattr per file, no walks; a change there walks again', async () => {
   const mem = sample();
-  const small = mem.create({ name: 'small', dir: true, perm: 0o755, ...owner }) as MemDir;
-  for (let i = 0; i < 20; i++) (small.create({ name: `s${i}`, dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from(String(i)));
+  const small = smallDir(mem, 20);
   const { inner, a } = await setup(mem, { attrMs: 300, pipeline: true });
   const statAll = async (): Promise<bigint[]> => Promise.all(Array.from({ length: 20 }, async (_, i) => (await a.statPath(`small/s${i}`)).size));
   await statAll();
@@ -345,8 +350,7 @@ test('diod as the remote: expired names confirmed by the directory\'s times (dio
 
 test('ls -l: names a listing found are stat\'ed with one walk each, its getattr sent along (one round trip)', async () => {
   const mem = sample();
-  const small = mem.create({ name: 'small', dir: true, perm: 0o755, ...owner }) as MemDir;
-  for (let i = 0; i < 20; i++) (small.create({ name: `s${i}`, dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from(String(i)));
+  smallDir(mem, 20);
   const { inner, rt, a } = await setup(mem, { attrMs: 60_000, pipeline: true });
   await a.statPath('small');
   await settle();
@@ -442,8 +446,7 @@ test('kept fids are bounded: with cache.fids 4 the remote holds a handful of fid
 
 for (const pipeline of [true, false]) test(`a stat walk over more names than cache.fids keeps the first ones from pass to pass (no LRU thrash), within the bound (pipeline ${pipeline})`, async () => {
   const mem = memfs();
-  const small = mem.create({ name: 'small', dir: true, perm: 0o755, ...owner }) as MemDir;
-  for (let i = 0; i < 30; i++) (small.create({ name: `s${i}`, dir: false, perm: 0o644, ...owner }) as MemFile).writeAt(0, Buffer.from(String(i)));
+  smallDir(mem, 30);
   // 10 kept + the root + one walk in flight: the remote refuses a 13th fid.
   const inner = await serve(mem, { maxFids: 12 });
   const rt = await relay({ port: inner.port, cache: { fids: 10, attrMs: 300, pipeline } });
